@@ -71,7 +71,9 @@ def xnor_dot(popcounts, fan_in):
 
 def pad_bit(pad_value):
     """The bit a border is filled with: pad value +1 -> bit 1, -1 -> bit 0 (no third value)."""
-    if isinstance(pad_value, (bool, np.bool_)) or pad_value not in (1, -1):
+    integral = isinstance(pad_value, (int, np.integer)) and not isinstance(
+        pad_value, (bool, np.bool_))
+    if not integral or pad_value not in (1, -1):
         raise ValueError(f"pad_value: expected +1 or -1, got {pad_value!r}")
     return 1 if pad_value == 1 else 0
 

@@ -31,27 +31,32 @@ __all__ = [
 ]
 
 
-def _channel_vector(value, name, channels=None):
+def _channel_vector(value, name):
     array = np.atleast_1d(as_float(value, name))
     if array.ndim != 1:
         raise ValueError(f"{name}: expected one value per channel, got shape {array.shape}")
-    if channels is not None and array.shape[0] not in (1, channels):
-        raise ValueError(f"{name}: expected {channels} channels, got {array.shape[0]}")
     return array
+
+
+def _channel_vectors(**named):
+    """Per-channel float64 vectors, scalars broadcast; a length mismatch names the odd field."""
+    vectors = {name: _channel_vector(value, name) for name, value in named.items()}
+    lengths = [len(v) for v in vectors.values() if len(v) != 1]
+    channels = max(set(lengths), key=lengths.count) if lengths else 1
+    for name, vector in vectors.items():
+        if len(vector) not in (1, channels):
+            raise ValueError(f"{name}: expected {channels} channels, got {len(vector)}")
+    return [np.broadcast_to(v, (channels,)).copy() for v in vectors.values()]
 
 
 def bn_affine(gamma, beta, mean, var, eps):
     """Inference batch norm as ``y = a*x + b`` (float64, per channel; BoolNet eq. 1-2).
 
     ``a = gamma / sqrt(var + eps)`` and ``b = beta - a*mean``, each operation rounded once.
-    ``var`` must be ``>= 0`` and ``var + eps > 0``.
+    ``var`` must be ``>= 0``, ``var + eps > 0``, and ``a``, ``b`` must be finite.
     """
-    named = {"gamma": gamma, "beta": beta, "mean": mean, "var": var, "eps": eps}
-    named = {name: _channel_vector(value, name) for name, value in named.items()}
-    channels = max(len(v) for v in named.values())
-    for name, value in named.items():
-        _channel_vector(value, name, channels)
-    gamma, beta, mean, var, eps = named.values()
+    gamma, beta, mean, var, eps = _channel_vectors(
+        gamma=gamma, beta=beta, mean=mean, var=var, eps=eps)
     if (var < 0).any():
         raise ValueError(f"var: variance must be >= 0, found {var[var < 0][0]!r}")
     if (eps < 0).any():
@@ -59,16 +64,25 @@ def bn_affine(gamma, beta, mean, var, eps):
     denominator = np.sqrt(var + eps)
     if (denominator == 0).any():
         raise ValueError("var: var + eps is 0, batch norm scale is undefined")
-    a = np.broadcast_to(gamma / denominator, (channels,))
-    b = np.broadcast_to(beta - a * mean, (channels,))
-    return a.copy(), b.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = gamma / denominator
+        if not np.isfinite(a).all():
+            channel = int(np.argmin(np.isfinite(a)))
+            raise ValueError(
+                f"gamma: gamma / sqrt(var + eps) overflows float64 in channel {channel}")
+        b = beta - a * mean
+        if not np.isfinite(b).all():
+            channel = int(np.argmin(np.isfinite(b)))
+            raise ValueError(f"beta: beta - a*mean overflows float64 in channel {channel}")
+    return a, b
 
 
 def sign_rule(values, a, b, bias=0.0):
     """The float64 reference rule ``((a*v + b) + bias) >= 0`` as bits (shapes broadcast)."""
     values = np.asarray(values, dtype=np.float64)
-    y = np.asarray(a, dtype=np.float64) * values + np.asarray(b, dtype=np.float64)
-    y = y + np.asarray(bias, dtype=np.float64)
+    with np.errstate(over="ignore"):  # IEEE overflow to ±inf is part of the rule
+        y = np.asarray(a, dtype=np.float64) * values + np.asarray(b, dtype=np.float64)
+        y = y + np.asarray(bias, dtype=np.float64)
     return (y >= 0).astype(np.uint8)
 
 
@@ -159,10 +173,10 @@ def fold_sign_threshold(a, b, *, fan_in, op="xnor", clip=None, bias=0.0):
     width ``N``; ``op`` and ``clip`` define ``v`` as in :func:`dot_values`. Exact for every
     reachable popcount.
     """
-    a = _channel_vector(a, "a")
-    b = _channel_vector(b, "b", a.shape[0])
-    a, b = np.broadcast_arrays(a, b)
-    bias = float(as_float(bias, "bias"))
+    a, b = _channel_vectors(a=a, b=b)
+    bias = as_float(bias, "bias")
+    if bias.ndim != 0:
+        raise ValueError(f"bias: expected one number (the slice bias), got shape {bias.shape}")
     values = dot_values(fan_in, op=op, clip=clip)
     rule = sign_rule(values[None, :], a[:, None], b[:, None], bias).astype(bool)
     threshold, invert = _fold_rule(rule)
