@@ -24,8 +24,13 @@ class Step:
 
 def _check_toolchain(context):
     from .. import toolchain
-    toolchain.require_all()
-    return "verilator, yosys and nextpnr found"
+    toolchain.sim_env()  # Verilator plus make, c++ and perl
+    toolchain.verilator_root()
+    toolchain.yosys_path()
+    for family in toolchain.FAMILIES:
+        toolchain.nextpnr_path(family)
+        toolchain.pack_path(family)
+    return "Verilator, Yosys and nextpnr found"
 
 
 def _load_model(context):

@@ -49,9 +49,9 @@ def _per_channel(value, name, bounds, x):
 def round_shift(x, shift):
     """``(x + 2**(shift-1)) >> shift``: arithmetic right shift rounding half up."""
     shift = int_param(shift, "shift", 0, 62)
-    x = as_int(x, "x")
     if shift == 0:
-        return x
+        return as_int(x, "x")
+    x = _ints(x, "x", (-(1 << 62), (1 << 62) - 1))  # room for the rounding term in int64
     return (x + (1 << (shift - 1))) >> shift
 
 

@@ -14,6 +14,7 @@ value below ``e_0`` has all bases 0.
 import numpy as np
 
 from ._check import as_bits, as_int, check_ndim, check_range
+from ._window import conv_geometry
 from .binary import binary_conv2d, binary_dense
 from .fixed import INT16
 
@@ -21,6 +22,10 @@ __all__ = ["panet_conv2d", "panet_dense", "panet_activation_bases"]
 
 
 def _phi(phi, weight_bases, activation_bases):
+    if weight_bases < 1 or activation_bases < 1:
+        raise ValueError(
+            f"phi: a multi-base layer needs M >= 1 weight and N >= 1 activation bases, "
+            f"got M={weight_bases}, N={activation_bases}")
     phi = as_int(phi, "phi")
     check_range(phi, *INT16, "phi")
     if phi.shape != (weight_bases, activation_bases):
@@ -37,22 +42,25 @@ def _combine(popcount_of, phi):
     return total
 
 
-def panet_conv2d(v, t, phi, *, stride=1, padding=0, pad_value=-1, groups=1):
+def panet_conv2d(v, t, phi, *, stride=1, padding=0, groups=1):
     """Multi-base convolution ``sum_ij phi[i, j] * AND-conv(V_j, T_i)``.
+
+    The border is 0 in every base (the value 0; PA-Net's convolution pads with zeros).
 
     Parameters
     ----------
     v : bits ``(N, B, C_in, H, W)``, the N activation bases
     t : bits ``(M, C_out, C_in/groups, K_h, K_w)``, the M weight bases
     phi : int16 ``(M, N)``, fixed-point merged scales
-    pad_value : -1 (bit 0, the natural zero of the AND domain) or +1 (bit 1)
     """
     v, t = as_bits(v, "v"), as_bits(t, "t")
     check_ndim(v, 5, "v", "N, B, C_in, H, W")
     check_ndim(t, 5, "t", "M, C_out, C_in/groups, K_h, K_w")
     phi = _phi(phi, t.shape[0], v.shape[0])
+    conv_geometry(v[0], t[0], stride=stride, padding=padding, groups=groups,
+                  x_name="v", w_name="t")
     return _combine(lambda i, j: binary_conv2d(
-        v[j], t[i], stride=stride, padding=padding, pad_value=pad_value, groups=groups, op="and"),
+        v[j], t[i], stride=stride, padding=padding, pad_value=-1, groups=groups, op="and"),
         phi)
 
 
@@ -62,6 +70,8 @@ def panet_dense(v, t, phi):
     check_ndim(v, 3, "v", "N, B, C_in")
     check_ndim(t, 3, "t", "M, C_out, C_in")
     phi = _phi(phi, t.shape[0], v.shape[0])
+    if v.shape[2] != t.shape[2]:
+        raise ValueError(f"t: bases expect {t.shape[2]} inputs but v has {v.shape[2]}")
     return _combine(lambda i, j: binary_dense(v[j], t[i], op="and"), phi)
 
 
@@ -80,7 +90,7 @@ def panet_activation_bases(y, endpoints):
     if endpoints.ndim != 2 or endpoints.shape[1] != y.shape[1] or endpoints.shape[0] < 1:
         raise ValueError(
             f"endpoints: expected shape (N, {y.shape[1]}) or (N,), got {endpoints.shape}")
-    if (np.diff(endpoints, axis=0) <= 0).any():
+    if (endpoints[1:] <= endpoints[:-1]).any():
         raise ValueError("endpoints: must be strictly increasing along the base axis")
     e = endpoints.reshape(endpoints.shape + (1,) * (y.ndim - 2))[:, None]
     above = (y[None] >= e).astype(np.uint8)  # (N, B, C, ...): y >= e_j
