@@ -20,9 +20,11 @@ from .int8 import int8_conv2d, int8_dense
 from .panet import panet_activation_bases, panet_conv2d, panet_dense
 from .pool import binary_maxpool2d, global_popcount_pool
 from .threshold import (
-    SignThreshold, bn_affine, dot_values, fold_multi_slice, fold_sign_threshold,
+    SignThreshold, bn_affine, dot_values, fold_multi_slice, fold_sign_range, fold_sign_threshold,
+    fold_table,
     multi_slice_sign, sign_rule, sign_threshold,
 )
+from .network import IntLayer, classify, run
 
 __all__ = [
     "OPS", "and_popcount", "binary_conv2d", "binary_dense", "conv_fan_in", "pad_bit", "popcount",
@@ -35,6 +37,7 @@ __all__ = [
     "int8_conv2d", "int8_dense",
     "panet_activation_bases", "panet_conv2d", "panet_dense",
     "binary_maxpool2d", "global_popcount_pool",
-    "SignThreshold", "bn_affine", "dot_values", "fold_multi_slice", "fold_sign_threshold",
-    "multi_slice_sign", "sign_rule", "sign_threshold",
+    "SignThreshold", "bn_affine", "dot_values", "fold_multi_slice", "fold_sign_range", "fold_table",
+    "fold_sign_threshold", "multi_slice_sign", "sign_rule", "sign_threshold",
+    "IntLayer", "classify", "run",
 ]

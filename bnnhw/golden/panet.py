@@ -7,8 +7,9 @@ merged scale ``phi_ij = alpha_i * beta_j``. Each ``Conv(T_i, V_j)`` is an AND-po
 ``y = sum_ij phi_ij * popcount(T_i AND V_j)`` is an exact integer in units of ``2**-F``.
 
 Activation bases (PA-Net eq. 18) are piece indicators: ``V_j = (e_j <= y < e_(j+1))`` for
-``j < N-1`` and ``V_(N-1) = (y >= e_(N-1))`` for strictly increasing integer endpoints ``e``; a
-value below ``e_0`` has all bases 0.
+``j < N-1`` and ``V_(N-1) = (y >= e_(N-1))`` for non-decreasing integer endpoints ``e`` (equal
+endpoints make an empty piece, as folding a batch norm into the endpoints can); a value below
+``e_0`` has all bases 0.
 """
 
 import numpy as np
@@ -78,8 +79,8 @@ def panet_dense(v, t, phi):
 def panet_activation_bases(y, endpoints):
     """Activation bases ``(N, B, C, ...)`` of integers ``y (B, C, ...)``.
 
-    ``endpoints`` is int ``(N, C)`` (or ``(N,)`` shared by all channels), strictly increasing
-    along axis 0.
+    ``endpoints`` is int ``(N, C)`` (or ``(N,)`` shared by all channels), non-decreasing along
+    axis 0.
     """
     y = as_int(y, "y")
     endpoints = as_int(endpoints, "endpoints")
@@ -90,8 +91,8 @@ def panet_activation_bases(y, endpoints):
     if endpoints.ndim != 2 or endpoints.shape[1] != y.shape[1] or endpoints.shape[0] < 1:
         raise ValueError(
             f"endpoints: expected shape (N, {y.shape[1]}) or (N,), got {endpoints.shape}")
-    if (endpoints[1:] <= endpoints[:-1]).any():
-        raise ValueError("endpoints: must be strictly increasing along the base axis")
+    if (endpoints[1:] < endpoints[:-1]).any():
+        raise ValueError("endpoints: must be non-decreasing along the base axis")
     e = endpoints.reshape(endpoints.shape + (1,) * (y.ndim - 2))[:, None]
     above = (y[None] >= e).astype(np.uint8)  # (N, B, C, ...): y >= e_j
     upper = np.concatenate([above[1:], np.zeros_like(above[:1])], axis=0)

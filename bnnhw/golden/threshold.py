@@ -27,7 +27,7 @@ from .binary import OPS
 
 __all__ = [
     "bn_affine", "sign_rule", "dot_values", "SignThreshold", "fold_sign_threshold",
-    "fold_multi_slice", "sign_threshold", "multi_slice_sign",
+    "fold_multi_slice", "fold_sign_range", "fold_table", "sign_threshold", "multi_slice_sign",
 ]
 
 
@@ -150,16 +150,20 @@ class SignThreshold:
         return int(self.fan_in).bit_length()
 
 
-def _fold_rule(rule):
-    """Canonical (threshold, invert) of a monotonic ``(C, N+1)`` bit table."""
+def fold_table(rule):
+    """Canonical ``(threshold, invert)`` of a monotonic ``(C, N+1)`` bit table (bit per ``p``).
+
+    Raises ValueError if a row is not monotonic (no single threshold can express it).
+    """
     count = rule.sum(axis=1, dtype=np.int64)
     columns = rule.shape[1]
     p = np.arange(columns)
     rising = rule == (p[None, :] >= (columns - count)[:, None])
     falling = rule == (p[None, :] < count[:, None])
     rising, falling = rising.all(axis=1), falling.all(axis=1)
-    if not (rising | falling).all():  # cannot happen for a monotonic rule
-        raise AssertionError("sign rule is not monotonic in the popcount")
+    if not (rising | falling).all():
+        channel = int(np.argmin(rising | falling))
+        raise ValueError(f"rule: channel {channel} is not monotonic in the popcount")
     constant = (count == 0) | (count == columns)
     threshold = np.where(constant, 0, np.where(rising, columns - count, count))
     invert = np.where(constant, count == 0, ~rising)
@@ -179,7 +183,7 @@ def fold_sign_threshold(a, b, *, fan_in, op="xnor", clip=None, bias=0.0):
         raise ValueError(f"bias: expected one number (the slice bias), got shape {bias.shape}")
     values = dot_values(fan_in, op=op, clip=clip)
     rule = sign_rule(values[None, :], a[:, None], b[:, None], bias).astype(bool)
-    threshold, invert = _fold_rule(rule)
+    threshold, invert = fold_table(rule)
     return SignThreshold(threshold, invert, int(fan_in))
 
 
@@ -242,3 +246,38 @@ def multi_slice_sign(popcounts, thresholds):
         for t, inv in zip(thresholds.threshold, thresholds.invert)
     ]
     return np.concatenate(slices, axis=1)
+
+
+def fold_sign_range(a, b, *, lo, hi, bias=0.0):
+    """Fold ``((a*x + b) + bias) >= 0`` over every integer ``x in [lo, hi]``.
+
+    For integer inputs that are not popcounts (int8 data, int32 accumulators, PA-Net sums). The
+    result is a :class:`SignThreshold` over ``x - lo`` (``fan_in = hi - lo``), found by bisection
+    on the monotonic float64 rule, so it is exact like :func:`fold_sign_threshold` without
+    enumerating wide ranges.
+    """
+    lo, hi = int_param(lo, "lo"), int_param(hi, "hi")
+    if hi <= lo:
+        raise ValueError(f"hi: expected hi > lo, got [{lo}, {hi}]")
+    a, b = _channel_vectors(a=a, b=b)
+    bias = as_float(bias, "bias")
+    if bias.ndim != 0:
+        raise ValueError(f"bias: expected one number (the slice bias), got shape {bias.shape}")
+
+    def rule(index):
+        return sign_rule(lo + index, a, b, bias).astype(bool)
+
+    span = hi - lo
+    first, last = rule(np.zeros_like(a, dtype=np.int64)), rule(np.full(a.shape, span))
+    rising = ~first & last
+    # smallest index whose rule differs from index 0, on channels where the ends differ
+    low, high = np.zeros(a.shape, np.int64), np.full(a.shape, span)
+    while (high - low > 1).any():
+        middle = (low + high) // 2
+        same = rule(middle) == first
+        low = np.where(same, middle, low)
+        high = np.where(same, high, middle)
+    constant = first == last
+    threshold = np.where(constant, 0, high)
+    invert = np.where(constant, ~first, ~rising)
+    return SignThreshold(threshold.astype(np.int64), invert.astype(bool), span)

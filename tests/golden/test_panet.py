@@ -269,6 +269,14 @@ def test_activation_bases_single_endpoint_is_a_step():
     assert got.tolist() == [[[1, 0, 0]]]
 
 
+def test_activation_bases_equal_endpoints_make_an_empty_piece():
+    y = np.arange(-3, 12).reshape(1, -1)
+    got = panet_activation_bases(y, np.array([0, 5, 5, 9]))[:, 0]
+    assert not got[1].any()  # [5, 5) is empty
+    assert got.sum(axis=0).tolist() == (y[0] >= 0).astype(int).tolist()
+    assert got[2].tolist() == ((y[0] >= 5) & (y[0] < 9)).astype(int).tolist()
+
+
 def test_activation_bases_extreme_endpoints():
     # strictly increasing int64 endpoints are valid even when their difference overflows int64
     endpoints = np.array([-(1 << 63), (1 << 63) - 1])
@@ -277,10 +285,9 @@ def test_activation_bases_extreme_endpoints():
 
 
 @pytest.mark.parametrize("y, endpoints, name", [
-    (np.zeros((2, 3), int), np.array([0, 0]), "endpoints"),
     (np.zeros((2, 3), int), np.array([1, 0]), "endpoints"),
-    (np.zeros((2, 3), int), np.array([0, 5, 5, 9]), "endpoints"),
-    (np.zeros((2, 3), int), np.array([[0, 1, 2], [1, 1, 3]]), "endpoints"),
+    (np.zeros((2, 3), int), np.array([0, 5, 4, 9]), "endpoints"),
+    (np.zeros((2, 3), int), np.array([[0, 1, 2], [1, 0, 3]]), "endpoints"),
     (np.zeros((2, 3), int), np.zeros((2, 4), int), "endpoints"),
     (np.zeros((2, 3), int), np.zeros((2, 1), int) + [[0], [1]], "endpoints"),
     (np.zeros((2, 3), int), np.zeros((1, 3, 1), int), "endpoints"),
