@@ -81,11 +81,13 @@ def conv_case(draw, depthwise=False):
     c_in, c_out = groups * per_group, groups * out_per_group
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    padding = draw(st.sampled_from([(ph, pw), ph, [ph, pw]]))
+    if isinstance(padding, int):
+        pw = ph  # a scalar pads both axes alike
     height = draw(st.integers(max(1, kh - 2 * ph), 7))
     width = draw(st.integers(max(1, kw - 2 * pw), 7))
     sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     stride = draw(st.sampled_from([(sh, sw), sh, [sh, sw]]))
-    padding = draw(st.sampled_from([(ph, pw), ph, [ph, pw]]))
     x = draw(int8s((draw(st.integers(1, 2)), c_in, height, width)))
     w = draw(int8s((c_out, per_group, kh, kw)))
     bias = draw(st.none() | hnp.arrays(np.int64, (c_out,),

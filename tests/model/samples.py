@@ -7,15 +7,26 @@ def _pm1(rng, shape):
     return rng.choice(np.array([-1, 1], dtype=np.int8), size=shape)
 
 
-def _bn(rng, prefix, channels, arrays):
+def _bn(rng, prefix, channels, arrays, fan_in=8):
+    """Random BN; about half the channels put an exact tie (``a*s + b == 0``) on an integer."""
     arrays[f"{prefix}.gamma"] = rng.normal(size=channels)
     arrays[f"{prefix}.beta"] = rng.normal(size=channels)
     arrays[f"{prefix}.mean"] = rng.normal(size=channels) * 3
     arrays[f"{prefix}.var"] = rng.random(channels) + 0.1
+    ties = rng.random(channels) < 0.5
+    # beta = 0 and an integer mean m give b = -fl(a*m), so a*m + b == 0 exactly at s = m
+    arrays[f"{prefix}.beta"][ties] = 0.0
+    arrays[f"{prefix}.mean"][ties] = rng.integers(-fan_in, fan_in + 1, ties.sum())
+    arrays[f"{prefix}.gamma"][0] = 0.0  # a constant channel
 
 
-def every_op_model(seed=0):
-    """``(graph, arrays)`` of an 8x8 int8-input network that uses every op once or more."""
+def every_op_model(seed=0, exact=False):
+    """``(graph, arrays)`` of an 8x8 int8-input network that uses every op once or more.
+
+    With ``exact=True`` the real scales (requantize, DPReLU slopes, PA-Net phi) are dyadic
+    rationals the compiler represents exactly, so compiled and float models must agree bit for
+    bit.
+    """
     rng = np.random.default_rng(seed)
     arrays = {}
     layers = [
@@ -62,7 +73,7 @@ def every_op_model(seed=0):
     arrays["stem_act.eta"] = rng.random(8) + 0.5
     arrays["stem_act.gamma"] = rng.random(8) * 0.25
     arrays["c1.weight"] = _pm1(rng, (8, 8, 3, 3))
-    _bn(rng, "bn1", 8, arrays)
+    _bn(rng, "bn1", 8, arrays, fan_in=72)
     arrays["c2.weight"] = _pm1(rng, (8, 8, 3, 3))
     arrays["t2.threshold"] = rng.integers(0, 73, 8)
     arrays["t2.invert"] = rng.random(8) < 0.3
@@ -71,11 +82,17 @@ def every_op_model(seed=0):
     arrays["qbn3.bias"] = rng.integers(-3000, 3000, 4).astype(np.int16)
     arrays["c4.weight"] = rng.integers(0, 2, (6, 8, 1, 1)).astype(np.int8)
     _bn(rng, "bn4", 6, arrays)
+    arrays["bn4.gamma"] = np.abs(arrays["bn4.gamma"])  # PA-Net bases need a rising input
     arrays["pa4.endpoints"] = np.array([-0.5, 0.25, 1.0])
     arrays["pc5.weight_bases"] = rng.integers(0, 2, (2, 8, 6, 1, 1)).astype(np.uint8)
     arrays["pc5.phi"] = rng.normal(size=(2, 3))
-    _bn(rng, "bn5", 8, arrays)
+    _bn(rng, "bn5", 8, arrays, fan_in=4)
     arrays["fc.weight"] = rng.integers(-128, 128, (10, 8))
+    if exact:
+        arrays["stem_q.scale"] = rng.integers(1, 1 << 15, 8) / 2.0 ** 21
+        arrays["stem_act.eta"] = rng.integers(1 << 9, 1 << 11, 8) / 2.0 ** 10
+        arrays["stem_act.gamma"] = rng.integers(0, 1 << 8, 8) / 2.0 ** 10
+        arrays["pc5.phi"] = rng.integers(-(1 << 10), 1 << 10, (2, 3)) / 2.0 ** 8
     graph = {"format": "bnnhw-model", "version": 1, "name": "every-op",
              "input": {"shape": [1, 8, 8], "type": "int8", "range": [0, 16]},
              "layers": layers, "output": "fc"}
