@@ -1,20 +1,98 @@
-"""``python -m bnnhw.build``: clear errors, exit codes, nothing half-written."""
+"""``python -m bnnhw.build``: steps, artefacts, clear errors, exit codes, nothing half-written."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 
 from bnnhw.build import BuildError, DesignError, find_design, run_build
-from bnnhw.build.__main__ import main
+from bnnhw.build.__main__ import EXIT_INCOMPLETE, main
+from bnnhw.model import Model, save
+
+from .model.samples import every_op_model
+
+
+def _quiet(message):
+    pass
+
+
+@pytest.fixture()
+def design(tmp_path):
+    folder = tmp_path / "designs" / "tiny"
+    folder.mkdir(parents=True)
+    save(Model.from_dict(*every_op_model(1, exact=True)), folder / "model.npz")
+    (folder / "design.json").write_text(json.dumps({"folding": {"target_cycles": 64}}))
+    return folder
+
+
+def test_build_writes_images_memory_map_and_report(design, tmp_path):
+    out = tmp_path / "out"
+    result = run_build(str(design), out=out, log=_quiet)
+    assert not result.complete and "generate" in result.missing
+    report = json.loads((out / "report.json").read_text())
+    assert report["cycles_per_inference"] == 64 and report["complete"] is False
+    assert report["memory_bits"] > 0 and (out / "report.md").read_text().startswith("# every-op")
+    memory_map = json.loads((out / "memory_map.json").read_text())
+    for entry in memory_map["images"]:
+        lines = (out / "images" / entry["file"]).read_text().split()
+        assert len(lines) == entry["depth"]
+
+
+def test_two_builds_are_byte_identical(design, tmp_path):
+    trees = []
+    for name in ("a", "b"):
+        run_build(str(design), out=tmp_path / name, log=_quiet)
+        trees.append({p.relative_to(tmp_path / name): p.read_bytes()
+                      for p in sorted((tmp_path / name).rglob("*")) if p.is_file()})
+    assert trees[0] == trees[1]
+
+
+def test_rebuild_replaces_the_folder(design, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    run_build(str(design), out=out, log=_quiet)
+    assert not (out / "stale.txt").exists() and (out / "report.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["designs", "out"]
+
+
+def test_target_cycles_overrides_the_design_config(design, tmp_path):
+    result = run_build(str(design), out=tmp_path / "out", target_cycles=16, log=_quiet)
+    assert result.report["cycles_per_inference"] == 16
+
+
+def test_impossible_target_fails_and_writes_nothing(design, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(BuildError, match="compile: layer 'stem': target_cycles: 2 cycles"):
+        run_build(str(design), out=out, target_cycles=2, log=_quiet)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["designs"]
+
+
+def test_invalid_model_names_layer_and_field(design, tmp_path):
+    graph, arrays = every_op_model(1)
+    arrays["bn1.var"][0] = -1.0
+    from bnnhw.model.container import write_container
+    write_container(design / "model.npz", graph, arrays)
+    with pytest.raises(BuildError, match="layer 'bn1': var: variance must be >= 0"):
+        run_build(str(design), out=tmp_path / "out", log=_quiet)
+    assert not (tmp_path / "out").exists()
+
+
+def test_command_line_exit_codes(design, tmp_path, capsys):
+    assert main([str(design), "--out", str(tmp_path / "out")]) == EXIT_INCOMPLETE
+    assert "incomplete" in capsys.readouterr().err
+    assert main([str(design), "--out", str(tmp_path / "o2"), "--target-cycles", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bnnhw.build: error: compile: ") and "Traceback" not in err
 
 
 def test_unknown_design_is_one_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["no-such-design"]) == 1
     err = capsys.readouterr().err
-    assert "design:" in err and "no-such-design" in err
-    assert "Traceback" not in err
+    assert "design:" in err and "no-such-design" in err and "Traceback" not in err
     assert not (tmp_path / "build").exists()
 
 
@@ -30,24 +108,27 @@ def test_untrained_design_names_the_missing_model_and_writes_nothing(tmp_path):
     design.mkdir(parents=True)
     out = tmp_path / "out"
     with pytest.raises(BuildError, match="model.npz does not exist"):
-        run_build(str(design), out=out, log=lambda message: None)
+        run_build(str(design), out=out, log=_quiet)
     assert not out.exists()
 
 
-def test_output_that_is_a_file_is_rejected(tmp_path):
-    design = tmp_path / "tiny"
-    design.mkdir()
+def test_output_that_is_a_file_is_rejected(design, tmp_path):
     out = tmp_path / "out"
     out.write_text("occupied")
     with pytest.raises(BuildError, match="--out"):
-        run_build(str(design), out=out, log=lambda message: None)
+        run_build(str(design), out=out, log=_quiet)
 
 
-def test_command_line_exit_code_and_message(tmp_path):
+def test_bad_design_config_is_a_clear_error(design, tmp_path):
+    (design / "design.json").write_text('{"folding": {"target": 3}}')
+    with pytest.raises(DesignError, match="folding: expected an object with keys among"):
+        run_build(str(design), out=tmp_path / "out", log=_quiet)
+
+
+def test_command_line_in_a_subprocess(design, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "bnnhw.build", "boolnet", "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "bnnhw.build", str(design), "--out", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 1
-    assert "bnnhw.build: error:" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out").exists()
+    assert result.returncode == EXIT_INCOMPLETE, result.stderr
+    assert "[3/6] compile:" in result.stdout and "Traceback" not in result.stderr
+    assert (tmp_path / "out" / "report.json").exists()

@@ -1,13 +1,12 @@
 """``python -m bnnhw.build DESIGN``: turn a design into Verilog, memory images and a report.
 
 A build is an ordered list of named steps (see :data:`STEPS`); each step reads the previous steps'
-results and leaves an artefact in the build directory. Steps whose subsystem does not exist yet
-say so instead of pretending: the build then stops with a list of what is missing and writes
-nothing.
+results and stages its artefacts; the output folder is replaced in one rename at the end, so a
+failed build writes nothing. Steps whose subsystem does not exist yet are reported as missing.
 """
 
 from .design import DesignError, find_design, known_designs
-from .steps import STEPS, BuildError, Step, run_build
+from .steps import STEPS, BuildError, BuildResult, Step, run_build
 
-__all__ = ["DesignError", "find_design", "known_designs", "STEPS", "BuildError", "Step",
-           "run_build"]
+__all__ = ["DesignError", "find_design", "known_designs", "STEPS", "BuildError", "BuildResult",
+           "Step", "run_build"]

@@ -2,10 +2,16 @@
 
 from pathlib import Path
 
-__all__ = ["DesignError", "design_roots", "known_designs", "find_design"]
+import json
+
+__all__ = ["DesignError", "design_roots", "known_designs", "find_design", "read_config"]
 
 #: File every design directory holds once it is trained (see docs/model-format.md).
 MODEL_FILE = "model.npz"
+#: Optional build settings of a design: ``{"folding": {"target_cycles": N} | {"max_lanes": N},
+#: "overrides": {layer: [pe, simd]}}``.
+CONFIG_FILE = "design.json"
+_FOLDING_KEYS = {"target_cycles", "max_lanes", "overrides"}
 
 
 class DesignError(ValueError):
@@ -45,3 +51,19 @@ def find_design(name):
             f"design: {name!r} not found: this checkout has no trained designs yet "
             "(designs/ is empty)")
     raise DesignError(f"design: unknown design {name!r} (available: {available})")
+
+
+def read_config(design_dir):
+    """The design's build settings (``design.json``), ``{}`` if it has none."""
+    path = Path(design_dir) / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise DesignError(f"{path}: not valid JSON ({error})") from None
+    folding = config.get("folding", {}) if isinstance(config, dict) else None
+    if not isinstance(folding, dict) or set(folding) - _FOLDING_KEYS:
+        raise DesignError(f"{path}: folding: expected an object with keys among "
+                          f"{sorted(_FOLDING_KEYS)}, got {folding!r}")
+    return config

@@ -1,0 +1,214 @@
+"""Folding: how many processing elements (PE) and bits per PE per cycle (SIMD) each layer gets.
+
+A matrix-vector layer (binary, int8 or PA-Net convolution / dense) computes ``rows`` outputs of
+``fan_in`` products at each of ``positions`` output pixels. With ``PE`` rows and ``SIMD`` products
+per row per cycle it needs (DESIGN.md §5, grouped convolutions included via the per-output
+fan-in)::
+
+    cycles = (fan_in / SIMD) * (rows / PE) * positions
+
+``PE`` must divide ``rows`` and ``SIMD`` must divide ``fan_in``. The network is a pipeline of one
+engine per layer, so its initiation interval (cycles per inference at full rate) is the maximum
+over layers; element-wise engines (thresholds, pooling, requantization) keep pace with their
+producer and are not folded.
+"""
+
+from dataclasses import dataclass
+
+__all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding"]
+
+MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense", "panet_conv2d")
+
+
+class FoldingError(ValueError):
+    """A folding that does not divide its layer or cannot meet the requested target."""
+
+    def __init__(self, layer, field, message):
+        self.layer, self.field = layer, field
+        super().__init__(f"layer {layer!r}: {field}: {message}" if layer else
+                         f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class LayerFolding:
+    """The folding of one matrix-vector layer."""
+
+    layer: str
+    op: str
+    rows: int
+    fan_in: int
+    positions: int
+    pe: int = 1
+    simd: int = 1
+
+    def __post_init__(self):
+        if self.pe < 1 or self.rows % self.pe:
+            raise FoldingError(self.layer, "pe", f"{self.pe} does not divide the layer's "
+                                                 f"{self.rows} output channels")
+        if self.simd < 1 or self.fan_in % self.simd:
+            raise FoldingError(self.layer, "simd", f"{self.simd} does not divide the layer's "
+                                                   f"fan-in of {self.fan_in}")
+
+    @property
+    def neuron_folds(self):
+        return self.rows // self.pe
+
+    @property
+    def synapse_folds(self):
+        return self.fan_in // self.simd
+
+    @property
+    def cycles(self):
+        return self.synapse_folds * self.neuron_folds * self.positions
+
+    @property
+    def lanes(self):
+        """Products per cycle: ``PE * SIMD``."""
+        return self.pe * self.simd
+
+    def with_(self, pe, simd):
+        return LayerFolding(self.layer, self.op, self.rows, self.fan_in, self.positions, pe,
+                            simd)
+
+    def to_dict(self):
+        return {"layer": self.layer, "op": self.op, "rows": self.rows, "fan_in": self.fan_in,
+                "positions": self.positions, "pe": self.pe, "simd": self.simd,
+                "cycles": self.cycles}
+
+
+@dataclass(frozen=True)
+class FoldingPlan:
+    """Per-layer foldings, in network order."""
+
+    layers: tuple
+
+    @property
+    def by_layer(self):
+        return {f.layer: f for f in self.layers}
+
+    @property
+    def cycles_per_inference(self):
+        """Initiation interval of the pipeline: the slowest layer's cycles."""
+        return max(f.cycles for f in self.layers)
+
+    @property
+    def lanes(self):
+        return sum(f.lanes for f in self.layers)
+
+    def to_dict(self):
+        return {"cycles_per_inference": self.cycles_per_inference, "lanes": self.lanes,
+                "layers": [f.to_dict() for f in self.layers]}
+
+
+def _divisors(n):
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def matrix_layers(compiled):
+    """Unfolded (PE = SIMD = 1) :class:`LayerFolding` of every matrix-vector layer."""
+    result = []
+    for layer in compiled.layers:
+        if layer.op not in MATRIX_OPS:
+            continue
+        value = compiled.values[layer.name]
+        weight = layer.params["weight_bases"][0] if layer.op == "panet_conv2d" \
+            else layer.params["weight"]
+        rows = weight.shape[0]
+        fan_in = int(weight[0].size)
+        positions = value.shape[1] * value.shape[2]
+        result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions))
+    return result
+
+
+def _cheapest_for(folding, target):
+    """Fewest lanes meeting ``target`` cycles; ties prefer wider SIMD (one popcount tree)."""
+    best = None
+    for pe in _divisors(folding.rows):
+        for simd in _divisors(folding.fan_in):
+            candidate = folding.with_(pe, simd)
+            if candidate.cycles > target:
+                continue
+            key = (candidate.lanes, -simd)
+            if best is None or key < best[0]:
+                best = (key, candidate)
+    return None if best is None else best[1]
+
+
+def _next_step(folding):
+    """The cheapest folding of this layer that is strictly faster, or None."""
+    options = [folding.with_(pe, simd) for pe in _divisors(folding.rows)
+               for simd in _divisors(folding.fan_in)]
+    faster = [f for f in options if f.cycles < folding.cycles]
+    return min(faster, key=lambda f: (f.lanes, -f.cycles, -f.simd), default=None)
+
+
+def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None):
+    """Choose (PE, SIMD) per matrix layer.
+
+    Parameters
+    ----------
+    target_cycles : int, optional
+        Every layer at most this many cycles per inference, with the fewest lanes each.
+    max_lanes : int, optional
+        A resource cap: total ``PE * SIMD`` over layers. Lanes go greedily to the slowest layer
+        while the cap allows. Exclusive with ``target_cycles``.
+    overrides : dict, optional
+        ``{layer: (pe, simd)}`` fixed by the user; checked to divide the layer.
+
+    Without a target or cap every layer is fully folded (PE = SIMD = 1).
+
+    Raises
+    ------
+    FoldingError
+        A folding that does not divide its layer, a target that cannot be met (the message
+        gives the fastest possible), an unknown layer in ``overrides``.
+    """
+    if target_cycles is not None and max_lanes is not None:
+        raise FoldingError(None, "target_cycles", "give a cycle target or a lane cap, not both")
+    overrides = dict(overrides or {})
+    layers = matrix_layers(compiled)
+    names = {f.layer for f in layers}
+    for name in overrides:
+        if name not in names:
+            raise FoldingError(name, "folding", "not a matrix-vector layer of this network "
+                                                f"(those are: {', '.join(sorted(names))})")
+    fixed = {f.layer: f.with_(*overrides[f.layer]) for f in layers if f.layer in overrides}
+    if target_cycles is not None:
+        if isinstance(target_cycles, bool) or not isinstance(target_cycles, int) \
+                or target_cycles < 1:
+            raise FoldingError(None, "target_cycles", f"expected a positive integer, got "
+                                                      f"{target_cycles!r}")
+        chosen = []
+        for folding in layers:
+            if folding.layer in fixed:
+                choice = fixed[folding.layer]
+                if choice.cycles > target_cycles:
+                    raise FoldingError(folding.layer, "folding", f"(PE, SIMD) = "
+                                       f"({choice.pe}, {choice.simd}) needs {choice.cycles} "
+                                       f"cycles, over the target of {target_cycles}")
+            else:
+                choice = _cheapest_for(folding, target_cycles)
+                if choice is None:
+                    raise FoldingError(folding.layer, "target_cycles",
+                                       f"{target_cycles} cycles cannot be met: even fully "
+                                       f"parallel the layer needs {folding.positions}")
+            chosen.append(choice)
+        return FoldingPlan(tuple(chosen))
+    chosen = [fixed.get(f.layer, f) for f in layers]
+    if max_lanes is not None:
+        if sum(f.lanes for f in chosen) > max_lanes:
+            raise FoldingError(None, "max_lanes", f"{max_lanes} lanes are fewer than the "
+                                                  f"{sum(f.lanes for f in chosen)} needed")
+        while True:
+            free = [i for i, f in enumerate(chosen) if f.layer not in fixed]
+            if not free:
+                break
+            slowest = max(free, key=lambda i: chosen[i].cycles)
+            step = _next_step(chosen[slowest])
+            if step is None:
+                break
+            total = sum(f.lanes for f in chosen) - chosen[slowest].lanes + step.lanes
+            if total > max_lanes:
+                break
+            chosen[slowest] = step
+    return FoldingPlan(tuple(chosen))
