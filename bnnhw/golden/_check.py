@@ -48,7 +48,8 @@ def as_float(value, name):
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
         where = _first_bad(~np.isfinite(array))
-        raise ValueError(f"{name}: expected finite numbers, found {array[where]!r} at index {where}")
+        raise ValueError(
+            f"{name}: expected finite numbers, found {array[where]!r} at index {where}")
     return array
 
 

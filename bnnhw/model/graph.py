@@ -8,7 +8,6 @@ layer and field named.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from .checks import LayerCheck
 from .container import read_container, write_container

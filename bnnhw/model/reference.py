@@ -16,7 +16,7 @@ __all__ = ["run_float", "classify_float"]
 
 def _conv(x, w, stride, padding, groups, fill):
     """Float64 convolution of real NCHW ``x`` with ``w`` (PyTorch semantics, ``fill`` border)."""
-    from ..golden._window import conv_geometry, from_grouped, grouped_weights, patches
+    from ..golden._window import conv_geometry, grouped_weights, patches
     stride, padding, groups, out_size = conv_geometry(
         x, w, stride=stride, padding=padding, groups=groups)
     cols = patches(x, w.shape[2:], stride=stride, padding=padding, groups=groups, fill=fill)
@@ -47,7 +47,7 @@ def _binary(layer, x, t_out):
 
 
 def _dot_value(types, name, value):
-    """What a batch norm or sign sees of ``name``'s output: the (clipped) dot value for popcounts."""
+    """What a batch norm or sign sees of ``name``: the (clipped) dot value for popcounts."""
     t = types[name]
     if t.source != "popcount":
         return np.asarray(value, np.float64)

@@ -32,7 +32,7 @@ def test_target_folding_divides_and_matches_the_cycle_formula(compiled, target):
     plan = plan_folding(compiled, target_cycles=target)
     layers = compiled.layer
     assert {f.layer for f in plan.layers} == {
-        l.name for l in compiled.layers if l.op.endswith(("conv2d", "dense"))}
+        layer.name for layer in compiled.layers if layer.op.endswith(("conv2d", "dense"))}
     for folding in plan.layers:
         assert folding.rows % folding.pe == 0 and folding.fan_in % folding.simd == 0
         formula = _expected_cycles(layers[folding.layer], compiled.values[folding.layer])
