@@ -1,0 +1,29 @@
+"""Amaranth components of the bnnhw datapaths (docs/hw-conventions.md).
+
+Popcount trees and binary dot products (:mod:`.popcount`), the binary matrix-vector unit
+(:mod:`.mvau`), the int8 dot-product unit (:mod:`.int8mac`), the PA-Net base combiner
+(:mod:`.panet`), threshold / sign units (:mod:`.threshold`), fixed-point units (:mod:`.fixed`) and
+pooling / argmax (:mod:`.pool`). Each is bit-exact to :mod:`bnnhw.golden`; tests connect them.
+"""
+
+from .fixed import DPReLU, QuantizedBN, Requantize, SaturatingAdd
+from .int8mac import Int8MAC, pack_int8_weights
+from .mvau import BinaryMVAU
+from .panet import PANetCombiner, csd_digits
+from .pool import Argmax, BinaryMaxPool, GlobalPopcountPool
+from .popcount import (
+    AndPopcount,
+    NaivePopcount,
+    Popcount,
+    ThresholdDense,
+    XnorPopcount,
+    popcount_depth,
+)
+from .threshold import ThresholdUnit
+
+__all__ = [
+    "AndPopcount", "NaivePopcount", "Popcount", "ThresholdDense", "XnorPopcount",
+    "popcount_depth", "BinaryMVAU", "Int8MAC", "pack_int8_weights", "PANetCombiner",
+    "csd_digits", "ThresholdUnit", "DPReLU", "QuantizedBN", "Requantize", "SaturatingAdd",
+    "Argmax", "BinaryMaxPool", "GlobalPopcountPool",
+]

@@ -1,0 +1,383 @@
+"""Binary matrix-vector unit (FINN's MVAU, open and in Amaranth): folded popcounts of weight rows.
+
+For an input vector ``x`` of ``fan_in`` bits and a ``rows x fan_in`` weight matrix ``W`` the unit
+computes, per row ``r``,
+
+    p[r] = popcount(XNOR(x, W[r]))        op = "xnor"  (docs/numerics.md §3; s = 2p - N)
+    p[r] = popcount(AND(x, W[r]))         op = "and"
+
+optionally saturated as ``min(p[r], P)`` by a counter that saturates at ``P`` across the synapse
+folds (``saturate_at``, docs/numerics.md §7). That is ``golden.binary_dense`` (then
+``golden.saturate(p, P)``) on one vector in hardware fan-in order.
+
+**Folding** (docs/compiler.md): ``PE`` rows x ``SIMD`` bits per cycle, ``SF = fan_in / SIMD``
+synapse folds, ``NF = rows / PE`` neuron folds. The input arrives as ``SF`` transfers of ``SIMD``
+bits (transfer ``sf`` = fan-in elements ``sf*SIMD .. sf*SIMD + SIMD-1``, element ``i`` at bit
+``i``); the output is ``NF`` transfers of ``PE`` counts, transfer ``nf`` carrying rows
+``nf*PE + p`` (lane ``p`` of the payload). Each PE has a weight ROM with exactly the compiler's
+image layout (``bnnhw.compiler.memory_images``): PE ``p``'s word at address ``nf*SF + sf`` holds
+row ``nf*PE + p``, fan-in elements ``sf*SIMD ..`` at bits ``0 .. SIMD-1``.
+
+**Schedule** (as FINN's MVAU): neuron fold 0 consumes the input stream, one chunk per cycle,
+and writes each chunk into a vector buffer of ``SF`` words; neuron folds ``1 .. NF-1`` replay the
+chunks from the buffer while ``i.ready`` stays low. Every cycle is one (nf, sf) step, so a vector
+takes exactly ``SF * NF`` cycles (the DESIGN.md §5 formula) and the next vector is accepted on the
+cycle after the current one's last step: vectors stream back to back at full rate. The upstream
+engine sees ``i.ready`` low for ``(NF - 1) * SF`` of every ``NF * SF`` cycles and needs no more
+buffering than its own output register (a double-buffered input would only let the upstream run
+ahead; it cannot make this unit faster).
+
+Pipeline (docs/hw-conventions.md: one global stall ``stall = o.valid & ~o.ready``; every register,
+ROM/buffer read enable and popcount rank advances when ``~stall``): step issue (counters, ROM and
+buffer read addresses) -> stage 1 (input chunk register, ROM and buffer words) -> popcount tree
+(``stages`` ranks) -> accumulator and output register. The accumulator starts at the fold's first
+chunk and the output register takes the sum with the last one.
+
+Constant-weight mode (``weights=``): fully unrolled, ``PE = rows`` and ``SIMD = fan_in``; row
+``r`` is an ``XnorPopcount``/``AndPopcount`` with constant weights (XNOR with a constant is a wire
+or an inverter, absorbed into the tree's leaf LUTs; AND drops the zero-weight bits), no ROM, no
+buffer, no accumulator. Same streams: one transfer of ``fan_in`` bits in, one of ``rows`` counts
+out.
+
+``bnnhw.hw`` does not import ``bnnhw.golden`` or the compiler: ROM contents come in as plain lists
+of integers.
+"""
+
+import numbers
+
+from amaranth.hdl import Const, EnableInserter, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from .fixed import _int_param, _is_bool
+from .popcount import AndPopcount, XnorPopcount, popcount_depth
+
+__all__ = ["BinaryMVAU"]
+
+
+def _sequence(value, name):
+    """``value`` (list, tuple or NumPy array) as a list, or ValueError naming it."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{name}: expected a sequence, got {value!r}")
+    return list(value)
+
+
+def _bit(value, name):
+    if _is_bool(value):
+        return int(value)
+    if isinstance(value, numbers.Integral) and int(value) in (0, 1):
+        return int(value)
+    raise ValueError(f"{name}: expected bits 0/1, got {value!r}")
+
+
+def _weight_matrix(weights):
+    rows = _sequence(weights, "weights")
+    if not rows:
+        raise ValueError("weights: expected a (rows, fan_in) matrix of bits, got no rows")
+    matrix = []
+    for r, row in enumerate(rows):
+        row = _sequence(row, f"weights[{r}]")
+        if not row:
+            raise ValueError(f"weights: row {r} is empty")
+        if matrix and len(row) != len(matrix[0]):
+            raise ValueError(
+                f"weights: row {r} has {len(row)} bits, row 0 has {len(matrix[0])} (ragged)")
+        matrix.append(tuple(_bit(b, f"weights[{r}][{c}]") for c, b in enumerate(row)))
+    return tuple(matrix)
+
+
+class BinaryMVAU(wiring.Component):
+    """Folded binary matrix-vector unit: popcounts of ``rows`` weight rows with one input vector.
+
+    Computes ``p[r] = popcount(OP(x, W[r]))`` (``OP`` = XNOR or AND) for ``r = 0 .. rows-1``,
+    or ``min(p[r], saturate_at)``; bit-exact to ``golden.binary_dense`` (and ``golden.saturate``)
+    on vectors in hardware fan-in order. See the module docstring for the layouts and schedule.
+
+    Two modes:
+
+    - **ROM weights** (``words=``): ``rows``, ``fan_in``, ``pe``, ``simd`` given; ``words[p]`` is
+      PE ``p``'s ROM image (``NF * SF`` words of ``SIMD`` bits, the compiler's layout).
+    - **Constant weights** (``weights=``): a ``rows x fan_in`` bit matrix, fully unrolled
+      (``PE = rows``, ``SIMD = fan_in``; ``rows``/``fan_in``/``pe``/``simd`` may be omitted and
+      are checked if given).
+
+    Timing, with ``SF = fan_in / simd``, ``NF = rows / pe``:
+
+    - throughput: one (nf, sf) step per cycle, **``SF * NF`` cycles per vector** with vectors back
+      to back (``cycles_per_vector``); one input transfer per cycle during neuron fold 0, none
+      during the other ``(NF - 1) * SF`` cycles.
+    - latency ``2 + stages`` (:attr:`latency`): clock edges from the edge that issues a neuron
+      fold's last synapse fold (for ``nf = 0``, the edge accepting the vector's last chunk) to the
+      edge that transfers that fold's output. Without stalls, input chunk ``sf`` of a vector
+      accepted at edge ``t0 + sf`` gives output ``nf`` at edge ``t0 + nf*SF + SF-1 + latency``.
+
+    Parameters
+    ----------
+    fan_in : int
+        ``N``, bits per input vector (``>= 1``).
+    rows : int
+        Weight rows (output counts per vector, ``>= 1``).
+    pe : int
+        Rows computed in parallel; must divide ``rows``.
+    simd : int
+        Input bits per cycle; must divide ``fan_in``.
+    words : sequence of sequences of int, optional
+        ``pe`` ROM images of ``(rows/pe) * (fan_in/simd)`` words in ``[0, 2**simd)``.
+    weights : (rows, fan_in) sequence of bits, optional
+        Constant weights (exclusive with ``words``).
+    op : {"xnor", "and"}
+        Product before the popcount (default ``"xnor"``).
+    saturate_at : int, optional
+        ``P >= 1``: each count is ``min(p, P)``, accumulated by a counter saturating at ``P``
+        (exact across folds since partial popcounts are non-negative), ``ceil_log2(P + 1)`` bits
+        wide. ``P >= fan_in`` never saturates and adds no logic. Default: no saturation.
+    stages : int
+        Pipeline ranks inside each popcount tree (``0 .. depth``, default 0); adds to the
+        latency, not to the cycles per vector.
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(simd)))
+        Input chunks, ``fan_in / simd`` transfers per vector.
+    o : Out(stream.Signature(data.ArrayLayout(unsigned(count_width), pe)))
+        ``rows / pe`` transfers per vector; element ``p`` of transfer ``nf`` is row ``nf*pe + p``
+        (bits ``p*count_width ..`` of the flattened Verilog port).
+
+    Raises
+    ------
+    ValueError
+        A non-positive or non-integer ``fan_in``/``rows``/``pe``/``simd``; ``simd`` not dividing
+        ``fan_in``; ``pe`` not dividing ``rows``; neither or both of ``words``/``weights``; the
+        wrong number of ROM images or words, or words wider than ``simd``; ``weights`` not a
+        non-empty rectangular matrix of bits, or not matching given ``rows``/``fan_in``/``pe``/
+        ``simd``; unknown ``op``; ``saturate_at < 1``; ``stages`` out of range.
+    """
+
+    def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
+                 op="xnor", saturate_at=None, stages=0):
+        if op not in ("xnor", "and"):
+            raise ValueError(f"op: expected 'xnor' or 'and', got {op!r}")
+        self._op = op
+        if (words is None) == (weights is None):
+            raise ValueError("words: give either ROM words (words=) or constant weights "
+                             "(weights=), exactly one of them")
+        if weights is not None:
+            matrix = _weight_matrix(weights)
+            shape = {"rows": len(matrix), "fan_in": len(matrix[0]),
+                     "pe": len(matrix), "simd": len(matrix[0])}
+            for name, given in (("rows", rows), ("fan_in", fan_in), ("pe", pe), ("simd", simd)):
+                if given is not None and _int_param(given, name, 1) != shape[name]:
+                    raise ValueError(
+                        f"{name}: constant weights are fully unrolled, so {name} must be "
+                        f"{shape[name]} for a {shape['rows']} x {shape['fan_in']} matrix, "
+                        f"got {given!r}")
+            rows, fan_in, pe, simd = shape["rows"], shape["fan_in"], shape["pe"], shape["simd"]
+            self._weights, self._words = matrix, None
+        else:
+            for name, value in (("fan_in", fan_in), ("rows", rows), ("pe", pe), ("simd", simd)):
+                if value is None:
+                    raise ValueError(f"{name}: required with ROM words")
+            fan_in = _int_param(fan_in, "fan_in", 1)
+            rows = _int_param(rows, "rows", 1)
+            pe = _int_param(pe, "pe", 1)
+            simd = _int_param(simd, "simd", 1)
+            self._weights = None
+        self._fan_in, self._rows, self._pe, self._simd = fan_in, rows, pe, simd
+        if fan_in % simd:
+            raise ValueError(f"simd: {simd} does not divide fan_in={fan_in}")
+        if rows % pe:
+            raise ValueError(f"pe: {pe} does not divide rows={rows}")
+        if self._weights is None:
+            self._words = self._check_words(words)
+
+        if saturate_at is None:
+            self._saturate_at = None
+        else:
+            self._saturate_at = _int_param(saturate_at, "saturate_at", 1)
+        top = fan_in if saturate_at is None else min(fan_in, self._saturate_at)
+        self._count_width = ceil_log2(top + 1)
+
+        # Trees are built in elaborate (a unit that is never elaborated leaves no unused
+        # children behind); their depth is known now, so ``stages`` is checked here.
+        if self._weights is None:
+            depth = popcount_depth(simd, kind="streamed")
+        elif op == "xnor":
+            depth = popcount_depth(fan_in)
+        else:  # constant AND trees count only the weight-1 bits; shallower ones get registers
+            depth = max(popcount_depth(sum(row)) for row in self._weights)
+        if _is_bool(stages) or not isinstance(stages, numbers.Integral) \
+                or not 0 <= stages <= depth:
+            raise ValueError(f"stages: expected an integer in [0, {depth}] (the popcount tree "
+                             f"depth), got {stages!r}")
+        self._stages = int(stages)
+
+        super().__init__({
+            "i": In(stream.Signature(unsigned(simd))),
+            "o": Out(stream.Signature(data.ArrayLayout(unsigned(self._count_width), pe))),
+        })
+
+    def _check_words(self, words):
+        images = _sequence(words, "words")
+        if len(images) != self._pe:
+            raise ValueError(f"words: expected one ROM image per PE ({self._pe}), "
+                             f"got {len(images)}")
+        depth = self.neuron_folds * self.synapse_folds
+        checked = []
+        for p, image in enumerate(images):
+            image = _sequence(image, f"words[{p}]")
+            if len(image) != depth:
+                raise ValueError(
+                    f"words: PE {p} has {len(image)} words, expected (rows/pe)*(fan_in/simd) = "
+                    f"{self.neuron_folds}*{self.synapse_folds} = {depth}")
+            row = []
+            for address, word in enumerate(image):
+                if _is_bool(word) or not isinstance(word, numbers.Integral):
+                    raise ValueError(f"words: PE {p} address {address}: expected an integer, "
+                                     f"got {word!r}")
+                if not 0 <= word < 1 << self._simd:
+                    raise ValueError(f"words: PE {p} address {address}: {word:#x} does not fit "
+                                     f"simd={self._simd} bits")
+                row.append(int(word))
+            checked.append(tuple(row))
+        return tuple(checked)
+
+    fan_in = property(lambda self: self._fan_in, doc="Bits per input vector ``N``.")
+    rows = property(lambda self: self._rows, doc="Weight rows (counts per vector).")
+    pe = property(lambda self: self._pe, doc="Rows in parallel.")
+    simd = property(lambda self: self._simd, doc="Input bits per cycle.")
+    op = property(lambda self: self._op, doc='``"xnor"`` or ``"and"``.')
+    saturate_at = property(lambda self: self._saturate_at, doc="``P``, or ``None``.")
+    stages = property(lambda self: self._stages, doc="Pipeline ranks of each popcount tree.")
+    count_width = property(lambda self: self._count_width, doc="Bits per output count.")
+    words = property(lambda self: self._words,
+                     doc="ROM images (tuple per PE), or ``None`` with constant weights.")
+    weights = property(lambda self: self._weights,
+                       doc="Constant weight matrix (tuple of row tuples), or ``None``.")
+    constant = property(lambda self: self._weights is not None, doc="Constant-weight mode.")
+    synapse_folds = property(lambda self: self._fan_in // self._simd, doc="``SF``.")
+    neuron_folds = property(lambda self: self._rows // self._pe, doc="``NF``.")
+    latency = property(lambda self: 2 + self._stages,
+                       doc="Edges from issuing a fold's last chunk to its output transfer.")
+
+    @property
+    def cycles_per_vector(self):
+        """``(fan_in / simd) * (rows / pe)``: cycles per input vector at full rate."""
+        return self.synapse_folds * self.neuron_folds
+
+    def elaborate(self, platform):
+        m = Module()
+        sf_count, nf_count = self.synapse_folds, self.neuron_folds
+        stall = Signal()
+        run = ~stall
+        m.d.comb += stall.eq(self.o.valid & ~self.o.ready)
+
+        # --- step issue: neuron fold 0 takes the input stream, the others replay the buffer ---
+        sf = Signal(range(sf_count))
+        nf = Signal(range(nf_count))
+        first_fold = Signal()
+        step = Signal()
+        m.d.comb += [
+            first_fold.eq(nf == 0),
+            step.eq(Mux(first_fold, self.i.valid, 1)),
+            self.i.ready.eq(run & first_fold),
+        ]
+        with m.If(step & run):
+            m.d.sync += sf.eq(Mux(sf == sf_count - 1, 0, sf + 1))
+            with m.If(sf == sf_count - 1):
+                m.d.sync += nf.eq(Mux(nf == nf_count - 1, 0, nf + 1))
+
+        # --- stage 1: input chunk register, ROM words, buffered chunk ---
+        valid1, first1, last1 = Signal(), Signal(), Signal()
+        chunk1 = Signal(self._simd)
+        with m.If(run):
+            m.d.sync += [
+                valid1.eq(step),
+                first1.eq(sf == 0),
+                last1.eq(sf == sf_count - 1),
+            ]
+        with m.If(self.i.valid & self.i.ready):  # loaded only on transfers: no garbage toggles
+            m.d.sync += chunk1.eq(self.i.payload)
+        activation = chunk1
+        if nf_count > 1:
+            buffer = Memory(shape=unsigned(self._simd), depth=sf_count, init=[])
+            m.submodules.vector_buffer = buffer
+            write = buffer.write_port()
+            read = buffer.read_port()
+            replay1 = Signal()
+            with m.If(run):
+                m.d.sync += replay1.eq(~first_fold)
+            m.d.comb += [
+                write.addr.eq(sf),
+                write.data.eq(self.i.payload),
+                write.en.eq(self.i.valid & self.i.ready),
+                read.addr.eq(sf),
+                read.en.eq(run),
+            ]
+            activation = Mux(replay1, read.data, chunk1)
+
+        if self._words is not None:
+            address = Signal(range(nf_count * sf_count))
+            with m.If(step & run):
+                m.d.sync += address.eq(
+                    Mux(address == nf_count * sf_count - 1, 0, address + 1))
+            weight_words = []
+            for p, image in enumerate(self._words):
+                rom = Memory(shape=unsigned(self._simd), depth=nf_count * sf_count, init=image)
+                m.submodules[f"weights_pe{p}"] = rom
+                port = rom.read_port()
+                m.d.comb += [port.addr.eq(address), port.en.eq(run)]
+                weight_words.append(port.data)
+
+        # --- popcount trees (their ranks stall with everything else) ---
+        cls = XnorPopcount if self._op == "xnor" else AndPopcount
+        if self._weights is None:
+            trees = [cls(self._simd, stages=self._stages) for _ in range(self._pe)]
+        else:
+            trees = [cls(self._fan_in, weights=row, stages=min(
+                self._stages, popcount_depth(sum(row) if self._op == "and" else len(row))))
+                for row in self._weights]
+        counts = []
+        for p, tree in enumerate(trees):
+            m.submodules[f"popcount_pe{p}"] = EnableInserter(run)(tree) if self._stages else tree
+            m.d.comb += tree.a.eq(activation)
+            if self._words is not None:
+                m.d.comb += tree.w.eq(weight_words[p])
+            count = tree.count
+            for rank in range(tree.stages, self._stages):  # a shallow constant-AND tree
+                delayed = Signal.like(count, name=f"count_pe{p}_r{rank}")
+                with m.If(run):
+                    m.d.sync += delayed.eq(count)
+                count = delayed
+            counts.append(count)
+        valid_t, first_t, last_t = valid1, first1, last1
+        for rank in range(self._stages):
+            regs = Signal(name=f"valid_r{rank}"), Signal(name=f"first_r{rank}"), \
+                Signal(name=f"last_r{rank}")
+            with m.If(run):
+                m.d.sync += [regs[0].eq(valid_t), regs[1].eq(first_t), regs[2].eq(last_t)]
+            valid_t, first_t, last_t = regs
+
+        # --- accumulator (saturating at P if asked) and output register ---
+        limit = self._saturate_at
+        saturating = limit is not None and limit < self._fan_in
+        with m.If(run):
+            m.d.sync += self.o.valid.eq(valid_t & last_t)
+        for p, count in enumerate(counts):
+            total = count
+            if sf_count > 1:
+                acc = Signal(self._count_width, name=f"acc_pe{p}")
+                total = Mux(first_t, 0, acc) + count
+            if saturating:
+                total = Mux(total > limit, Const(limit, self._count_width), total)
+            total_sig = Signal(self._count_width, name=f"total_pe{p}")
+            m.d.comb += total_sig.eq(total)
+            with m.If(run & valid_t):
+                if sf_count > 1:
+                    m.d.sync += acc.eq(total_sig)
+                with m.If(last_t):
+                    m.d.sync += self.o.payload[p].eq(total_sig)
+        return m

@@ -1,0 +1,214 @@
+"""PA-Net multi-base combiner: ``y = sum_ij phi[i][j] * popcount(T_i AND V_j)`` over folds.
+
+The PA-Net multi-base layer of ``docs/numerics.md`` §9 (``bnnhw.golden.panet_dense`` /
+``panet_conv2d``; the tests connect the two): ``M`` weight bases ``T_i`` and ``N`` activation
+bases ``V_j``, bits in {0, 1}, and signed int16 fixed-point merged scales ``phi[i][j]`` (raw
+values; ``y`` is the exact integer in units of ``2**-F``, ``F`` is the layer's business, not the
+unit's).
+
+:class:`PANetCombiner` computes one output row's ``y`` from ``width`` fan-in bits per base,
+streamed in ``SIMD``-bit chunks (``folds = width / SIMD`` transfers per row, rows back to back).
+Each transfer carries the ``M`` weight-base chunks and the ``N`` activation-base chunks of the same
+fan-in positions:
+
+- ``t``: ``M*SIMD`` bits, base ``m`` at bits ``m*SIMD ..`` — exactly one word of a PA-Net weight
+  ROM of the compiler (``bnnhw.compiler.images``: "PA-Net words hold the M bases side by side"),
+  so a PA-Net matrix-vector engine drives ``t`` from its per-PE ROM and ``v`` from its input
+  buffer, one combiner per PE;
+- ``v``: ``N*SIMD`` bits, base ``j`` at bits ``j*SIMD ..``.
+
+Datapath: ``M*N`` streamed-weight :class:`~bnnhw.hw.popcount.AndPopcount` trees of ``SIMD`` bits,
+then a constant-coefficient combiner. ``phi`` are constants, so each ``phi[i][j] * count`` is
+built as shift-adds of the canonical signed-digit (CSD) form of ``phi`` (at most 9 nonzero digits
+for int16; ``phi = 0`` costs nothing and its popcount tree is dropped by synthesis); all terms go
+into one adder tree (positive digits) minus another (negative digits). The per-fold sum is then
+accumulated over the ``folds`` transfers of a row.
+
+Widths: ``y`` lies in ``[width * sum(min(phi, 0)), width * sum(max(phi, 0))]`` (each popcount is
+in ``[0, width]``), so the output is ``signed(b)`` with ``b`` the smallest width holding that
+range — at most ``ceil_log2(width * sum|phi|) + 1`` bits (``output_shape``). The accumulator
+has the same width: every partial sum of a row lies in the same range.
+
+Timing and stream rules (``docs/hw-conventions.md``): one global stall
+``stall = o.valid & ~o.ready`` freezes every stage, ``i.ready = ~stall``, ``o.valid`` is a register.
+Pipeline: input register -> popcount registers -> combined-term register -> accumulator / output
+register. Latency 4 (``stream_timing`` sense): a row's ``y`` transfers 4 edges after the edge that
+accepted its last chunk. Throughput: one chunk per cycle, one ``y`` every ``folds`` cycles.
+"""
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .fixed import _int_param
+from .popcount import AndPopcount
+
+__all__ = ["PANetCombiner", "csd_digits"]
+
+_INT16 = (-(1 << 15), (1 << 15) - 1)
+
+
+def csd_digits(value):
+    """Canonical signed-digit form of ``value``: ``[(shift, sign)]`` with ``value = sum sign <<
+    shift``, ``sign`` in ``{+1, -1}``, no two adjacent nonzero digits (fewest additions)."""
+    value = int(value)
+    digits, shift = [], 0
+    while value:
+        if value & 1:
+            sign = 1 if value % 4 == 1 else -1
+            digits.append((shift, sign))
+            value -= sign
+        value >>= 1
+        shift += 1
+    return digits
+
+
+def _signed_bits(lo, hi):
+    """Smallest signed width holding ``[lo, hi]`` (``lo <= 0 <= hi``)."""
+    return max(hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + 1
+
+
+def _tree_sum(terms):
+    while len(terms) > 1:
+        terms = [terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k]
+                 for k in range(0, len(terms), 2)]
+    return terms[0]
+
+
+class PANetCombiner(wiring.Component):
+    """``y = sum_ij phi[i][j] * popcount(T_i AND V_j)`` for one output row per ``folds`` chunks.
+
+    See the module docstring for the chunk layout, the shift-add combiner, widths and timing.
+
+    Parameters
+    ----------
+    phi : sequence of sequences of int
+        ``(M, N)`` signed int16 raw merged scales, ``M, N >= 1``.
+    width : int
+        Fan-in bits per base of one row (``K*K*C_in/groups``).
+    simd : int
+        Bits per base per transfer; divides ``width``.
+
+    Members
+    -------
+    i : In(stream.Signature(data.StructLayout({"t": unsigned(M*simd), "v": unsigned(N*simd)})))
+        One fan-in chunk: weight base ``m`` at ``t`` bits ``m*simd ..``, activation base ``j`` at
+        ``v`` bits ``j*simd ..``; bit ``k`` of a base chunk is fan-in ``f*simd + k`` in fold ``f``.
+        ``t`` is bits ``0 .. M*simd-1`` of the flattened payload.
+    o : Out(stream.Signature(output_shape))
+        ``y`` of each row, in input order.
+
+    Raises
+    ------
+    ValueError
+        ``phi`` empty, ragged or outside int16; ``width`` or ``simd`` below 1; ``simd`` does not
+        divide ``width``.
+    """
+
+    def __init__(self, *, phi, width, simd):
+        if hasattr(phi, "tolist"):
+            phi = phi.tolist()
+        try:
+            rows = [list(row) for row in phi]
+        except TypeError:
+            raise ValueError(f"phi: expected an (M, N) array of integers, got {phi!r}") from None
+        if not rows or not rows[0]:
+            raise ValueError("phi: expected M >= 1 weight and N >= 1 activation bases")
+        if any(len(row) != len(rows[0]) for row in rows):
+            raise ValueError("phi: rows of different lengths (expected an (M, N) array)")
+        self._phi = tuple(tuple(_int_param(value, f"phi[{i}][{j}]", *_INT16)
+                                for j, value in enumerate(row)) for i, row in enumerate(rows))
+        self._width = _int_param(width, "width", 1)
+        self._simd = _int_param(simd, "simd", 1)
+        if self._width % self._simd:
+            raise ValueError(f"simd: {self._simd} does not divide width {self._width}")
+        self._folds = self._width // self._simd
+        flat = [value for row in self._phi for value in row]
+        self._y_range = (self._width * sum(min(v, 0) for v in flat),
+                         self._width * sum(max(v, 0) for v in flat))
+        self._term_range = (self._simd * sum(min(v, 0) for v in flat),
+                            self._simd * sum(max(v, 0) for v in flat))
+        self._output_shape = signed(_signed_bits(*self._y_range))
+        super().__init__({
+            "i": In(stream.Signature(self.input_layout)),
+            "o": Out(stream.Signature(self._output_shape)),
+        })
+
+    phi = property(lambda self: self._phi, doc="``(M, N)`` int16 raw scales (tuples).")
+    weight_bases = property(lambda self: len(self._phi), doc="``M``.")
+    activation_bases = property(lambda self: len(self._phi[0]), doc="``N``.")
+    width = property(lambda self: self._width, doc="Fan-in bits per base of one row.")
+    simd = property(lambda self: self._simd, doc="Bits per base per transfer.")
+    folds = property(lambda self: self._folds, doc="Transfers per row, ``width / simd``.")
+    y_range = property(lambda self: self._y_range, doc="``(min, max)`` reachable ``y``.")
+    output_shape = property(lambda self: self._output_shape, doc="Shape of ``y``.")
+    latency = property(lambda self: 4, doc="Edges from a row's last chunk to its ``y``.")
+
+    @property
+    def input_layout(self):
+        """``StructLayout({"t": unsigned(M*simd), "v": unsigned(N*simd)})``."""
+        return data.StructLayout({
+            "t": unsigned(self.weight_bases * self._simd),
+            "v": unsigned(self.activation_bases * self._simd),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        simd, folds = self._simd, self._folds
+        n_w, n_a = self.weight_bases, self.activation_bases
+        stall = Signal()
+        m.d.comb += [stall.eq(self.o.valid & ~self.o.ready), self.i.ready.eq(~stall)]
+
+        fold = Signal(range(folds), name="fold")
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += fold.eq(Mux(fold == folds - 1, 0, fold + 1))
+
+        # stage 1: input register
+        x1 = Signal(self.input_layout, name="x1")
+        valid1, first1, last1 = Signal(name="valid1"), Signal(name="first1"), Signal(name="last1")
+        with m.If(~stall):
+            m.d.sync += [valid1.eq(self.i.valid), x1.eq(self.i.payload),
+                         first1.eq(fold == 0), last1.eq(fold == folds - 1)]
+
+        # stage 2: M*N AND-popcounts of SIMD bits
+        counts = {}
+        valid2, first2, last2 = Signal(name="valid2"), Signal(name="first2"), Signal(name="last2")
+        with m.If(~stall):
+            m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1)]
+        for i in range(n_w):
+            for j in range(n_a):
+                if self._phi[i][j] == 0:
+                    continue
+                unit = AndPopcount(simd)
+                m.submodules[f"pc{i}_{j}"] = unit
+                m.d.comb += [unit.w.eq(x1.t[i * simd:(i + 1) * simd]),
+                             unit.a.eq(x1.v[j * simd:(j + 1) * simd])]
+                count = Signal.like(unit.count, name=f"count{i}_{j}")
+                with m.If(~stall):
+                    m.d.sync += count.eq(unit.count)
+                counts[i, j] = count
+
+        # stage 3: constant-coefficient combiner (CSD shift-adds)
+        plus, minus = [], []
+        for (i, j), count in counts.items():
+            for shift, sign in csd_digits(self._phi[i][j]):
+                (plus if sign > 0 else minus).append(count << shift)
+        term = Signal(signed(_signed_bits(*self._term_range)), name="term")
+        valid3, first3, last3 = Signal(name="valid3"), Signal(name="first3"), Signal(name="last3")
+        combined = (_tree_sum(plus) if plus else 0) - (_tree_sum(minus) if minus else 0)
+        with m.If(~stall):
+            m.d.sync += [valid3.eq(valid2), first3.eq(first2), last3.eq(last2),
+                         term.eq(combined)]
+
+        # accumulate over folds; output on the last
+        acc = Signal(self._output_shape, name="acc")
+        total = Signal(self._output_shape, name="total")
+        m.d.comb += total.eq(term if folds == 1 else term + Mux(first3, 0, acc))
+        with m.If(~stall):
+            m.d.sync += self.o.valid.eq(valid3 & last3)
+            with m.If(valid3):
+                m.d.sync += acc.eq(total)
+                with m.If(last3):
+                    m.d.sync += self.o.payload.eq(total)
+        return m
+

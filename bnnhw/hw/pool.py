@@ -1,0 +1,224 @@
+"""Streaming pooling of binary maps and the classifier's argmax.
+
+Rules (``docs/numerics.md`` §10; references ``golden.binary_maxpool2d``,
+``golden.global_popcount_pool``, ``golden.argmax``):
+
+- max-pool of bits is the OR over the window (bit 1 = +1 is the max);
+- global pooling of bits is the count of ones per channel over all ``H*W`` positions;
+- argmax over integer logits, the lowest index winning ties.
+
+Conventions (``docs/hw-conventions.md``): :class:`wiring.Component`, input stream ``i``, output
+stream ``o`` (:mod:`amaranth.lib.stream`), domain ``sync`` with synchronous active-high reset, one
+global stall (``stall = o.valid & ~o.ready``, ``i.ready = ~stall``) so ``o.valid`` is a register
+that never depends on ``o.ready``. Stream orders are those of a folded engine: position-major,
+channel-minor; units that need the position keep their own counters, zero after reset.
+"""
+
+from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from .fixed import _int_param
+
+__all__ = ["BinaryMaxPool", "GlobalPopcountPool", "Argmax"]
+
+
+def _stall(m, component):
+    """Drive the global stall of a one-register unit; return ``~stall`` (the advance enable)."""
+    advance = Signal()
+    m.d.comb += [
+        advance.eq(~component.o.valid | component.o.ready),
+        component.i.ready.eq(advance),
+    ]
+    return advance
+
+
+class BinaryMaxPool(wiring.Component):
+    """OR over a pooling window, ``lanes`` windows (channels) per transfer.
+
+    The window itself comes from the sliding-window unit upstream: input transfer bit
+    ``l*K + w`` is element ``w`` of lane ``l``'s window (``K = kernel_h * kernel_w``, the window
+    in row-major order); output bit ``l`` is the OR of lane ``l``'s ``K`` bits, i.e.
+    ``golden.binary_maxpool2d`` for one output position of one channel per lane.
+
+    Latency 1 (output register); throughput one transfer per cycle.
+
+    Parameters
+    ----------
+    kernel : int or (int, int)
+        Window ``(kernel_h, kernel_w)``, each ``>= 1``.
+    lanes : int
+        Windows per transfer, ``>= 1``; default 1.
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(lanes * kernel_h * kernel_w)))
+    o : Out(stream.Signature(unsigned(lanes)))
+
+    Raises
+    ------
+    ValueError
+        ``kernel`` or ``lanes`` is not a positive integer (pair).
+    """
+
+    def __init__(self, *, kernel, lanes=1):
+        if isinstance(kernel, (tuple, list)):
+            if len(kernel) != 2:
+                raise ValueError(f"kernel: expected an int or a pair, got {kernel!r}")
+            kernel = (_int_param(kernel[0], "kernel", 1), _int_param(kernel[1], "kernel", 1))
+        else:
+            kernel = (_int_param(kernel, "kernel", 1),) * 2
+        self._kernel = kernel
+        self._lanes = _int_param(lanes, "lanes", 1)
+        super().__init__({
+            "i": In(stream.Signature(unsigned(self._lanes * self.window))),
+            "o": Out(stream.Signature(unsigned(self._lanes))),
+        })
+
+    kernel = property(lambda self: self._kernel, doc="Window ``(kernel_h, kernel_w)``.")
+    lanes = property(lambda self: self._lanes, doc="Windows per transfer.")
+    window = property(lambda self: self._kernel[0] * self._kernel[1], doc="Bits per window.")
+    latency = property(lambda self: 1, doc="Clock edges from input to output (no stalls).")
+
+    def elaborate(self, platform):
+        m = Module()
+        advance = _stall(m, self)
+        k = self.window
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(self.i.valid)
+            for lane in range(self._lanes):
+                m.d.sync += self.o.payload[lane].eq(self.i.payload[lane * k:(lane + 1) * k].any())
+        return m
+
+
+class GlobalPopcountPool(wiring.Component):
+    """Count of ones per channel over all positions of a binary map (global pooling).
+
+    Input: one bit per transfer in position-major, channel-minor order (transfer
+    ``j = pos*C + c`` is channel ``c`` at position ``pos``; the order a threshold unit with a
+    channel counter emits), ``positions = H*W`` positions per image. The unit keeps one counter
+    per channel; during the **last** position the transfer of channel ``c`` emits that channel's
+    count (``golden.global_popcount_pool``) and clears its counter, so images follow each other
+    without a gap and the output is ``C`` counts per image in channel order.
+
+    Latency 1 from the last-position transfer of a channel to its count; throughput one input
+    bit per cycle, ``C`` outputs per ``positions*C`` inputs.
+
+    Parameters
+    ----------
+    channels : int
+        ``C >= 1``.
+    positions : int
+        ``H*W >= 1``.
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(1)))
+    o : Out(stream.Signature(unsigned(ceil_log2(positions + 1))))
+
+    Raises
+    ------
+    ValueError
+        ``channels`` or ``positions`` is not a positive integer.
+    """
+
+    def __init__(self, *, channels, positions):
+        self._channels = _int_param(channels, "channels", 1)
+        self._positions = _int_param(positions, "positions", 1)
+        super().__init__({
+            "i": In(stream.Signature(unsigned(1))),
+            "o": Out(stream.Signature(unsigned(self.count_width))),
+        })
+
+    channels = property(lambda self: self._channels, doc="Channels ``C``.")
+    positions = property(lambda self: self._positions, doc="Positions ``H*W`` per image.")
+    count_width = property(lambda self: ceil_log2(self._positions + 1), doc="Output bits.")
+    latency = property(lambda self: 1, doc="Clock edges from input to output (no stalls).")
+
+    def elaborate(self, platform):
+        m = Module()
+        advance = _stall(m, self)
+        channels, positions = self._channels, self._positions
+        counts = Array(Signal(self.count_width, name=f"count{c}") for c in range(channels))
+        channel = Signal(range(channels))
+        position = Signal(range(positions))
+        last_channel = channel == channels - 1
+        last_position = position == positions - 1
+        total = counts[channel] + self.i.payload
+
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(self.i.valid & last_position)
+        with m.If(self.i.valid & advance):
+            m.d.sync += [
+                counts[channel].eq(Mux(last_position, 0, total)),
+                channel.eq(Mux(last_channel, 0, channel + 1)),
+                self.o.payload.eq(total),
+            ]
+            with m.If(last_channel):
+                m.d.sync += position.eq(Mux(last_position, 0, position + 1))
+        return m
+
+
+class Argmax(wiring.Component):
+    """Index of the largest of ``classes`` signed logits; the lowest index wins ties.
+
+    Input: ``classes`` logits per inference, class 0 first (a class counter, zero after reset,
+    tracks the position). The unit keeps the running maximum and its index, replacing it only on
+    a strictly greater logit, and emits the index on the last logit (``golden.argmax``).
+
+    Latency 1 from the last logit to the index; throughput one logit per cycle, one index per
+    ``classes`` logits, back to back.
+
+    Parameters
+    ----------
+    classes : int
+        Logits per inference, ``>= 1``.
+    width : int
+        Bits of a signed logit, ``>= 1``.
+
+    Members
+    -------
+    i : In(stream.Signature(signed(width)))
+    o : Out(stream.Signature(unsigned(max(1, ceil_log2(classes)))))
+
+    Raises
+    ------
+    ValueError
+        ``classes`` or ``width`` is not a positive integer.
+    """
+
+    def __init__(self, *, classes, width):
+        self._classes = _int_param(classes, "classes", 1)
+        self._width = _int_param(width, "width", 1)
+        super().__init__({
+            "i": In(stream.Signature(signed(self._width))),
+            "o": Out(stream.Signature(unsigned(self.index_width))),
+        })
+
+    classes = property(lambda self: self._classes, doc="Logits per inference.")
+    width = property(lambda self: self._width, doc="Bits of a signed logit.")
+    index_width = property(
+        lambda self: max(1, ceil_log2(self._classes)), doc="Bits of the output index.")
+    latency = property(lambda self: 1, doc="Clock edges from input to output (no stalls).")
+
+    def elaborate(self, platform):
+        m = Module()
+        advance = _stall(m, self)
+        index = Signal(range(self._classes))
+        best = Signal(signed(self._width))
+        best_index = Signal(self.index_width)
+        first = index == 0
+        take = first | (self.i.payload > best)
+        new_best_index = Mux(take, index, best_index)
+
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(self.i.valid & (index == self._classes - 1))
+        with m.If(self.i.valid & advance):
+            m.d.sync += [
+                best.eq(Mux(take, self.i.payload, best)),
+                best_index.eq(new_best_index),
+                self.o.payload.eq(new_best_index),
+                index.eq(Mux(index == self._classes - 1, 0, index + 1)),
+            ]
+        return m

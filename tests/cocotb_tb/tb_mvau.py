@@ -1,0 +1,55 @@
+"""cocotb testbench: ``bnnhw.hw.mvau.BinaryMVAU`` against ``bnnhw.golden.binary_dense``.
+
+Run by ``tests/hw/test_mvau.py`` on a harness of several configurations; the instance and its
+parameters come from ``BNNHW_TB_INSTANCE`` / ``BNNHW_TB_SPEC`` (see ``streams.load_spec``).
+Spec: ``weights`` (rows x fan_in bits, hardware fan-in order), ``pe``, ``simd``, ``op``,
+``saturate_at`` (or null), ``count_width``.
+
+Vectors: all zeros, all ones, weight row 0 and its complement, then seeded random vectors; each
+goes in as ``fan_in / simd`` chunks (element ``i`` of chunk ``sf`` = fan-in element
+``sf*simd + i`` at bit ``i``) and comes out as ``rows / pe`` transfers of ``pe`` counts (lane ``p``
+of transfer ``nf`` = row ``nf*pe + p`` at bits ``p*count_width``). Expectations from
+``golden.binary_dense`` then ``golden.saturate``. Not a pytest module: the runner imports it
+inside the simulator.
+"""
+
+import random
+
+import cocotb
+import numpy as np
+from streams import STALLS, check_stream, load_spec
+
+from bnnhw import golden
+
+
+def _pack(bits):
+    return sum(int(b) << i for i, b in enumerate(bits))
+
+
+def vectors(spec, rng, random_vectors=12):
+    """``(payloads, expected, outputs_per_vector)`` for edge and random input vectors."""
+    w = np.array(spec["weights"], dtype=np.int64)
+    rows, fan_in = w.shape
+    pe, simd, cw = spec["pe"], spec["simd"], spec["count_width"]
+    fixed = [[0] * fan_in, [1] * fan_in, w[0].tolist(), (1 - w[0]).tolist()]
+    randoms = [[rng.randint(0, 1) for _ in range(fan_in)] for _ in range(random_vectors)]
+    x = np.array(fixed + randoms, dtype=np.int64)
+    p = golden.binary_dense(x, w, op=spec["op"])
+    if spec["saturate_at"] is not None:
+        p = golden.saturate(p, spec["saturate_at"])
+    payloads = [_pack(v[s * simd:(s + 1) * simd]) for v in x for s in range(fan_in // simd)]
+    expected = [sum(int(p[b, nf * pe + lane]) << (lane * cw) for lane in range(pe))
+                for b in range(len(x)) for nf in range(rows // pe)]
+    return payloads, expected, rows // pe
+
+
+@cocotb.test()
+@cocotb.parametrize(stalls=STALLS)
+async def golden_vectors(dut, stalls):
+    """Edge + random vectors back to back under the given (input, output) stall probabilities."""
+    key, spec = load_spec()
+    rng = random.Random(f"{key}-{stalls}")
+    payloads, expected, folds = vectors(spec, rng)
+    await check_stream(
+        dut, key, payloads, expected, stalls=stalls, seed=rng.getrandbits(32),
+        describe=lambda j: f"vector {j // folds}, neuron fold {j % folds}")
