@@ -50,6 +50,7 @@ def write_container(path, graph, arrays):
                 info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
                 info.external_attr = 0o644 << 16
                 archive.writestr(info, _npy_bytes(entries[name]))
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; a model file is for sharing
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
