@@ -1,7 +1,7 @@
 """Amaranth components of the bnnhw datapaths (docs/hw-conventions.md).
 
 Popcount trees and binary dot products (:mod:`.popcount`), the binary matrix-vector unit
-(:mod:`.mvau`), the int8 dot-product unit (:mod:`.int8mac`), the PA-Net base combiner
+(:mod:`.mvau`) and with folded thresholds (:mod:`.mvtu`), the int8 dot-product unit (:mod:`.int8mac`), the PA-Net base combiner
 (:mod:`.panet`), threshold / sign units (:mod:`.threshold`), fixed-point units (:mod:`.fixed`) and
 pooling / argmax (:mod:`.pool`). Each is bit-exact to :mod:`bnnhw.golden`; tests connect them.
 """
@@ -9,6 +9,7 @@ pooling / argmax (:mod:`.pool`). Each is bit-exact to :mod:`bnnhw.golden`; tests
 from .fixed import DPReLU, QuantizedBN, Requantize, SaturatingAdd
 from .int8mac import Int8MAC, pack_int8_weights
 from .mvau import BinaryMVAU
+from .mvtu import BinaryMVTU
 from .panet import PANetCombiner, csd_digits
 from .pool import Argmax, BinaryMaxPool, GlobalPopcountPool
 from .popcount import (
@@ -23,7 +24,7 @@ from .threshold import ThresholdUnit
 
 __all__ = [
     "AndPopcount", "NaivePopcount", "Popcount", "ThresholdDense", "XnorPopcount",
-    "popcount_depth", "BinaryMVAU", "Int8MAC", "pack_int8_weights", "PANetCombiner",
+    "popcount_depth", "BinaryMVAU", "BinaryMVTU", "Int8MAC", "pack_int8_weights", "PANetCombiner",
     "csd_digits", "ThresholdUnit", "DPReLU", "QuantizedBN", "Requantize", "SaturatingAdd",
     "Argmax", "BinaryMaxPool", "GlobalPopcountPool",
 ]

@@ -1,0 +1,396 @@
+# amaranth: UnusedElaboratable=no
+"""Binary matrix-vector-threshold unit (FINN's MVTU): one binary conv/dense layer with its BN sign.
+
+A :class:`BinaryMVTU` is a :class:`~bnnhw.hw.mvau.BinaryMVAU` followed by one
+:class:`~bnnhw.hw.threshold.ThresholdUnit` per PE lane (DESIGN.md §5): for an input vector ``x``
+of ``fan_in`` bits and row ``r`` of the weight matrix,
+
+    p[r]     = popcount(OP(x, W[r]))           (optionally min(p[r], saturate_at))
+    bit_n[r] = (p[r] >= T[n, r]) XOR invert[n, r]        n = 0 .. k-1
+
+``T == 0`` is a constant channel (``p >= 0`` always holds, the bit is ``NOT invert``) and needs no
+special logic. This is ``golden.binary_dense`` then ``golden.sign_threshold`` (``k = 1``) or
+``golden.multi_slice_sign`` (``k`` slices) — a compiled ``binary_dense``/``binary_conv2d`` layer
+and the ``threshold`` layer right after it (docs/numerics.md §5-7).
+
+**Layouts** (docs/compiler.md). Input: ``SF = fan_in / SIMD`` transfers of ``SIMD`` bits per
+vector, hardware fan-in order. Output: ``NF = rows / PE`` transfers per vector of
+``ArrayLayout(unsigned(k), pe)``; lane ``p`` of transfer ``nf`` belongs to row ``r = nf*PE + p``
+and its bit ``n`` is slice ``n`` — Verilog payload bit ``p*k + n``. Golden's multi-slice output is
+slice-major, so that bit is golden channel ``n*rows + r = n*rows + nf*PE + p``; for ``k = 1`` it is
+simply channel ``r``. The consumer (a grouped convolution with ``groups = k``) picks slice ``n``
+from bit ``n`` of every lane.
+
+**Threshold ROMs**: PE ``p`` has a ROM of ``NF`` words, word ``nf`` for row ``nf*PE + p``; slice
+``n`` at bits ``n*(w+1) ..``: threshold in ``w`` bits, then the invert bit, ``w = ceil(log2(N+1))``
+(``fan_in.bit_length()``). That is exactly the compiler's ``<layer>.thresholds.pe<p>.hex`` image
+and exactly the ROM word of :class:`ThresholdUnit` (``ArrayLayout(StructLayout({threshold: w,
+invert: 1}), k)``), so lane ``p``'s threshold unit is built on PE ``p``'s image with ``C = NF``
+channels: its own channel counter counts neuron folds.
+
+**Composition.** The ``PE`` threshold units share the MVAU's ``o.valid`` and the MVTU's
+``o.ready``; being identical pipelines they stay in lockstep (same ``valid``/``stall`` registers,
+same channel counter), so lane 0's ``i.ready`` is everyone's and lane 0's ``o.valid`` (a register)
+is the MVTU's. One global stall as in ``docs/hw-conventions.md``: ``o.ready`` reaches the threshold
+units' stall, then the MVAU's (``mvau.o.ready = ~stall_thr``), then ``i.ready``; ``o.valid`` never
+depends on ``o.ready``.
+
+``bnnhw.hw`` does not import ``bnnhw.golden`` or the compiler: the threshold contents come in as
+plain lists, or as the compiler's hex text through :meth:`BinaryMVTU.from_images`.
+"""
+
+import json
+import numbers
+import os
+from pathlib import Path
+
+from amaranth.hdl import Module, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .fixed import _int_param, _is_bool
+from .mvau import BinaryMVAU, _sequence
+from .threshold import ThresholdUnit, _rows
+
+__all__ = ["BinaryMVTU", "parse_hex"]
+
+
+def parse_hex(text, name="image"):
+    """Words of a ``$readmemh`` image (bytes or str, one hex word per line) as a list of ints."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii")
+    words = []
+    for number, line in enumerate(text.splitlines()):
+        line = line.split("//", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("@"):
+            raise ValueError(f"{name}: line {number + 1}: address records are not supported")
+        try:
+            words.append(int(line, 16))
+        except ValueError:
+            raise ValueError(f"{name}: line {number + 1}: not a hex word: {line!r}") from None
+    return words
+
+
+def _threshold_arrays(threshold, invert, rows):
+    """``(k x rows threshold, k x rows invert, two_d)`` from the ``(rows,)``/``(k, rows)`` forms."""
+    t_rows, two_d = _rows(threshold, "threshold")
+    if not t_rows:
+        raise ValueError("threshold: k=0 slices; need k >= 1")
+    t = []
+    for n, row in enumerate(t_rows):
+        if len(row) != rows:
+            raise ValueError(f"threshold: slice {n} has {len(row)} channels, expected rows={rows}")
+        values = []
+        for c, value in enumerate(row):
+            if _is_bool(value) or not isinstance(value, numbers.Integral):
+                raise ValueError(f"threshold: expected integers, got {value!r} at [{n}][{c}]")
+            values.append(int(value))
+        t.append(tuple(values))
+    if invert is None:
+        inv = [tuple(False for _ in range(rows)) for _ in t]
+    else:
+        i_rows, i_two_d = _rows(invert, "invert")
+        if i_two_d != two_d or len(i_rows) != len(t) or any(len(r) != rows for r in i_rows):
+            shape = f"{len(t)} x {rows}" if two_d else f"{rows}"
+            raise ValueError(f"invert: shape must equal threshold's ({shape})")
+        inv = []
+        for row in i_rows:
+            for flag in row:
+                if not (_is_bool(flag) or (isinstance(flag, numbers.Integral)
+                                           and int(flag) in (0, 1))):
+                    raise ValueError(f"invert: expected bools or 0/1, got {flag!r}")
+            inv.append(tuple(bool(flag) for flag in row))
+    return tuple(t), tuple(inv), two_d
+
+
+class BinaryMVTU(wiring.Component):
+    """Folded binary matrix-vector unit with per-PE threshold (multi-slice sign) units.
+
+    One binary dense/conv layer with its batch norm folded into ``k`` thresholds per row; see the
+    module docstring for the layouts. Bit-exact to the compiled network's ``threshold`` layer
+    after a ``binary_dense``/``binary_conv2d`` (golden, slice-major channel ``n*rows + r`` = lane
+    ``p``, bit ``n`` of output transfer ``nf`` with ``r = nf*PE + p``).
+
+    Timing, with ``SF = fan_in / simd``, ``NF = rows / pe``:
+
+    - throughput: the MVAU's, **``SF * NF`` cycles per vector**, vectors back to back; one output
+      transfer (``PE x k`` bits) per neuron fold, i.e. every ``SF`` cycles.
+    - latency ``4 + stages`` (:attr:`latency`) = MVAU ``2 + stages`` + threshold unit 2: edges
+      from the edge issuing a neuron fold's last synapse fold (for ``nf = 0``, accepting the
+      vector's last chunk) to the edge transferring that fold's bits. Without stalls, chunk
+      ``sf`` of a vector accepted at edge ``t0 + sf`` gives output ``nf`` at edge
+      ``t0 + nf*SF + SF-1 + latency``.
+
+    Parameters
+    ----------
+    fan_in, rows, pe, simd, words, weights, op, saturate_at, stages
+        As :class:`BinaryMVAU` (``words=`` per-PE weight ROM images, or ``weights=`` constant,
+        fully unrolled).
+    threshold : sequence of int, shape ``(rows,)`` or ``(k, rows)``, optional
+        ``T`` in ``[0, fan_in]`` per row (and slice), golden's ``SignThreshold.threshold``;
+        ``0`` marks a constant channel. With ``saturate_at = P`` every ``T`` must be ``<= P``.
+    invert : sequence of bool, same shape, optional
+        Invert flags (default all false).
+    threshold_words : sequence of sequences of int, optional
+        The compiler's per-PE threshold ROM images: ``pe`` lists of ``NF`` words, slice ``n`` at
+        bits ``n*(w+1)`` (threshold, ``w`` bits) and ``n*(w+1) + w`` (invert). Needs ``slices``.
+        Given together with ``threshold``, both must describe the same thresholds.
+    slices : int, optional
+        ``k`` of ``threshold_words`` (with ``threshold``, it is checked if given).
+    threshold_width : int, optional
+        ``w``: bits of a stored threshold (and of the threshold units' popcount input); default
+        and minimum ``fan_in.bit_length()`` (the compiler's width).
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(simd)))
+        Input chunks, ``SF`` transfers per vector.
+    o : Out(stream.Signature(data.ArrayLayout(unsigned(k), pe)))
+        ``NF`` transfers per vector; element ``p`` of transfer ``nf`` holds the ``k`` bits of row
+        ``nf*pe + p`` (Verilog payload bits ``p*k .. p*k + k-1``, bit ``n`` = slice ``n``).
+
+    Raises
+    ------
+    ValueError
+        Whatever :class:`BinaryMVAU` rejects (named as there); ``threshold``: neither form
+        given, wrong shape, non-integers or values outside ``[0, fan_in]``; ``invert``: shape or
+        values; ``threshold_words``: wrong number of images or words, words wider than
+        ``k*(w+1)`` bits, thresholds above ``fan_in``, disagreeing with ``threshold``;
+        ``slices`` missing or ``< 1``; ``threshold_width`` below ``fan_in.bit_length()``;
+        ``saturate_at`` below a threshold.
+    """
+
+    def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
+                 op="xnor", saturate_at=None, stages=0, threshold=None, invert=None,
+                 threshold_words=None, slices=None, threshold_width=None):
+        self._mvau = BinaryMVAU(fan_in=fan_in, rows=rows, pe=pe, simd=simd, words=words,
+                                weights=weights, op=op, saturate_at=saturate_at, stages=stages)
+        mvau = self._mvau
+        fan_in, rows, pe = mvau.fan_in, mvau.rows, mvau.pe
+        nf_count = mvau.neuron_folds
+
+        needed = fan_in.bit_length()
+        if threshold_width is None:
+            self._width = needed
+        else:
+            self._width = _int_param(threshold_width, "threshold_width", 1)
+            if self._width < needed:
+                raise ValueError(f"threshold_width: {self._width} bits cannot hold thresholds up "
+                                 f"to fan_in={fan_in} (needs {needed})")
+        w = self._width
+
+        if threshold is None and threshold_words is None:
+            raise ValueError("threshold: give threshold= (and invert=) or threshold_words= "
+                             "(with slices=)")
+        if slices is not None:
+            slices = _int_param(slices, "slices", 1)
+        decoded = None
+        if threshold_words is not None:
+            if slices is None:
+                raise ValueError("slices: required with threshold_words (k, slices per word)")
+            decoded = self._decode_words(threshold_words, slices, w, fan_in, rows, pe, nf_count)
+        if threshold is not None:
+            t, inv, two_d = _threshold_arrays(threshold, invert, rows)
+            if slices is not None and len(t) != slices:
+                raise ValueError(f"slices: {slices}, but threshold has {len(t)} slices")
+            for n, row in enumerate(t):
+                for r, value in enumerate(row):
+                    if not 0 <= value <= fan_in:
+                        raise ValueError(f"threshold: value {value} at [{n}][{r}] is outside "
+                                         f"[0, fan_in={fan_in}]")
+            if decoded is not None and decoded != (t, inv):
+                bad = next((n, r) for n in range(len(t)) for r in range(rows)
+                           if (t[n][r], inv[n][r]) != (decoded[0][n][r], decoded[1][n][r]))
+                raise ValueError(f"threshold_words: disagree with threshold/invert at slice "
+                                 f"{bad[0]}, row {bad[1]}")
+        else:
+            (t, inv), two_d = decoded, slices > 1
+        self._threshold, self._invert, self._two_d = t, inv, two_d
+
+        if mvau.saturate_at is not None:
+            top = max(max(row) for row in t)
+            if top > mvau.saturate_at:
+                raise ValueError(
+                    f"saturate_at: {mvau.saturate_at} is below threshold {top}; counts saturated "
+                    f"there would miss p >= T (saturate at >= max threshold)")
+
+        super().__init__({
+            "i": In(stream.Signature(unsigned(mvau.simd))),
+            "o": Out(stream.Signature(data.ArrayLayout(unsigned(self.slices), pe))),
+        })
+
+    @staticmethod
+    def _decode_words(images, slices, w, fan_in, rows, pe, nf_count):
+        images = _sequence(images, "threshold_words")
+        if len(images) != pe:
+            raise ValueError(f"threshold_words: expected one ROM image per PE ({pe}), "
+                             f"got {len(images)}")
+        bits = slices * (w + 1)
+        t = [[0] * rows for _ in range(slices)]
+        inv = [[False] * rows for _ in range(slices)]
+        for p, image in enumerate(images):
+            image = _sequence(image, f"threshold_words[{p}]")
+            if len(image) != nf_count:
+                raise ValueError(f"threshold_words: PE {p} has {len(image)} words, expected "
+                                 f"rows/pe = {nf_count}")
+            for nf, word in enumerate(image):
+                if _is_bool(word) or not isinstance(word, numbers.Integral):
+                    raise ValueError(f"threshold_words: PE {p} word {nf}: expected an integer, "
+                                     f"got {word!r}")
+                word = int(word)
+                if not 0 <= word < 1 << bits:
+                    raise ValueError(f"threshold_words: PE {p} word {nf}: {word:#x} does not fit "
+                                     f"k*(w+1) = {slices}*{w + 1} bits")
+                r = nf * pe + p
+                for n in range(slices):
+                    field = word >> (n * (w + 1))
+                    value = field & ((1 << w) - 1)
+                    if value > fan_in:
+                        raise ValueError(f"threshold_words: PE {p} word {nf} slice {n}: threshold "
+                                         f"{value} is above fan_in={fan_in}")
+                    t[n][r] = value
+                    inv[n][r] = bool((field >> w) & 1)
+        return tuple(map(tuple, t)), tuple(map(tuple, inv))
+
+    @classmethod
+    def from_images(cls, files, memory_map, layer, threshold_layer, *, op="xnor",
+                    saturate_at=None, stages=0):
+        """Build from the compiler's images of matrix ``layer`` and its ``threshold_layer``.
+
+        ``files``: file name -> image text (bytes or str), as ``memory_images`` returns, or a
+        directory written by ``write_images`` (then ``memory_map`` may be ``None`` and is read
+        from ``memory_map.json``). ``memory_map``: the JSON-able map (``fan_in``, ``rows``, ``pe``,
+        ``simd`` come from its ``folding`` entry for ``layer``; ``k`` and ``w`` from the
+        threshold images' field layout). The map does not record the dot product, so ``op``
+        (``"xnor"``/``"and"``, the layer's ``dot``), ``saturate_at`` and ``stages`` are given
+        here.
+        """
+        if isinstance(files, (str, os.PathLike)):
+            directory = Path(files)
+            if memory_map is None:
+                memory_map = json.loads((directory / "memory_map.json").read_text())
+            names = [e["file"] for e in memory_map.get("images", ())
+                     if e.get("layer") in (layer, threshold_layer)]
+            files = {name: (directory / name).read_bytes() for name in names}
+        if memory_map is None:
+            raise ValueError("memory_map: required unless files is a directory")
+        foldings = {f["layer"]: f for f in memory_map.get("folding", {}).get("layers", ())}
+        if layer not in foldings:
+            raise ValueError(f"layer: {layer!r} is not a matrix layer of the memory map "
+                             f"(have {sorted(foldings)})")
+        folding = foldings[layer]
+        if folding.get("op") not in ("binary_dense", "binary_conv2d"):
+            raise ValueError(f"layer: {layer!r} is a {folding.get('op')} layer, not a binary "
+                             f"dense/conv")
+        pe = folding["pe"]
+        images = memory_map.get("images", ())
+
+        def image(kind, owner, p):
+            for entry in images:
+                if entry.get("layer") == owner and entry.get("kind") == kind \
+                        and entry.get("pe") == p:
+                    if entry["file"] not in files:
+                        raise ValueError(f"files: {entry['file']!r} is missing")
+                    return entry, parse_hex(files[entry["file"]], entry["file"])
+            name = "layer" if kind == "weights" else "threshold_layer"
+            raise ValueError(f"{name}: no {kind} image for PE {p} of {owner!r} in the memory map"
+                             + ("" if kind == "weights" else
+                                " (thresholds get per-PE images only right after a matrix "
+                                "layer)"))
+
+        words = [image("weights", layer, p)[1] for p in range(pe)]
+        threshold_words, slices, width = [], None, None
+        for p in range(pe):
+            entry, image_words = image("thresholds", threshold_layer, p)
+            fields = {f["field"]: f for f in entry.get("fields", ())}
+            k = sum(1 for name in fields if name.startswith("threshold"))
+            if k < 1 or any(f"invert{n}" not in fields or f"threshold{n}" not in fields
+                            for n in range(k)):
+                raise ValueError(f"threshold_layer: {entry['file']} has no threshold/invert "
+                                 f"field layout")
+            w = fields["threshold0"]["bits"]
+            for n in range(k):
+                if fields[f"threshold{n}"]["lsb"] != n * (w + 1) \
+                        or fields[f"threshold{n}"]["bits"] != w \
+                        or fields[f"invert{n}"]["lsb"] != n * (w + 1) + w:
+                    raise ValueError(f"threshold_layer: {entry['file']}: unexpected field "
+                                     f"layout {entry['fields']}")
+            slices, width = k, w
+            threshold_words.append(image_words)
+        return cls(fan_in=folding["fan_in"], rows=folding["rows"], pe=pe, simd=folding["simd"],
+                   words=words, op=op, saturate_at=saturate_at, stages=stages,
+                   threshold_words=threshold_words, slices=slices, threshold_width=width)
+
+    # --- properties ------------------------------------------------------------------------------
+
+    mvau = property(lambda self: self._mvau, doc="The :class:`BinaryMVAU` inside.")
+    fan_in = property(lambda self: self._mvau.fan_in, doc="Bits per input vector ``N``.")
+    rows = property(lambda self: self._mvau.rows, doc="Weight rows (channels per slice).")
+    pe = property(lambda self: self._mvau.pe, doc="Rows in parallel.")
+    simd = property(lambda self: self._mvau.simd, doc="Input bits per cycle.")
+    op = property(lambda self: self._mvau.op, doc='``"xnor"`` or ``"and"``.')
+    saturate_at = property(lambda self: self._mvau.saturate_at, doc="``P``, or ``None``.")
+    stages = property(lambda self: self._mvau.stages, doc="Pipeline ranks of each popcount tree.")
+    count_width = property(lambda self: self._mvau.count_width, doc="Bits per MVAU count.")
+    synapse_folds = property(lambda self: self._mvau.synapse_folds, doc="``SF``.")
+    neuron_folds = property(lambda self: self._mvau.neuron_folds, doc="``NF``.")
+    cycles_per_vector = property(lambda self: self._mvau.cycles_per_vector,
+                                 doc="``SF * NF`` cycles per input vector at full rate.")
+    slices = property(lambda self: len(self._threshold), doc="Bits per row ``k``.")
+    threshold_width = property(lambda self: self._width, doc="``w``, bits of a stored threshold.")
+    latency = property(lambda self: self._mvau.latency + 2,
+                       doc="Edges from issuing a fold's last chunk to its output transfer.")
+
+    @property
+    def threshold(self):
+        """Thresholds: a tuple ``(rows,)`` (given 1-D) or ``k`` tuples ``(k, rows)``."""
+        return self._threshold if self._two_d else self._threshold[0]
+
+    @property
+    def invert(self):
+        """Invert flags, same shape as :attr:`threshold`."""
+        return self._invert if self._two_d else self._invert[0]
+
+    @property
+    def threshold_words(self):
+        """Per-PE threshold ROM images (tuple per PE of ``NF`` ints), the compiler's layout."""
+        w, pe = self._width, self.pe
+        return tuple(
+            tuple(sum((self._threshold[n][nf * pe + p] | int(self._invert[n][nf * pe + p]) << w)
+                      << (n * (w + 1)) for n in range(self.slices))
+                  for nf in range(self.neuron_folds))
+            for p in range(pe))
+
+    def lane_thresholds(self, p):
+        """``(threshold, invert)`` of PE ``p``'s unit: ``k x NF``, channel ``nf`` = row
+        ``nf*PE + p``."""
+        rows = range(p, self.rows, self.pe)
+        return ([[self._threshold[n][r] for r in rows] for n in range(self.slices)],
+                [[self._invert[n][r] for r in rows] for n in range(self.slices)])
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mvau = mvau = self._mvau
+        wiring.connect(m, wiring.flipped(self.i), mvau.i)
+
+        units = []
+        for p in range(self.pe):
+            threshold, invert = self.lane_thresholds(p)
+            unit = ThresholdUnit(fan_in=self.fan_in, threshold=threshold, invert=invert,
+                                 width=self._width)
+            m.submodules[f"threshold_pe{p}"] = unit
+            units.append(unit)
+            m.d.comb += [
+                unit.i.valid.eq(mvau.o.valid),
+                unit.i.payload.eq(mvau.o.payload[p]),   # zero-extended to w bits
+                unit.o.ready.eq(self.o.ready),
+                self.o.payload[p].eq(unit.o.payload),
+            ]
+        # All lanes are identical pipelines fed the same valid/ready: lane 0 speaks for them.
+        m.d.comb += [
+            mvau.o.ready.eq(units[0].i.ready),
+            self.o.valid.eq(units[0].o.valid),
+        ]
+        return m
