@@ -3,7 +3,8 @@
 Popcount trees and binary dot products (:mod:`.popcount`), the binary matrix-vector unit
 (:mod:`.mvau`) and with folded thresholds (:mod:`.mvtu`), the int8 dot-product unit (:mod:`.int8mac`), the PA-Net base combiner
 (:mod:`.panet`), threshold / sign units (:mod:`.threshold`), fixed-point units (:mod:`.fixed`) and
-pooling / argmax (:mod:`.pool`). Each is bit-exact to :mod:`bnnhw.golden`; tests connect them.
+pooling / argmax (:mod:`.pool`), and the sliding-window unit that feeds convolutions
+(:mod:`.window`). Each is bit-exact to :mod:`bnnhw.golden`; tests connect them.
 """
 
 from .fixed import DPReLU, QuantizedBN, Requantize, SaturatingAdd
@@ -21,10 +22,11 @@ from .popcount import (
     popcount_depth,
 )
 from .threshold import ThresholdUnit
+from .window import SlidingWindow
 
 __all__ = [
     "AndPopcount", "NaivePopcount", "Popcount", "ThresholdDense", "XnorPopcount",
     "popcount_depth", "BinaryMVAU", "BinaryMVTU", "Int8MAC", "pack_int8_weights", "PANetCombiner",
     "csd_digits", "ThresholdUnit", "DPReLU", "QuantizedBN", "Requantize", "SaturatingAdd",
-    "Argmax", "BinaryMaxPool", "GlobalPopcountPool",
+    "Argmax", "BinaryMaxPool", "GlobalPopcountPool", "SlidingWindow",
 ]

@@ -1,0 +1,315 @@
+"""Sliding-window unit for binary feature maps: line buffers in front of a ``BinaryMVAU``.
+
+For one image of ``C`` channels, ``H x W`` pixels (a bit map, bit 1 = +1), kernel ``(kh, kw)``,
+stride ``(sh, sw)`` and symmetric padding ``(ph, pw)`` with the layer's pad bit (docs/numerics.md
+§1 and §4: ``H_out = (H + 2*ph - kh) // sh + 1``, likewise ``W_out``; the border holds the pad bit
+for every channel, never a third value), the unit emits, for every output position
+``(oy, ox)`` in raster order, the window
+
+    x_pad[c, oy*sh + ky, ox*sw + kx]      for (ky, kx, c) in hardware fan-in order
+
+(channel innermost, docs/compiler.md; ``x_pad`` = the map padded with the pad bit). That is
+golden's ``patches`` window reordered by ``bnnhw.compiler.fan_in_order``. The window vector of
+``kh*kw*C`` bits goes out as ``kh*kw*C/simd`` transfers of ``simd`` bits, element ``i`` at bit
+``i % simd`` of transfer ``i // simd``: exactly what ``BinaryMVAU(fan_in=kh*kw*C, simd=simd)``
+consumes. ``simd`` must divide ``C`` so that a transfer never straddles two pixels.
+
+**Streams.** Input ``i``: one pixel per transfer, raster order, payload ``unsigned(C)`` (bit
+``c`` = channel ``c``); an image is ``H*W`` transfers and images follow back to back (the unit
+keeps its own row/position counters; payloads carry no coordinates). Output ``o``: ``unsigned(
+simd)``, ``H_out*W_out*kh*kw*C/simd`` transfers per image.
+
+**Line buffer.** One ``Memory`` of ``R*W`` words of ``C`` bits holding ``R`` whole input rows in
+a circular order (``R = buffer_rows``, default ``kh + sh``; memory bits ``R*W*C``). Rows are
+numbered continuously over the stream of images; row ``A`` sits in slot ``A mod R`` at words
+``slot*W .. slot*W + W-1``. A writer stores pixels as they come (one per cycle); a reader walks
+``(oy, ox, ky, kx, c-chunk)`` and reads word ``slot(iy)*W + ix`` for the in-image tap
+``(iy, ix) = (oy*sh - ph + ky, ox*sw - pw + kx)``, or emits the pad bits for a border tap. One
+signed counter ``D`` = (rows the writer has completed) - (first row of the reader's image)
+couples them:
+
+- the reader issues a chunk of output row ``oy`` only when every input row it needs is complete:
+  ``D > max(0, min(H-1, oy*sh - ph + kh - 1))`` (at least row 0 even when a window lies wholly
+  in the border, ``ph >= kh``, so that nothing is emitted for an image that has not begun); at
+  the end of an image ``D -= H``;
+- the writer accepts a pixel only when its row's slot is free, i.e. the row ``R`` rows back is
+  below the reader's first needed row: ``D < R + max(0, oy*sh - ph)``.
+
+With ``R >= kh`` a reader waiting for a row always leaves the writer room for it (the rows it
+needs span at most ``kh`` slots), so the unit never deadlocks, for any stride / padding / image
+size, including input rows that no window uses (strides larger than the kernel, or rows below
+the last window): the writer stores them and the reader skips them. The default ``R = kh + sh``
+lets the writer fill the ``sh`` rows of the next output row while the reader is on the current
+one; ``R = kh`` is the smallest legal buffer, where the writer waits for each output row to
+finish before it can load the next rows (slower, still correct).
+
+**Pipeline** (docs/hw-conventions.md, one global stall ``stall = o.valid & ~o.ready``): issue
+(window counters, address, pad flag) -> memory read port (enable ``~stall``) with the pad flag and
+chunk index registered beside it -> ``o``. ``o.valid`` is a register, ``o.payload`` the selected
+chunk of the held read word (or the pad bits); ``i.ready`` depends only on registers (never on
+``o.ready``), so ``i`` and ``o`` are fully decoupled. The held read word is safe from the writer:
+a slot is rewritten only after the reader's issue stage has moved past it, and the read port
+keeps its data while disabled.
+
+**Latency** (:attr:`latency` = 2): when the reader is waiting for input row ``r`` (the last row an
+output row needs), the first chunk of that output row transfers 2 edges after the edge that
+accepted row ``r``'s last pixel (no output stall). Rows are the unit of hand-over, so a window
+never starts before its whole bottom row is in.
+
+**Throughput.** The reader issues one output chunk per cycle whenever its rows are in and ``o``
+is not stalled; the writer accepts one pixel per cycle whenever a slot is free. Per image the
+reader needs ``chunks_per_image = H_out*W_out*kh*kw*C/simd`` cycles and the writer ``H*W``. With
+the default buffer (``R = kh + sh``) the two overlap completely: without stalls, back-to-back
+images take exactly ``max(chunks_per_image, H*W)`` cycles each in steady state
+(:attr:`cycles_per_image`, checked by ``tests/hw/test_window.py``), i.e. one output chunk per cycle
+whenever the output side is the slower one (roughly every kernel with ``kh*kw*C/simd >= sh*sw``:
+the usual 3x3 and 1x1 stride-1 and 2x2 / 3x3 stride-2 layers), one input pixel per cycle
+otherwise. ``R = kh`` saves ``sh*W*C`` bits but
+serialises loading and reading at row boundaries (about ``sh*W`` extra cycles per output row in
+the worst case). Behind a ``BinaryMVAU`` (``SF*NF`` cycles per window, ``SF = chunks per window``)
+the unit is never the bottleneck; only when ``SF*NF*H_out*W_out < H*W`` (e.g. a 1x1 stride-2
+layer with ``SF = NF = 1``) the input stream itself, one pixel per cycle, is the limit.
+"""
+
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for, ceil_log2
+
+from .fixed import _int_param, _is_bool
+
+__all__ = ["SlidingWindow"]
+
+
+def _pair(value, name, lo):
+    """An int or a pair of ints, each ``>= lo``, as a tuple of two ints (ValueError naming it)."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name}: expected an integer or a pair (h, w), got {value!r}")
+        return (_int_param(value[0], name, lo), _int_param(value[1], name, lo))
+    value = _int_param(value, name, lo)
+    return (value, value)
+
+
+class SlidingWindow(wiring.Component):
+    """Sliding-window unit: a raster stream of ``C``-bit pixels in, binary conv windows out.
+
+    For each output position (raster order over ``H_out x W_out``) emits the window in hardware
+    fan-in order ``(ky, kx, c)`` as ``kh*kw*C/simd`` transfers of ``simd`` bits (window element
+    ``i`` at bit ``i % simd`` of transfer ``i // simd``); border taps read ``pad_bit`` for every
+    channel. See the module docstring for the line buffer, flow control and timing.
+
+    Parameters (keyword-only)
+    -------------------------
+    channels : int
+        ``C >= 1``, bits per input pixel (bit ``c`` = channel ``c``).
+    height, width : int
+        ``H, W >= 1``, input map size.
+    kernel : int or (int, int)
+        ``(kh, kw)``, each ``>= 1``; must fit the padded map (``H + 2*ph >= kh``, likewise ``w``).
+    stride : int or (int, int)
+        ``(sh, sw)``, each ``>= 1`` (default 1).
+    padding : int or (int, int)
+        ``(ph, pw)``, each ``>= 0`` (default 0), symmetric.
+    pad_bit : 0 or 1
+        The border value: 1 for pad value +1, 0 for -1 (docs/numerics.md §4; default 1).
+    simd : int
+        Bits per output transfer; must divide ``channels`` (default ``channels``).
+    buffer_rows : int, optional
+        ``R``, input rows held by the line buffer, ``>= kh`` (default ``kh + sh``).
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(channels)))
+        ``H*W`` pixels per image, raster order, images back to back.
+    o : Out(stream.Signature(unsigned(simd)))
+        ``H_out*W_out*kh*kw*channels/simd`` chunks per image.
+
+    Properties: the parameters, ``output_size`` ``(H_out, W_out)``, ``fan_in`` (``kh*kw*C``),
+    ``chunks_per_window``, ``chunks_per_image``, ``cycles_per_image``
+    (``max(chunks_per_image, H*W)``), ``memory_bits`` (``R*W*C``), ``latency`` (2).
+
+    Raises
+    ------
+    ValueError
+        Message starting with the offending parameter's name: non-integer or out-of-range
+        ``channels``/``height``/``width``/``kernel``/``stride``/``padding``/``simd``/
+        ``buffer_rows``; a kernel larger than the padded map; ``simd`` not dividing ``channels``;
+        ``pad_bit`` not 0/1.
+    """
+
+    def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,
+                 simd=None, buffer_rows=None):
+        self._channels = _int_param(channels, "channels", 1)
+        self._height = _int_param(height, "height", 1)
+        self._width = _int_param(width, "width", 1)
+        self._kernel = _pair(kernel, "kernel", 1)
+        self._stride = _pair(stride, "stride", 1)
+        self._padding = _pair(padding, "padding", 0)
+        if _is_bool(pad_bit) or pad_bit not in (0, 1) or isinstance(pad_bit, float):
+            raise ValueError(f"pad_bit: expected 0 (pad value -1) or 1 (pad value +1), "
+                             f"got {pad_bit!r}")
+        self._pad_bit = int(pad_bit)
+        self._simd = self._channels if simd is None else _int_param(simd, "simd", 1)
+        if self._channels % self._simd:
+            raise ValueError(f"simd: {self._simd} does not divide channels={self._channels}")
+        (kh, kw), (sh, sw), (ph, pw) = self._kernel, self._stride, self._padding
+        for axis, size, k, p in (("height", self._height, kh, ph), ("width", self._width, kw, pw)):
+            if size + 2 * p < k:
+                raise ValueError(f"kernel: {k} is larger than the padded {axis} {size} + 2*{p}")
+        self._output_size = ((self._height + 2 * ph - kh) // sh + 1,
+                             (self._width + 2 * pw - kw) // sw + 1)
+        self._buffer_rows = kh + sh if buffer_rows is None else \
+            _int_param(buffer_rows, "buffer_rows", kh)
+        super().__init__({
+            "i": In(stream.Signature(unsigned(self._channels))),
+            "o": Out(stream.Signature(unsigned(self._simd))),
+        })
+
+    channels = property(lambda self: self._channels, doc="``C``, bits per input pixel.")
+    height = property(lambda self: self._height, doc="``H``.")
+    width = property(lambda self: self._width, doc="``W``.")
+    kernel = property(lambda self: self._kernel, doc="``(kh, kw)``.")
+    stride = property(lambda self: self._stride, doc="``(sh, sw)``.")
+    padding = property(lambda self: self._padding, doc="``(ph, pw)``.")
+    pad_bit = property(lambda self: self._pad_bit, doc="Border bit (1 = +1, 0 = -1).")
+    simd = property(lambda self: self._simd, doc="Bits per output transfer.")
+    buffer_rows = property(lambda self: self._buffer_rows, doc="``R``, rows in the line buffer.")
+    output_size = property(lambda self: self._output_size, doc="``(H_out, W_out)``.")
+    fan_in = property(lambda self: self._kernel[0] * self._kernel[1] * self._channels,
+                      doc="Bits per window, ``kh*kw*C``.")
+    chunks_per_window = property(lambda self: self.fan_in // self._simd,
+                                 doc="Output transfers per window, ``kh*kw*C/simd``.")
+    chunks_per_image = property(
+        lambda self: self._output_size[0] * self._output_size[1] * self.chunks_per_window,
+        doc="Output transfers per image.")
+    memory_bits = property(lambda self: self._buffer_rows * self._width * self._channels,
+                           doc="Line-buffer bits, ``R*W*C``.")
+    cycles_per_image = property(
+        lambda self: max(self.chunks_per_image, self._height * self._width),
+        doc="Steady-state cycles per image without stalls (default ``buffer_rows``).")
+    latency = property(lambda self: 2,
+                       doc="Edges from accepting the last pixel of a waited-for row to the "
+                           "transfer of the first chunk that needed it.")
+
+    def elaborate(self, platform):
+        m = Module()
+        C, H, W = self._channels, self._height, self._width
+        (kh, kw), (sh, sw), (ph, pw) = self._kernel, self._stride, self._padding
+        h_out, w_out = self._output_size
+        R, simd = self._buffer_rows, self._simd
+        n_chunks = C // simd
+
+        stall = Signal()
+        run = ~stall
+        m.d.comb += stall.eq(self.o.valid & ~self.o.ready)
+
+        buffer = Memory(shape=unsigned(C), depth=R * W, init=[])
+        m.submodules.line_buffer = buffer
+        write = buffer.write_port()
+        read = buffer.read_port()  # not transparent: the reader never reads a row being written
+
+        # Signed coordinates: wide enough for every row/column offset and D in [-H, H + R].
+        span = 2 * (H + W + R + kh + kw + sh + sw + ph + pw) + 4
+        coord = signed(bits_for(span) + 1)
+
+        # --- reader state (issue stage) ---
+        top = Signal(coord, init=-ph)            # oy*sh - ph
+        left = Signal(coord, init=-pw)           # ox*sw - pw
+        top_slot = Signal(range(R), init=(-ph) % R)  # slot of row `top` (mod R)
+        oy = Signal(range(h_out))
+        ox = Signal(range(w_out))
+        ky = Signal(range(kh))
+        kx = Signal(range(kw))
+        cc = Signal(range(n_chunks))
+        rows = Signal(coord)                     # D
+        image_done = Signal()
+        row_done = Signal()
+
+        # --- writer ---
+        write_addr = Signal(range(R * W))
+        wx = Signal(range(W))
+        free = Signal()
+        m.d.comb += [
+            free.eq((rows < R) | (rows < R + top)),
+            self.i.ready.eq(free),
+            write.addr.eq(write_addr),
+            write.data.eq(self.i.payload),
+            write.en.eq(self.i.valid & free),
+        ]
+        with m.If(self.i.valid & free):
+            m.d.sync += [
+                write_addr.eq(Mux(write_addr == R * W - 1, 0, write_addr + 1)),
+                wx.eq(Mux(wx == W - 1, 0, wx + 1)),
+            ]
+        m.d.comb += row_done.eq(self.i.valid & free & (wx == W - 1))
+        m.d.sync += rows.eq(rows + row_done - Mux(image_done, H, 0))
+
+        # --- reader: issue one chunk per cycle when its rows are complete and `o` moves ---
+        available = Signal()
+        issue = Signal()
+        m.d.comb += [
+            # `rows > 0`: never start an image before its first row is in (with ph >= kh the
+            # first windows need no input row at all, and no image may be invented)
+            available.eq(((rows > top + (kh - 1)) | (rows > H - 1)) & (rows > 0)),
+            issue.eq(available & run),
+        ]
+        iy = Signal(coord)
+        ix = Signal(coord)
+        slot = Signal(range(R))
+        pad = Signal()
+        slot_sum = top_slot + ky
+        m.d.comb += [
+            iy.eq(top + ky),
+            ix.eq(left + kx),
+            slot.eq(Mux(slot_sum >= R, slot_sum - R, slot_sum)),
+            pad.eq((iy < 0) | (iy >= H) | (ix < 0) | (ix >= W)),
+            read.addr.eq(slot * W + ix[:ceil_log2(max(W, 2)) + 1]),
+            read.en.eq(run),
+        ]
+
+        last_chunk = cc == n_chunks - 1
+        last_kx = kx == kw - 1
+        last_ky = ky == kh - 1
+        last_ox = ox == w_out - 1
+        last_oy = oy == h_out - 1
+        m.d.comb += image_done.eq(issue & last_chunk & last_kx & last_ky & last_ox & last_oy)
+        # slot of row `top` of the next output row / next image's first output row
+        step_oy = sh % R
+        step_image = (H - (h_out - 1) * sh) % R
+        with m.If(issue):
+            m.d.sync += cc.eq(Mux(last_chunk, 0, cc + 1))
+            with m.If(last_chunk):
+                m.d.sync += kx.eq(Mux(last_kx, 0, kx + 1))
+                with m.If(last_kx):
+                    m.d.sync += ky.eq(Mux(last_ky, 0, ky + 1))
+                    with m.If(last_ky):
+                        m.d.sync += [
+                            ox.eq(Mux(last_ox, 0, ox + 1)),
+                            left.eq(Mux(last_ox, -pw, left + sw)),
+                        ]
+                        with m.If(last_ox):
+                            step = Mux(last_oy, step_image, step_oy)
+                            slot_next = top_slot + step
+                            m.d.sync += [
+                                oy.eq(Mux(last_oy, 0, oy + 1)),
+                                top.eq(Mux(last_oy, -ph, top + sh)),
+                                top_slot.eq(Mux(slot_next >= R, slot_next - R, slot_next)),
+                            ]
+
+        # --- stage 1: read word (held by the port while stalled), pad flag, chunk index ---
+        pad1 = Signal()
+        cc1 = Signal(range(n_chunks))
+        with m.If(run):
+            m.d.sync += [
+                self.o.valid.eq(issue),
+                pad1.eq(pad),
+                cc1.eq(cc),
+            ]
+        pad_word = Const((1 << simd) - 1 if self._pad_bit else 0, simd)
+        chunk = read.data.word_select(cc1, simd) if n_chunks > 1 else read.data
+        m.d.comb += self.o.payload.eq(Mux(pad1, pad_word, chunk))
+        return m

@@ -1,0 +1,305 @@
+# amaranth: UnusedElaboratable=no
+"""SlidingWindow (line-buffer sliding-window unit) against a NumPy/golden window reference.
+
+Amaranth-simulator tier: the reference pads the bit map with the pad bit (docs/numerics.md §4),
+takes the window of every output position, reorders it from golden's ``(c, k_h, k_w)`` to the
+hardware fan-in order ``(k_h, k_w, c)`` with ``bnnhw.compiler.fan_in_order`` and chunks it by
+``simd``. Configurations: 3x3 pad 1 stride 1 and 2, 1x1, 2x2 stride 2, rectangular kernels and
+strides, strides larger than the kernel (unused rows), padding as large as the kernel, a kernel
+covering the whole map, C in {1, 2, 4, 16}, pad bit 0 and 1, H != W, the smallest buffer
+(``buffer_rows = kh``); 3 images back to back (random, the complement of the pad bit everywhere,
+random), random stalls on both sides. Timing: first output and steady-state cycles per image.
+End to end: SlidingWindow -> BinaryMVAU against ``golden.binary_conv2d``. Bad parameters.
+cocotb tier: four configurations in one Verilog top, see ``tests/cocotb_tb/tb_window.py``.
+"""
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+
+from bnnhw import golden
+from bnnhw.compiler import fan_in_order
+from bnnhw.hw.mvau import BinaryMVAU
+from bnnhw.hw.window import SlidingWindow
+
+from .streams import run_harness_cocotb, run_stream, stream_timing
+
+
+def pack(bits):
+    """Little-endian integer of a bit sequence (element ``i`` at bit ``i``)."""
+    return sum(int(b) << i for i, b in enumerate(bits))
+
+
+def pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def pixels(x):
+    """Input transfers of a batch ``(B, C, H, W)``: one pixel per transfer, bit ``c`` = channel."""
+    return [pack(x[b, :, y, w]) for b in range(x.shape[0]) for y in range(x.shape[2])
+            for w in range(x.shape[3])]
+
+
+def windows(x, kernel, stride, padding, pad_bit):
+    """``(B, H_out, W_out, kh*kw*C)`` windows in hardware fan-in order ``(k_h, k_w, c)``."""
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel), pair(stride), pair(padding)
+    batch, channels, height, width = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_bit)
+    h_out, w_out = (height + 2 * ph - kh) // sh + 1, (width + 2 * pw - kw) // sw + 1
+    order = fan_in_order((1, channels, kh, kw))  # golden (c, k_h, k_w) -> hardware (k_h, k_w, c)
+    out = np.empty((batch, h_out, w_out, channels * kh * kw), np.int64)
+    for oy in range(h_out):
+        for ox in range(w_out):
+            win = padded[:, :, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw]
+            out[:, oy, ox] = win.reshape(batch, -1)[:, order]
+    return out
+
+
+def expected_chunks(x, kernel, stride, padding, pad_bit, simd):
+    win = windows(x, kernel, stride, padding, pad_bit)
+    flat = win.reshape(-1, win.shape[-1])
+    return [pack(v[s * simd:(s + 1) * simd]) for v in flat for s in range(len(v) // simd)]
+
+
+def test_reference_matches_golden_conv():
+    """XNOR popcounts of the reference windows with hardware-order weight rows are
+    golden.binary_conv2d: the reference is golden's window in the (k_h, k_w, c) order."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, (2, 3, 5, 4))
+    w = rng.integers(0, 2, (5, 3, 3, 2))
+    for pad_bit in (0, 1):
+        win = windows(x, (3, 2), (2, 1), (1, 1), pad_bit)
+        order = fan_in_order(w.shape)
+        hw_w = w.reshape(5, -1)[:, order]
+        # XNOR popcount per (position, row), compared with golden.binary_conv2d
+        xnor = (win[:, :, :, None, :] == hw_w[None, None, None]).sum(-1)  # (B, Ho, Wo, Cout)
+        want = golden.binary_conv2d(x, w, stride=(2, 1), padding=(1, 1),
+                                    pad_value=1 if pad_bit else -1)
+        assert np.array_equal(xnor.transpose(0, 3, 1, 2), want)
+
+
+#: id -> (C, H, W, kernel, stride, padding, pad_bit, simd, buffer_rows)
+CONFIGS = {
+    "3x3_s1_p1": (4, 5, 6, 3, 1, 1, 1, 2, None),
+    "3x3_s2_p1": (1, 7, 5, 3, 2, 1, 0, 1, None),
+    "3x3_s2_p1_c16": (16, 6, 4, 3, 2, 1, 1, 8, None),
+    "1x1_c16": (16, 4, 3, 1, 1, 0, 0, 16, None),
+    "1x1_c16_simd4": (16, 3, 4, 1, 1, 0, 1, 4, None),
+    "2x2_s2_p0": (4, 6, 8, 2, 2, 0, 1, 4, None),
+    "2x2_s2_odd_map": (2, 5, 7, 2, 2, 0, 0, 1, None),     # last row / column unused
+    "2x3_rect_stride": (4, 6, 5, (2, 3), (2, 1), (0, 1), 1, 1, None),
+    "3x1_rect": (1, 5, 4, (3, 1), 1, (1, 0), 0, 1, None),
+    "1x1_s3x2_skip_rows": (2, 7, 5, 1, (3, 2), 0, 1, 2, None),
+    "pad_eq_kernel": (1, 3, 4, 2, 1, 2, 0, 1, None),      # windows wholly in the border
+    "kernel_is_map": (4, 3, 3, 3, 1, 0, 1, 4, None),      # one output position
+    "1x1_map_3x3_p1": (1, 1, 1, 3, 1, 1, 1, 1, None),
+    "3x3_s1_p1_min_buffer": (4, 5, 6, 3, 1, 1, 0, 1, 3),
+    "3x3_s2_min_buffer": (2, 7, 6, 3, 2, 1, 1, 2, 3),
+    "1x1_s2_min_buffer": (4, 5, 5, 1, 2, 0, 0, 4, 1),
+}
+STALLS = {"no_stall": (0.0, 0.0), "stall": (0.5, 0.5), "slow_src": (0.8, 0.1),
+          "slow_sink": (0.1, 0.8)}
+
+
+def make(config):
+    c, h, w, kernel, stride, padding, pad_bit, simd, rows = config
+    return SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
+                         padding=padding, pad_bit=pad_bit, simd=simd, buffer_rows=rows)
+
+
+def images(config, seed, count=3):
+    """Random, the complement of the pad bit everywhere (borders stand out), random, ..."""
+    c, h, w, pad_bit = config[0], config[1], config[2], config[6]
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2, (count, c, h, w))
+    x[1] = 1 - pad_bit
+    return x
+
+
+@pytest.mark.parametrize("stalls", list(STALLS.values()), ids=list(STALLS))
+@pytest.mark.parametrize("config", list(CONFIGS.values()), ids=list(CONFIGS))
+def test_windows_match_reference(config, stalls):
+    dut = make(config)
+    x = images(config, sum(config[:3]) + config[6])
+    want = expected_chunks(x, *config[3:8])
+    assert len(want) == len(x) * dut.chunks_per_image
+    got = run_stream(dut, pixels(x), len(want), stall_in=stalls[0], stall_out=stalls[1],
+                     seed=len(want), drain=40)
+    assert got == want
+
+
+def test_long_stream_all_patterns():
+    """Eight images (zeros, ones, random) through a padded stride-2 unit under heavy stalls."""
+    config = (4, 6, 5, 3, 2, 1, 1, 2, None)
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 2, (8, 4, 6, 5))
+    x[0], x[1] = 0, 1
+    want = expected_chunks(x, *config[3:8])
+    for stalls in [(0.6, 0.6), (0.9, 0.0), (0.0, 0.9)]:
+        got = run_stream(make(config), pixels(x), len(want), stall_in=stalls[0],
+                         stall_out=stalls[1], seed=int(10 * stalls[0]))
+        assert got == want
+
+
+@pytest.mark.parametrize("config", [CONFIGS[k] for k in (
+    "3x3_s1_p1", "3x3_s2_p1", "1x1_c16", "2x2_s2_p0", "2x3_rect_stride", "1x1_s3x2_skip_rows",
+    "3x3_s2_p1_c16")], ids=lambda c: "C{}_H{}_W{}_k{}_s{}_p{}".format(*c[:6]))
+def test_timing(config):
+    """No stalls: the first chunk transfers ``latency`` edges after the last pixel of the rows it
+    needs; back-to-back images then follow every ``max(chunks_per_image, H*W)`` cycles."""
+    dut = make(config)
+    h, w = config[1:3]
+    (kh, _), (ph, _) = pair(config[3]), pair(config[5])
+    count = 5
+    cpi = dut.chunks_per_image
+    edges = stream_timing(dut, [0] * (count * h * w), count * cpi)
+    last_row = max(0, min(h - 1, kh - 1 - ph))
+    assert edges[0] == (last_row + 1) * w - 1 + dut.latency
+    firsts = [edges[n * cpi] for n in range(count)]
+    periods = np.diff(firsts).tolist()
+    assert dut.cycles_per_image == max(cpi, h * w)
+    assert periods[1:] == [dut.cycles_per_image] * (count - 2)
+    assert periods[0] <= dut.cycles_per_image + w
+    if cpi >= h * w:  # output-bound: one chunk per cycle, no bubbles at all after the first
+        assert edges == list(range(edges[0], edges[0] + count * cpi))
+
+
+def test_properties():
+    dut = SlidingWindow(channels=8, height=6, width=5, kernel=(3, 2), stride=(2, 1),
+                        padding=(1, 0), pad_bit=0, simd=4)
+    assert (dut.channels, dut.height, dut.width) == (8, 6, 5)
+    assert (dut.kernel, dut.stride, dut.padding, dut.pad_bit) == ((3, 2), (2, 1), (1, 0), 0)
+    assert (dut.simd, dut.buffer_rows, dut.output_size) == (4, 5, (3, 4))
+    assert (dut.fan_in, dut.chunks_per_window, dut.chunks_per_image) == (48, 12, 144)
+    assert dut.memory_bits == 5 * 5 * 8 and dut.latency == 2
+    assert len(dut.i.payload) == 8 and len(dut.o.payload) == 4
+    assert SlidingWindow(channels=3, height=4, width=4, kernel=3).simd == 3
+    with pytest.raises(AttributeError):
+        dut.simd = 2
+
+
+GOOD = {"channels": 4, "height": 5, "width": 6, "kernel": 3, "stride": 1, "padding": 1,
+        "pad_bit": 1, "simd": 2}
+
+
+@pytest.mark.parametrize("changes, name", [
+    ({"channels": 0}, "channels"),
+    ({"channels": 4.0}, "channels"),
+    ({"height": 0}, "height"),
+    ({"width": -1}, "width"),
+    ({"width": True}, "width"),
+    ({"kernel": 0}, "kernel"),
+    ({"kernel": (3, 0)}, "kernel"),
+    ({"kernel": (3, 3, 3)}, "kernel"),
+    ({"kernel": 8, "padding": 1}, "kernel"),      # larger than the padded map
+    ({"kernel": (1, 9), "padding": 1}, "kernel"),
+    ({"stride": 0}, "stride"),
+    ({"stride": (1, 1.5)}, "stride"),
+    ({"padding": -1}, "padding"),
+    ({"padding": (0, -1)}, "padding"),
+    ({"pad_bit": 2}, "pad_bit"),
+    ({"pad_bit": -1}, "pad_bit"),
+    ({"pad_bit": 1.0}, "pad_bit"),
+    ({"pad_bit": True}, "pad_bit"),
+    ({"simd": 3}, "simd"),
+    ({"simd": 0}, "simd"),
+    ({"simd": 8}, "simd"),
+    ({"buffer_rows": 2}, "buffer_rows"),
+    ({"buffer_rows": 0}, "buffer_rows"),
+])
+def test_bad_parameters(changes, name):
+    with pytest.raises(ValueError, match=rf"^{name}"):
+        SlidingWindow(**{**GOOD, **changes})
+
+
+def test_parameters_are_keyword_only():
+    with pytest.raises(TypeError):
+        SlidingWindow(4, 5, 6, 3)
+
+
+# --- end to end: SlidingWindow -> BinaryMVAU = golden.binary_conv2d ------------------------------
+
+
+class ConvEngine(wiring.Component):
+    """``window.o -> mvau.i``: a binary conv layer's popcount engine (DESIGN.md §5)."""
+
+    def __init__(self, window, mvau):
+        self.window, self.mvau = window, mvau
+        super().__init__({"i": window.signature.members["i"],
+                          "o": mvau.signature.members["o"]})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.window, m.submodules.mvau = self.window, self.mvau
+        wiring.connect(m, wiring.flipped(self.i), self.window.i)
+        wiring.connect(m, self.window.o, self.mvau.i)
+        wiring.connect(m, self.mvau.o, wiring.flipped(self.o))
+        return m
+
+
+def rom_words(rows_hw, pe, simd):
+    """Compiler ROM layout (docs/compiler.md): PE ``p``, address ``nf*SF + sf`` = row
+    ``nf*PE + p``, hardware fan-in elements ``sf*SIMD ..`` at bits ``0 ..``."""
+    rows, fan_in = rows_hw.shape
+    return [[pack(rows_hw[r, sf * simd:(sf + 1) * simd])
+             for r in range(p, rows, pe) for sf in range(fan_in // simd)] for p in range(pe)]
+
+
+@pytest.mark.parametrize("c, h, w, c_out, kernel, stride, padding, pad_bit, op, pe, simd", [
+    (4, 5, 6, 6, 3, 1, 1, 1, "xnor", 2, 2),
+    (4, 5, 6, 6, 3, 1, 1, 0, "and", 3, 4),
+    (2, 7, 5, 4, 3, 2, 1, 0, "xnor", 4, 1),
+    (8, 6, 4, 4, 2, 2, 0, 1, "xnor", 1, 8),
+    (3, 5, 6, 5, (1, 3), (1, 2), (0, 1), 1, "and", 5, 3),
+])
+def test_conv_engine_matches_golden(c, h, w, c_out, kernel, stride, padding, pad_bit, op, pe,
+                                    simd):
+    rng = np.random.default_rng(c * h * w + c_out)
+    kh, kw = pair(kernel)
+    weights = rng.integers(0, 2, (c_out, c, kh, kw))
+    rows_hw = weights.reshape(c_out, -1)[:, fan_in_order(weights.shape)]
+    window = SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
+                           padding=padding, pad_bit=pad_bit, simd=simd)
+    mvau = BinaryMVAU(fan_in=window.fan_in, rows=c_out, pe=pe, simd=simd,
+                      words=rom_words(rows_hw, pe, simd), op=op)
+    x = rng.integers(0, 2, (3, c, h, w))
+    x[1] = 1 - pad_bit
+    p = golden.binary_conv2d(x, weights, stride=stride, padding=padding,
+                             pad_value=1 if pad_bit else -1, op=op)  # (B, C_out, Ho, Wo)
+    cw = mvau.count_width
+    want = [sum(int(p[b, nf * pe + lane, oy, ox]) << (lane * cw) for lane in range(pe))
+            for b in range(p.shape[0]) for oy in range(p.shape[2]) for ox in range(p.shape[3])
+            for nf in range(c_out // pe)]
+    got = run_stream(ConvEngine(window, mvau), pixels(x), len(want), stall_in=0.3,
+                     stall_out=0.3, seed=c_out)
+    assert got == want
+
+
+# --- cocotb + Verilator --------------------------------------------------------------------------
+
+#: Harness instances: (C, H, W, kernel, stride, padding, pad_bit, simd, buffer_rows).
+COCOTB_CONFIGS = {
+    "w0": (4, 5, 6, 3, 1, 1, 1, 2, None),
+    "w1": (1, 7, 5, 3, 2, 1, 0, 1, None),
+    "w2": (16, 4, 3, 1, 1, 0, 0, 16, None),
+    "w3": (4, 6, 5, (2, 3), (2, 1), (0, 1), 1, 1, 2),
+}
+
+
+def _cocotb_blocks():
+    blocks, specs = {}, {}
+    for key, config in COCOTB_CONFIGS.items():
+        blocks[key] = make(config)
+        c, h, w, kernel, stride, padding, pad_bit, simd, _ = config
+        specs[key] = {"channels": c, "height": h, "width": w, "kernel": list(pair(kernel)),
+                      "stride": list(pair(stride)), "padding": list(pair(padding)),
+                      "pad_bit": pad_bit, "simd": simd}
+    return blocks, specs
+
+
+@pytest.mark.cocotb
+@pytest.mark.parametrize("key", sorted(COCOTB_CONFIGS))
+def test_cocotb_window(key, tmp_path):
+    run_harness_cocotb(make_blocks=_cocotb_blocks, block="window", key=key,
+                       tb_module="tb_window.py", test_dir=tmp_path)
