@@ -1,10 +1,11 @@
 """Amaranth components of the bnnhw datapaths (docs/hw-conventions.md).
 
-Popcount trees and binary dot products (:mod:`.popcount`), the binary matrix-vector unit
-(:mod:`.mvau`) and with folded thresholds (:mod:`.mvtu`), the int8 dot-product unit (:mod:`.int8mac`), the PA-Net base combiner
-(:mod:`.panet`), threshold / sign units (:mod:`.threshold`), fixed-point units (:mod:`.fixed`) and
-pooling / argmax (:mod:`.pool`), and the sliding-window unit that feeds convolutions
-(:mod:`.window`). Each is bit-exact to :mod:`bnnhw.golden`; tests connect them.
+Popcount trees and binary dot products (:mod:`.popcount`); the binary matrix-vector unit
+(:mod:`.mvau`) and the same with folded thresholds (:mod:`.mvtu`); the int8 dot-product unit
+(:mod:`.int8mac`); the PA-Net base combiner (:mod:`.panet`); threshold / sign units
+(:mod:`.threshold`); fixed-point units (:mod:`.fixed`); pooling and argmax (:mod:`.pool`); the
+sliding-window unit that feeds convolutions (:mod:`.window`). Each is bit-exact to
+:mod:`bnnhw.golden`; tests connect them.
 """
 
 from .fixed import DPReLU, QuantizedBN, Requantize, SaturatingAdd
