@@ -56,19 +56,12 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .fixed import _as_int, _int_param, _is_bool
+from ._rom import check_rom_images, sequence as _sequence
+from .fixed import _int_param, _is_bool
 
 __all__ = ["Int8MAC", "pack_int8_weights"]
 
 INT32 = (-(1 << 31), (1 << 31) - 1)
-
-
-def _sequence(value, name):
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name}: expected a sequence, got {value!r}")
-    return list(value)
 
 
 def pack_int8_weights(matrix, *, pe, simd):
@@ -179,28 +172,8 @@ class Int8MAC(wiring.Component):
         self._sf = self._fan_in // self._simd
         self._nf = self._rows // self._pe
 
-        images = _sequence(weights, "weights")
-        if len(images) != self._pe:
-            raise ValueError(f"weights: expected pe = {self._pe} ROM images, got {len(images)}")
-        depth = self._nf * self._sf
-        limit = 1 << (8 * self._simd)
-        self._weights = []
-        for p, image in enumerate(images):
-            image = _sequence(image, f"weights[{p}]")
-            if len(image) != depth:
-                raise ValueError(
-                    f"weights: ROM {p} holds {len(image)} words, expected "
-                    f"rows/pe * fan_in/simd = {self._nf} * {self._sf} = {depth}")
-            words = []
-            for address, word in enumerate(image):
-                word = _as_int(word, f"weights[{p}][{address}]")
-                if not 0 <= word < limit:
-                    raise ValueError(
-                        f"weights: word {word:#x} of ROM {p} at address {address} does not fit "
-                        f"8*simd = {8 * self._simd} bits")
-                words.append(word)
-            self._weights.append(tuple(words))
-        self._weights = tuple(self._weights)
+        self._weights = check_rom_images(weights, name="weights", count=self._pe,
+                                         depth=self._nf * self._sf, word_bits=8 * self._simd)
         for r in range(self._rows):
             image, nf = self._weights[r % self._pe], r // self._pe
             magnitude = sum(abs(e) for word in image[nf * self._sf:(nf + 1) * self._sf]

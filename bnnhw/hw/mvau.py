@@ -51,19 +51,11 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from ._rom import check_rom_images, sequence as _sequence
 from .fixed import _int_param, _is_bool
 from .popcount import AndPopcount, XnorPopcount, popcount_depth
 
 __all__ = ["BinaryMVAU"]
-
-
-def _sequence(value, name):
-    """``value`` (list, tuple or NumPy array) as a list, or ValueError naming it."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name}: expected a sequence, got {value!r}")
-    return list(value)
 
 
 def _bit(value, name):
@@ -221,29 +213,9 @@ class BinaryMVAU(wiring.Component):
         })
 
     def _check_words(self, words):
-        images = _sequence(words, "words")
-        if len(images) != self._pe:
-            raise ValueError(f"words: expected one ROM image per PE ({self._pe}), "
-                             f"got {len(images)}")
-        depth = self.neuron_folds * self.synapse_folds
-        checked = []
-        for p, image in enumerate(images):
-            image = _sequence(image, f"words[{p}]")
-            if len(image) != depth:
-                raise ValueError(
-                    f"words: PE {p} has {len(image)} words, expected (rows/pe)*(fan_in/simd) = "
-                    f"{self.neuron_folds}*{self.synapse_folds} = {depth}")
-            row = []
-            for address, word in enumerate(image):
-                if _is_bool(word) or not isinstance(word, numbers.Integral):
-                    raise ValueError(f"words: PE {p} address {address}: expected an integer, "
-                                     f"got {word!r}")
-                if not 0 <= word < 1 << self._simd:
-                    raise ValueError(f"words: PE {p} address {address}: {word:#x} does not fit "
-                                     f"simd={self._simd} bits")
-                row.append(int(word))
-            checked.append(tuple(row))
-        return tuple(checked)
+        return check_rom_images(words, name="words", count=self._pe,
+                                depth=self.neuron_folds * self.synapse_folds,
+                                word_bits=self._simd)
 
     fan_in = property(lambda self: self._fan_in, doc="Bits per input vector ``N``.")
     rows = property(lambda self: self._rows, doc="Weight rows (counts per vector).")
