@@ -8,6 +8,8 @@ from hypothesis.extra import numpy as hnp
 
 from bnnhw.golden import int8_conv2d, int8_dense, requantize
 
+from .loop_reference import loop_conv2d
+
 # Derandomization comes from the "ci" profile in tests/conftest.py (HYPOTHESIS_PROFILE=dev for
 # fresh examples); per-module settings only bound the example count.
 SETTINGS = settings(
@@ -18,34 +20,12 @@ SETTINGS = settings(
 INT32_MAX = (1 << 31) - 1
 
 
-def as_pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-
-
 def ref_conv2d(x, w, bias=None, stride=1, padding=0, groups=1):
     """Direct convolution: for each output, sum x*w over the window; the border is zero."""
-    x, w = np.asarray(x), np.asarray(w)
-    (sh, sw), (ph, pw) = as_pair(stride), as_pair(padding)
-    batch, c_in, height, width = x.shape
-    c_out, per_group, kh, kw = w.shape
-    out_per_group = c_out // groups
-    h_out = (height + 2 * ph - kh) // sh + 1
-    w_out = (width + 2 * pw - kw) // sw + 1
-    out = np.zeros((batch, c_out, h_out, w_out), dtype=object)
-    for b in range(batch):
-        for o in range(c_out):
-            g = o // out_per_group
-            for i in range(h_out):
-                for j in range(w_out):
-                    total = 0 if bias is None else int(bias[o])
-                    for c in range(per_group):
-                        for u in range(kh):
-                            for v in range(kw):
-                                row, col = i * sh + u - ph, j * sw + v - pw
-                                if 0 <= row < height and 0 <= col < width:
-                                    pixel = int(x[b, g * per_group + c, row, col])
-                                    total += pixel * int(w[o, c, u, v])
-                    out[b, o, i, j] = total
+    out = loop_conv2d(x, w, stride=stride, padding=padding, groups=groups, fill=0,
+                      product=lambda pixel, weight: pixel * weight)
+    if bias is not None:
+        out = out + np.array([int(b) for b in bias], dtype=object).reshape(1, -1, 1, 1)
     return out
 
 

@@ -13,6 +13,8 @@ from hypothesis.extra import numpy as hnp
 
 from bnnhw.golden import panet_activation_bases, panet_conv2d, panet_dense
 
+from .loop_reference import as_pair, loop_conv2d
+
 # Derandomization comes from the "ci" profile in tests/conftest.py (HYPOTHESIS_PROFILE=dev for
 # fresh examples); per-module settings only bound the example count.
 SETTINGS = settings(
@@ -21,10 +23,6 @@ SETTINGS = settings(
 )
 
 INT16 = (-(1 << 15), (1 << 15) - 1)
-
-
-def as_pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def float_conv(a, w, border, stride, padding, groups):
@@ -48,28 +46,8 @@ def float_conv(a, w, border, stride, padding, groups):
 
 def and_conv_loop(v, t, pad_bit, stride, padding, groups):
     """popcount(AND) convolution by explicit loops, Python ints."""
-    (sh, sw), (ph, pw) = as_pair(stride), as_pair(padding)
-    batch, _, height, width = v.shape
-    c_out, per_group, kh, kw = t.shape
-    out_per_group = c_out // groups
-    h_out = (height + 2 * ph - kh) // sh + 1
-    w_out = (width + 2 * pw - kw) // sw + 1
-    out = np.zeros((batch, c_out, h_out, w_out), dtype=object)
-    for b in range(batch):
-        for o in range(c_out):
-            g = o // out_per_group
-            for i in range(h_out):
-                for j in range(w_out):
-                    count = 0
-                    for c in range(per_group):
-                        for u in range(kh):
-                            for q in range(kw):
-                                row, col = i * sh + u - ph, j * sw + q - pw
-                                inside = 0 <= row < height and 0 <= col < width
-                                bit = int(v[b, g * per_group + c, row, col]) if inside else pad_bit
-                                count += bit & int(t[o, c, u, q])
-                    out[b, o, i, j] = count
-    return out
+    return loop_conv2d(v, t, stride=stride, padding=padding, groups=groups, fill=pad_bit,
+                       product=lambda bit, weight: bit & weight)
 
 
 def bits(shape):

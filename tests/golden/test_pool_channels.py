@@ -11,6 +11,8 @@ from bnnhw.golden import (
     global_popcount_pool, shuffle_permutation,
 )
 
+from .loop_reference import as_pair
+
 # Derandomization comes from the "ci" profile in tests/conftest.py (HYPOTHESIS_PROFILE=dev for
 # fresh examples); per-module settings only bound the example count.
 SETTINGS = settings(
@@ -21,10 +23,6 @@ SETTINGS = settings(
 
 def bits(shape):
     return hnp.arrays(np.uint8, shape, elements=st.integers(0, 1))
-
-
-def as_pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 # --- binary max-pool ------------------------------------------------------------------------------
