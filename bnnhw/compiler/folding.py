@@ -7,7 +7,9 @@ fan-in)::
 
     cycles = (fan_in / SIMD) * (rows / PE) * positions
 
-``PE`` must divide ``rows`` and ``SIMD`` must divide ``fan_in``. The network is a pipeline of one
+``PE`` must divide ``rows`` and ``SIMD`` must divide ``fan_in``; for a convolution ``SIMD`` must
+also divide the input channels per group (``channels``), so that one transfer of the sliding-window
+unit never straddles two pixels (FINN's rule). The network is a pipeline of one
 engine per layer, so its initiation interval (cycles per inference at full rate) is the maximum
 over layers; element-wise engines (thresholds, pooling, requantization) keep pace with their
 producer and are not folded.
@@ -40,6 +42,7 @@ class LayerFolding:
     positions: int
     pe: int = 1
     simd: int = 1
+    channels: int = 0
 
     def __post_init__(self):
         if self.pe < 1 or self.rows % self.pe:
@@ -48,6 +51,11 @@ class LayerFolding:
         if self.simd < 1 or self.fan_in % self.simd:
             raise FoldingError(self.layer, "simd", f"{self.simd} does not divide the layer's "
                                                    f"fan-in of {self.fan_in}")
+        if self.channels and self.channels % self.simd:
+            raise FoldingError(self.layer, "simd", f"{self.simd} does not divide the layer's "
+                                                   f"{self.channels} input channels per group "
+                                                   f"(a window transfer may not straddle two "
+                                                   f"pixels)")
 
     @property
     def neuron_folds(self):
@@ -68,12 +76,16 @@ class LayerFolding:
 
     def with_(self, pe, simd):
         return LayerFolding(self.layer, self.op, self.rows, self.fan_in, self.positions, pe,
-                            simd)
+                            simd, self.channels)
+
+    def simd_options(self):
+        """Legal SIMD values: divisors of the fan-in (and of ``channels`` for a convolution)."""
+        return [d for d in _divisors(self.fan_in) if not self.channels or self.channels % d == 0]
 
     def to_dict(self):
         return {"layer": self.layer, "op": self.op, "rows": self.rows, "fan_in": self.fan_in,
-                "positions": self.positions, "pe": self.pe, "simd": self.simd,
-                "cycles": self.cycles}
+                "positions": self.positions, "channels": self.channels, "pe": self.pe,
+                "simd": self.simd, "cycles": self.cycles}
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,9 @@ def matrix_layers(compiled):
         rows = weight.shape[0]
         fan_in = int(weight[0].size)
         positions = value.shape[1] * value.shape[2]
-        result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions))
+        channels = int(weight.shape[1]) if layer.op.endswith("conv2d") else 0
+        result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions,
+                                   channels=channels))
     return result
 
 
@@ -124,7 +138,7 @@ def _cheapest_for(folding, target):
     """Fewest lanes meeting ``target`` cycles; ties prefer wider SIMD (one popcount tree)."""
     best = None
     for pe in _divisors(folding.rows):
-        for simd in _divisors(folding.fan_in):
+        for simd in folding.simd_options():
             candidate = folding.with_(pe, simd)
             if candidate.cycles > target:
                 continue
@@ -137,7 +151,7 @@ def _cheapest_for(folding, target):
 def _next_step(folding):
     """The cheapest folding of this layer that is strictly faster, or None."""
     options = [folding.with_(pe, simd) for pe in _divisors(folding.rows)
-               for simd in _divisors(folding.fan_in)]
+               for simd in folding.simd_options()]
     faster = [f for f in options if f.cycles < folding.cycles]
     return min(faster, key=lambda f: (f.lanes, -f.cycles, -f.simd), default=None)
 
@@ -189,9 +203,10 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             else:
                 choice = _cheapest_for(folding, target_cycles)
                 if choice is None:
+                    fastest = folding.with_(folding.rows, max(folding.simd_options()))
                     raise FoldingError(folding.layer, "target_cycles",
                                        f"{target_cycles} cycles cannot be met: even fully "
-                                       f"parallel the layer needs {folding.positions}")
+                                       f"parallel the layer needs {fastest.cycles}")
             chosen.append(choice)
         return FoldingPlan(tuple(chosen))
     chosen = [fixed.get(f.layer, f) for f in layers]
