@@ -8,7 +8,9 @@ fan-in)::
     cycles = (fan_in / SIMD) * (rows / PE) * positions
 
 ``PE`` must divide ``rows`` and ``SIMD`` must divide ``fan_in``; for a convolution ``SIMD`` must
-also divide the input channels per group (``channels``), so that one transfer of the sliding-window
+also divide the input channels per group (``channels``) and ``PE`` the output channels per group
+(a grouped engine takes one group's window at a time; an int8 depthwise convolution takes ``PE``
+channels' windows side by side instead), so that one transfer of the sliding-window
 unit never straddles two pixels (FINN's rule). The network is a pipeline of one
 engine per layer, so its initiation interval (cycles per inference at full rate) is the maximum
 over layers; element-wise engines (thresholds, pooling, requantization) keep pace with their
@@ -43,11 +45,16 @@ class LayerFolding:
     pe: int = 1
     simd: int = 1
     channels: int = 0
+    groups: int = 1
 
     def __post_init__(self):
         if self.pe < 1 or self.rows % self.pe:
             raise FoldingError(self.layer, "pe", f"{self.pe} does not divide the layer's "
                                                  f"{self.rows} output channels")
+        if not self.depthwise and (self.rows // self.pe) % self.groups:
+            raise FoldingError(self.layer, "pe", f"{self.pe} does not divide the "
+                                                 f"{self.rows // self.groups} output channels "
+                                                 f"of each of the {self.groups} groups")
         if self.simd < 1 or self.fan_in % self.simd:
             raise FoldingError(self.layer, "simd", f"{self.simd} does not divide the layer's "
                                                    f"fan-in of {self.fan_in}")
@@ -76,7 +83,17 @@ class LayerFolding:
 
     def with_(self, pe, simd):
         return LayerFolding(self.layer, self.op, self.rows, self.fan_in, self.positions, pe,
-                            simd, self.channels)
+                            simd, self.channels, self.groups)
+
+    @property
+    def depthwise(self):
+        """An int8 depthwise convolution: PE channels side by side, each its own window."""
+        return self.op == "int8_conv2d" and self.groups > 1 and self.groups == self.rows \
+            and self.channels == 1
+
+    def pe_options(self):
+        """Legal PE values: divisors of the output channels per group (of all, depthwise)."""
+        return _divisors(self.rows if self.depthwise else self.rows // self.groups)
 
     def simd_options(self):
         """Legal SIMD values: divisors of the fan-in (and of ``channels`` for a convolution)."""
@@ -84,8 +101,8 @@ class LayerFolding:
 
     def to_dict(self):
         return {"layer": self.layer, "op": self.op, "rows": self.rows, "fan_in": self.fan_in,
-                "positions": self.positions, "channels": self.channels, "pe": self.pe,
-                "simd": self.simd, "cycles": self.cycles}
+                "positions": self.positions, "channels": self.channels, "groups": self.groups,
+                "pe": self.pe, "simd": self.simd, "cycles": self.cycles}
 
 
 @dataclass(frozen=True)
@@ -129,15 +146,16 @@ def matrix_layers(compiled):
         fan_in = int(weight[0].size)
         positions = value.shape[1] * value.shape[2]
         channels = int(weight.shape[1]) if layer.op.endswith("conv2d") else 0
+        groups = int(layer.params.get("groups", 1))
         result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions,
-                                   channels=channels))
+                                   channels=channels, groups=groups))
     return result
 
 
 def _cheapest_for(folding, target):
     """Fewest lanes meeting ``target`` cycles; ties prefer wider SIMD (one popcount tree)."""
     best = None
-    for pe in _divisors(folding.rows):
+    for pe in folding.pe_options():
         for simd in folding.simd_options():
             candidate = folding.with_(pe, simd)
             if candidate.cycles > target:
@@ -150,7 +168,7 @@ def _cheapest_for(folding, target):
 
 def _next_step(folding):
     """The cheapest folding of this layer that is strictly faster, or None."""
-    options = [folding.with_(pe, simd) for pe in _divisors(folding.rows)
+    options = [folding.with_(pe, simd) for pe in folding.pe_options()
                for simd in folding.simd_options()]
     faster = [f for f in options if f.cycles < folding.cycles]
     return min(faster, key=lambda f: (f.lanes, -f.cycles, -f.simd), default=None)
@@ -203,7 +221,8 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             else:
                 choice = _cheapest_for(folding, target_cycles)
                 if choice is None:
-                    fastest = folding.with_(folding.rows, max(folding.simd_options()))
+                    fastest = folding.with_(max(folding.pe_options()),
+                                            max(folding.simd_options()))
                     raise FoldingError(folding.layer, "target_cycles",
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")

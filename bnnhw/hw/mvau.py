@@ -130,6 +130,11 @@ class BinaryMVAU(wiring.Component):
     stages : int
         Pipeline ranks inside each popcount tree (``0 .. depth``, default 0); adds to the
         latency, not to the cycles per vector.
+    groups : int
+        ``G`` (grouped convolutions; default 1): rows ``g*rows/G ..`` see their own input vector
+        (``fan_in`` bits of group ``g``), so a position takes ``G`` vectors back to back, vector
+        ``g`` buffered and replayed for its ``NF/G`` neuron folds. The ROM layout and the
+        ``SF * NF`` cycles per position are unchanged; ``G`` must divide ``NF``.
 
     Members
     -------
@@ -150,7 +155,7 @@ class BinaryMVAU(wiring.Component):
     """
 
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
-                 op="xnor", saturate_at=None, stages=0):
+                 op="xnor", saturate_at=None, stages=0, groups=1):
         if op not in ("xnor", "and"):
             raise ValueError(f"op: expected 'xnor' or 'and', got {op!r}")
         self._op = op
@@ -183,6 +188,11 @@ class BinaryMVAU(wiring.Component):
             raise ValueError(f"simd: {simd} does not divide fan_in={fan_in}")
         if rows % pe:
             raise ValueError(f"pe: {pe} does not divide rows={rows}")
+        self._groups = _int_param(groups, "groups", 1)
+        if (rows // pe) % self._groups:
+            raise ValueError(f"groups: {self._groups} does not divide the {rows // pe} neuron "
+                             f"folds (pe={pe} must divide the {rows}/{self._groups} rows per "
+                             f"group)")
         if self._weights is None:
             self._words = self._check_words(words)
 
@@ -231,6 +241,8 @@ class BinaryMVAU(wiring.Component):
                        doc="Constant weight matrix (tuple of row tuples), or ``None``.")
     constant = property(lambda self: self._weights is not None, doc="Constant-weight mode.")
     synapse_folds = property(lambda self: self._fan_in // self._simd, doc="``SF``.")
+    groups = property(lambda self: self._groups,
+                      doc="``G``: input vectors per output position, one per row group.")
     neuron_folds = property(lambda self: self._rows // self._pe, doc="``NF``.")
     latency = property(lambda self: 2 + self._stages,
                        doc="Edges from issuing a fold's last chunk to its output transfer.")
@@ -249,7 +261,8 @@ class BinaryMVAU(wiring.Component):
 
         # --- step issue: neuron fold 0 takes the input stream, the others replay the buffer ---
         sf = Signal(range(sf_count))
-        nf = Signal(range(nf_count))
+        group_folds = nf_count // self._groups   # folds sharing one input vector
+        nf = Signal(range(group_folds))
         first_fold = Signal()
         step = Signal()
         m.d.comb += [
@@ -260,7 +273,7 @@ class BinaryMVAU(wiring.Component):
         with m.If(step & run):
             m.d.sync += sf.eq(Mux(sf == sf_count - 1, 0, sf + 1))
             with m.If(sf == sf_count - 1):
-                m.d.sync += nf.eq(Mux(nf == nf_count - 1, 0, nf + 1))
+                m.d.sync += nf.eq(Mux(nf == group_folds - 1, 0, nf + 1))
 
         # --- stage 1: input chunk register, ROM words, buffered chunk ---
         valid1, first1, last1 = Signal(), Signal(), Signal()
@@ -274,7 +287,7 @@ class BinaryMVAU(wiring.Component):
         with m.If(self.i.valid & self.i.ready):  # loaded only on transfers: no garbage toggles
             m.d.sync += chunk1.eq(self.i.payload)
         activation = chunk1
-        if nf_count > 1:
+        if group_folds > 1:
             buffer = Memory(shape=unsigned(self._simd), depth=sf_count, init=[])
             m.submodules.vector_buffer = buffer
             write = buffer.write_port()

@@ -125,7 +125,7 @@ class BinaryMVTU(wiring.Component):
 
     Parameters
     ----------
-    fan_in, rows, pe, simd, words, weights, op, saturate_at, stages
+    fan_in, rows, pe, simd, words, weights, op, saturate_at, stages, groups
         As :class:`BinaryMVAU` (``words=`` per-PE weight ROM images, or ``weights=`` constant,
         fully unrolled).
     threshold : sequence of int, shape ``(rows,)`` or ``(k, rows)``, optional
@@ -164,9 +164,10 @@ class BinaryMVTU(wiring.Component):
 
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
                  op="xnor", saturate_at=None, stages=0, threshold=None, invert=None,
-                 threshold_words=None, slices=None, threshold_width=None):
+                 threshold_words=None, slices=None, threshold_width=None, groups=1):
         self._mvau = BinaryMVAU(fan_in=fan_in, rows=rows, pe=pe, simd=simd, words=words,
-                                weights=weights, op=op, saturate_at=saturate_at, stages=stages)
+                                weights=weights, op=op, saturate_at=saturate_at, stages=stages,
+                                groups=groups)
         mvau = self._mvau
         fan_in, rows, pe = mvau.fan_in, mvau.rows, mvau.pe
         nf_count = mvau.neuron_folds
@@ -262,7 +263,7 @@ class BinaryMVTU(wiring.Component):
         ``files``: file name -> image text (bytes or str), as ``memory_images`` returns, or a
         directory written by ``write_images`` (then ``memory_map`` may be ``None`` and is read
         from ``memory_map.json``). ``memory_map``: the JSON-able map (``fan_in``, ``rows``, ``pe``,
-        ``simd`` come from its ``folding`` entry for ``layer``; ``k`` and ``w`` from the
+        ``simd``, ``groups`` come from its ``folding`` entry for ``layer``; ``k`` and ``w`` from the
         threshold images' field layout). The map does not record the dot product, so ``op``
         (``"xnor"``/``"and"``, the layer's ``dot``), ``saturate_at`` and ``stages`` are given
         here.
@@ -321,7 +322,8 @@ class BinaryMVTU(wiring.Component):
             threshold_words.append(image_words)
         return cls(fan_in=folding["fan_in"], rows=folding["rows"], pe=pe, simd=folding["simd"],
                    words=words, op=op, saturate_at=saturate_at, stages=stages,
-                   threshold_words=threshold_words, slices=slices, threshold_width=width)
+                   threshold_words=threshold_words, slices=slices, threshold_width=width,
+                   groups=folding.get("groups", 1))
 
     # --- properties ------------------------------------------------------------------------------
 

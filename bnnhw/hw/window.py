@@ -14,6 +14,12 @@ golden's ``patches`` window reordered by ``bnnhw.compiler.fan_in_order``. The wi
 ``i % simd`` of transfer ``i // simd``: exactly what ``BinaryMVAU(fan_in=kh*kw*C, simd=simd)``
 consumes. ``simd`` must divide ``C`` so that a transfer never straddles two pixels.
 
+**Groups** (``groups = G``, grouped convolutions and pooling): the window goes out group by group,
+``(g, k_h, k_w, c)`` with ``c`` over the ``C/G`` channels of group ``g`` (channels
+``g*C/G ..``), i.e. ``G`` windows of ``kh*kw*C/G`` bits per position, one per group, each in
+hardware fan-in order: what a grouped ``BinaryMVAU(groups=G)`` consumes. ``simd`` must divide
+``C/G``. ``G = 1`` is the plain order above.
+
 **Streams.** Input ``i``: one pixel per transfer, raster order, payload ``unsigned(C)`` (bit
 ``c`` = channel ``c``); an image is ``H*W`` transfers and images follow back to back (the unit
 keeps its own row/position counters; payloads carry no coordinates). Output ``o``: ``unsigned(
@@ -142,8 +148,12 @@ class SlidingWindow(wiring.Component):
     """
 
     def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,
-                 simd=None, buffer_rows=None):
+                 simd=None, buffer_rows=None, groups=1):
         self._channels = _int_param(channels, "channels", 1)
+        self._groups = _int_param(groups, "groups", 1)
+        if self._channels % self._groups:
+            raise ValueError(f"groups: {self._groups} does not divide channels="
+                             f"{self._channels}")
         self._height = _int_param(height, "height", 1)
         self._width = _int_param(width, "width", 1)
         self._kernel = _pair(kernel, "kernel", 1)
@@ -153,9 +163,12 @@ class SlidingWindow(wiring.Component):
             raise ValueError(f"pad_bit: expected 0 (pad value -1) or 1 (pad value +1), "
                              f"got {pad_bit!r}")
         self._pad_bit = int(pad_bit)
-        self._simd = self._channels if simd is None else _int_param(simd, "simd", 1)
-        if self._channels % self._simd:
-            raise ValueError(f"simd: {self._simd} does not divide channels={self._channels}")
+        group_channels = self._channels // self._groups
+        self._simd = group_channels if simd is None else _int_param(simd, "simd", 1)
+        if group_channels % self._simd:
+            raise ValueError(f"simd: {self._simd} does not divide the {group_channels} "
+                             f"channels per group (channels={self._channels}, "
+                             f"groups={self._groups})")
         (kh, kw), (sh, sw), (ph, pw) = self._kernel, self._stride, self._padding
         for axis, size, k, p in (("height", self._height, kh, ph), ("width", self._width, kw, pw)):
             if size + 2 * p < k:
@@ -177,6 +190,8 @@ class SlidingWindow(wiring.Component):
     padding = property(lambda self: self._padding, doc="``(ph, pw)``.")
     pad_bit = property(lambda self: self._pad_bit, doc="Border bit (1 = +1, 0 = -1).")
     simd = property(lambda self: self._simd, doc="Bits per output transfer.")
+    groups = property(lambda self: self._groups,
+                      doc="``G``: the window goes out group by group, ``(g, k_h, k_w, c)``.")
     buffer_rows = property(lambda self: self._buffer_rows, doc="``R``, rows in the line buffer.")
     output_size = property(lambda self: self._output_size, doc="``(H_out, W_out)``.")
     fan_in = property(lambda self: self._kernel[0] * self._kernel[1] * self._channels,
@@ -201,7 +216,8 @@ class SlidingWindow(wiring.Component):
         (kh, kw), (sh, sw), (ph, pw) = self._kernel, self._stride, self._padding
         h_out, w_out = self._output_size
         R, simd = self._buffer_rows, self._simd
-        n_chunks = C // simd
+        G = self._groups
+        n_chunks = C // G // simd                 # chunks of one group's channels per tap
 
         stall = Signal()
         run = ~stall
@@ -225,6 +241,7 @@ class SlidingWindow(wiring.Component):
         ky = Signal(range(kh))
         kx = Signal(range(kw))
         cc = Signal(range(n_chunks))
+        g = Signal(range(G))
         rows = Signal(coord)                     # D
         image_done = Signal()
         row_done = Signal()
@@ -274,9 +291,11 @@ class SlidingWindow(wiring.Component):
         last_chunk = cc == n_chunks - 1
         last_kx = kx == kw - 1
         last_ky = ky == kh - 1
+        last_g = g == G - 1
         last_ox = ox == w_out - 1
         last_oy = oy == h_out - 1
-        m.d.comb += image_done.eq(issue & last_chunk & last_kx & last_ky & last_ox & last_oy)
+        m.d.comb += image_done.eq(issue & last_chunk & last_kx & last_ky & last_g & last_ox
+                                  & last_oy)
         # slot of row `top` of the next output row / next image's first output row
         step_oy = sh % R
         step_image = (H - (h_out - 1) * sh) % R
@@ -287,6 +306,8 @@ class SlidingWindow(wiring.Component):
                 with m.If(last_kx):
                     m.d.sync += ky.eq(Mux(last_ky, 0, ky + 1))
                     with m.If(last_ky):
+                        m.d.sync += g.eq(Mux(last_g, 0, g + 1))
+                    with m.If(last_ky & last_g):
                         m.d.sync += [
                             ox.eq(Mux(last_ox, 0, ox + 1)),
                             left.eq(Mux(last_ox, -pw, left + sw)),
@@ -302,14 +323,15 @@ class SlidingWindow(wiring.Component):
 
         # --- stage 1: read word (held by the port while stalled), pad flag, chunk index ---
         pad1 = Signal()
-        cc1 = Signal(range(n_chunks))
+        word_chunks = C // simd
+        cc1 = Signal(range(word_chunks))
         with m.If(run):
             m.d.sync += [
                 self.o.valid.eq(issue),
                 pad1.eq(pad),
-                cc1.eq(cc),
+                cc1.eq(g * n_chunks + cc),
             ]
         pad_word = Const((1 << simd) - 1 if self._pad_bit else 0, simd)
-        chunk = read.data.word_select(cc1, simd) if n_chunks > 1 else read.data
+        chunk = read.data.word_select(cc1, simd) if word_chunks > 1 else read.data
         m.d.comb += self.o.payload.eq(Mux(pad1, pad_word, chunk))
         return m

@@ -27,7 +27,7 @@ def _expected_cycles(layer, value):
     return lambda pe, simd: (fan_in // simd) * (c_out // pe) * value.shape[1] * value.shape[2]
 
 
-@pytest.mark.parametrize("target", [None, 4096, 500, 200, 144])
+@pytest.mark.parametrize("target", [None, 4096, 1000, 600, 576])
 def test_target_folding_divides_and_matches_the_cycle_formula(compiled, target):
     plan = plan_folding(compiled, target_cycles=target)
     layers = compiled.layer
@@ -45,13 +45,14 @@ def test_target_folding_divides_and_matches_the_cycle_formula(compiled, target):
 
 
 def test_target_takes_the_fewest_lanes(compiled):
-    plan = plan_folding(compiled, target_cycles=144)
+    plan = plan_folding(compiled, target_cycles=576)
     for folding in plan.layers:
         legal = folding.channels or folding.fan_in
-        cheaper = [(pe, simd) for pe in range(1, folding.rows + 1) if folding.rows % pe == 0
+        per_group = folding.rows // folding.groups
+        cheaper = [(pe, simd) for pe in range(1, per_group + 1) if per_group % pe == 0
                    for simd in range(1, folding.fan_in + 1)
                    if folding.fan_in % simd == 0 and legal % simd == 0
-                   if pe * simd < folding.lanes and folding.with_(pe, simd).cycles <= 144]
+                   if pe * simd < folding.lanes and folding.with_(pe, simd).cycles <= 576]
         assert cheaper == []
 
 
@@ -78,9 +79,9 @@ def test_override_of_unknown_layer_and_conflicting_options(compiled):
     with pytest.raises(FoldingError, match="layer 'ms1': folding: not a matrix-vector layer"):
         plan_folding(compiled, overrides={"ms1": (1, 1)})
     with pytest.raises(FoldingError, match="target_cycles: give a cycle target or a lane cap"):
-        plan_folding(compiled, target_cycles=144, max_lanes=10)
+        plan_folding(compiled, target_cycles=576, max_lanes=10)
     with pytest.raises(FoldingError, match="layer 'c1': folding: .* over the target"):
-        plan_folding(compiled, target_cycles=144, overrides={"c1": (1, 1)})
+        plan_folding(compiled, target_cycles=576, overrides={"c1": (1, 1)})
 
 
 def _read_words(data):
@@ -88,7 +89,7 @@ def _read_words(data):
 
 
 def test_weight_images_decode_to_the_compiled_weights(compiled):
-    plan = plan_folding(compiled, target_cycles=144)
+    plan = plan_folding(compiled, target_cycles=576)
     files, memory_map = memory_images(compiled, plan)
     for folding in plan.layers:
         layer = compiled.layer[folding.layer]
@@ -115,7 +116,7 @@ def test_weight_images_decode_to_the_compiled_weights(compiled):
 
 
 def test_threshold_images_decode_to_the_folded_thresholds(compiled):
-    plan = plan_folding(compiled, target_cycles=144)
+    plan = plan_folding(compiled, target_cycles=576)
     files, memory_map = memory_images(compiled, plan)
     thresholds = compiled.layer["ms1"].params["thresholds"]
     pe_count = plan.by_layer["c1"].pe
@@ -136,7 +137,7 @@ def test_images_are_byte_identical_across_compiles(tmp_path):
     outputs = []
     for run in range(2):
         compiled = lower(Model.from_dict(*every_op_model(4)))
-        plan = plan_folding(compiled, target_cycles=144)
+        plan = plan_folding(compiled, target_cycles=576)
         write_images(compiled, plan, tmp_path / f"run{run}")
         outputs.append({p.name: p.read_bytes() for p in sorted((tmp_path / f"run{run}").iterdir())})
     assert outputs[0] == outputs[1]
