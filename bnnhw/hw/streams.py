@@ -1,0 +1,408 @@
+"""Stream plumbing: width conversion, fork, join and FIFO buffering of ``lib.stream`` streams.
+
+These blocks compute nothing; they reshape, copy, combine or buffer streams so that datapath
+blocks of different widths and fan-outs can be assembled into an engine:
+
+- :class:`Serializer` splits a vector of ``elements`` elements into ``elements/lanes`` transfers
+  of ``lanes`` elements, lowest elements first; :class:`Deserializer` is its inverse.
+- :class:`Fork` copies every item of one stream to ``outputs`` streams, which may accept it at
+  different times.
+- :class:`Join` combines one item from each of several streams into one item (input 0 in the low
+  bits).
+- :class:`StreamFIFO` buffers ``depth`` items (:class:`amaranth.lib.fifo.SyncFIFOBuffered`).
+
+Conventions (``docs/hw-conventions.md``): every block is a :class:`wiring.Component` with
+:mod:`amaranth.lib.stream` interfaces, clocked by ``sync`` with its synchronous active-high reset,
+which clears every valid flag and counter. Every output ``valid`` is a register (it never depends
+combinationally on anything); an input ``ready`` may depend combinationally on output ``ready``
+(and, in :class:`Join`, on the other inputs' ``valid``). Once an output is valid it holds its
+payload until the transfer. Element ``e`` of a vector of ``width``-bit elements sits at bits
+``e*width .. e*width + width - 1``. *Latency* counts clock edges from the edge that accepts an
+input to the first cycle its result is presented (without stalls).
+"""
+
+from amaranth.hdl import Cat, Module, Shape, Signal, unsigned
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .fixed import _int_param
+
+__all__ = ["Serializer", "Deserializer", "Fork", "Join", "StreamFIFO"]
+
+
+def _raw(payload):
+    """The payload as a plain Amaranth value (layout views become their underlying bits)."""
+    return payload.as_value() if hasattr(payload, "as_value") else payload
+
+
+def _shape_param(value, name):
+    """A shape-castable parameter (``unsigned(8)``, ``signed(4)``, a ``data.Layout``, ...)."""
+    try:
+        width = Shape.cast(value).width
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a shape, got {value!r}") from None
+    if width < 1:
+        raise ValueError(f"{name}: expected a shape at least 1 bit wide, got {value!r}")
+    return value
+
+
+def _vector_params(elements, width, lanes):
+    elements = _int_param(elements, "elements", 1)
+    width = _int_param(width, "width", 1)
+    lanes = _int_param(lanes, "lanes", 1)
+    if elements % lanes:
+        raise ValueError(f"lanes: {lanes} does not divide elements = {elements}")
+    return elements, width, lanes
+
+
+class _VectorStream(wiring.Component):
+    """Common parameters and properties of :class:`Serializer` and :class:`Deserializer`."""
+
+    def __init__(self, elements, width, lanes, in_lanes, out_lanes):
+        self._elements, self._width, self._lanes = _vector_params(elements, width, lanes)
+        super().__init__({
+            "i": In(stream.Signature(unsigned(self._width * in_lanes(self)))),
+            "o": Out(stream.Signature(unsigned(self._width * out_lanes(self)))),
+        })
+
+    elements = property(lambda self: self._elements, doc="Elements per vector.")
+    width = property(lambda self: self._width, doc="Bits per element.")
+    lanes = property(lambda self: self._lanes, doc="Elements per chunk transfer.")
+    chunks = property(lambda self: self._elements // self._lanes,
+                      doc="Chunk transfers per vector, ``elements // lanes``.")
+    chunk_width = property(lambda self: self._lanes * self._width, doc="Bits per chunk.")
+    vector_width = property(lambda self: self._elements * self._width, doc="Bits per vector.")
+    latency = property(lambda self: 1, doc="Clock edges from input to output (no stalls).")
+
+
+class Serializer(_VectorStream):
+    """Split a vector of ``elements`` elements into ``elements/lanes`` chunks of ``lanes``.
+
+    Transfer ``t`` of a vector holds elements ``t*lanes .. t*lanes + lanes - 1``, element
+    ``t*lanes`` in the low bits (i.e. the vector's bits ``t*lanes*width ..`` in order). The vector
+    is registered and shifted down by one chunk per output transfer; a new vector is accepted in
+    the cycle its predecessor's last chunk transfers (or whenever the output is empty), so vectors
+    stream back to back at one chunk per cycle: ``N`` vectors take ``N*elements/lanes`` cycles.
+    With ``elements == lanes`` the block is a one-register pipeline stage.
+
+    Latency 1 (from accepting a vector to presenting its first chunk).
+
+    Parameters
+    ----------
+    elements : int
+        Elements per vector, ``>= 1``.
+    width : int
+        Bits per element, ``>= 1``.
+    lanes : int
+        Elements per output transfer, ``>= 1``, dividing ``elements``; default 1.
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(elements * width)))
+    o : Out(stream.Signature(unsigned(lanes * width)))
+
+    Raises
+    ------
+    ValueError
+        A parameter is not a positive integer, or ``lanes`` does not divide ``elements``.
+    """
+
+    def __init__(self, *, elements, width, lanes=1):
+        super().__init__(elements, width, lanes,
+                         in_lanes=lambda self: self._elements, out_lanes=lambda self: self._lanes)
+
+    def elaborate(self, platform):
+        m = Module()
+        chunks, chunk_width = self.chunks, self.chunk_width
+        vector = Signal(self.vector_width)
+        advance = ~self.o.valid | self.o.ready  # the output register is free after this edge
+        m.d.comb += self.o.payload.eq(vector[:chunk_width])
+
+        if chunks == 1:
+            m.d.comb += self.i.ready.eq(advance)
+            with m.If(advance):
+                m.d.sync += [self.o.valid.eq(self.i.valid), vector.eq(self.i.payload)]
+            return m
+
+        remaining = Signal(range(chunks))  # chunks of the vector after the one on `o`
+        m.d.comb += self.i.ready.eq(advance & (remaining == 0))
+        with m.If(advance):
+            with m.If(remaining != 0):
+                m.d.sync += [
+                    vector.eq(vector >> chunk_width),
+                    remaining.eq(remaining - 1),
+                ]
+            with m.Else():
+                m.d.sync += self.o.valid.eq(self.i.valid)
+                with m.If(self.i.valid):
+                    m.d.sync += [vector.eq(self.i.payload), remaining.eq(chunks - 1)]
+        return m
+
+
+class Deserializer(_VectorStream):
+    """Collect ``elements/lanes`` chunks of ``lanes`` elements into one vector.
+
+    The inverse of :class:`Serializer`: input transfer ``t`` of a vector holds elements
+    ``t*lanes .. t*lanes + lanes - 1``, element ``t*lanes`` in the low bits. The first
+    ``chunks - 1`` chunks shift into an assembly register; the last one is written, together with
+    them, into the output register. A chunk that completes a vector is accepted when the output
+    register is free or transfers in the same cycle, the other chunks always (the assembly
+    register is separate from the output), so one chunk per cycle is sustained. With
+    ``elements == lanes`` the block is a one-register pipeline stage.
+
+    Latency 1 from accepting the last chunk of a vector to presenting it (``chunks`` edges from
+    accepting its first chunk when the chunks arrive back to back).
+
+    Parameters
+    ----------
+    elements : int
+        Elements per vector, ``>= 1``.
+    width : int
+        Bits per element, ``>= 1``.
+    lanes : int
+        Elements per input transfer, ``>= 1``, dividing ``elements``; default 1.
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(lanes * width)))
+    o : Out(stream.Signature(unsigned(elements * width)))
+
+    Raises
+    ------
+    ValueError
+        A parameter is not a positive integer, or ``lanes`` does not divide ``elements``.
+    """
+
+    def __init__(self, *, elements, width, lanes=1):
+        super().__init__(elements, width, lanes,
+                         in_lanes=lambda self: self._lanes, out_lanes=lambda self: self._elements)
+
+    def elaborate(self, platform):
+        m = Module()
+        chunks, chunk_width = self.chunks, self.chunk_width
+        advance = ~self.o.valid | self.o.ready  # the output register is free after this edge
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(0)
+
+        if chunks == 1:
+            m.d.comb += self.i.ready.eq(advance)
+            with m.If(advance):
+                m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
+            return m
+
+        # Chunks 0 .. chunks-2 shift in from the top; after chunks-1 of them chunk 0 is lowest.
+        assembly = Signal((chunks - 1) * chunk_width)
+        count = Signal(range(chunks))  # chunks in `assembly`
+        last = count == chunks - 1
+        m.d.comb += self.i.ready.eq(~last | advance)
+        with m.If(self.i.valid & self.i.ready):
+            with m.If(last):
+                m.d.sync += [
+                    self.o.valid.eq(1),
+                    self.o.payload.eq(Cat(assembly, self.i.payload)),
+                    count.eq(0),
+                ]
+            with m.Else():
+                m.d.sync += [
+                    assembly.eq(Cat(assembly[chunk_width:], self.i.payload)),
+                    count.eq(count + 1),
+                ]
+        return m
+
+
+class Fork(wiring.Component):
+    """Copy every input item to each of ``outputs`` output streams exactly once.
+
+    An eager fork: the item is registered inside the block together with one valid flag per
+    output (``o<k>.valid``); output ``k`` clears its flag when it takes the item, so the outputs
+    may accept at different times. The next input item is accepted when every output has taken
+    the current one or takes it in the same cycle (``i.ready`` depends combinationally on the
+    ``o<k>.ready``, never the reverse). Throughput one item per cycle when all outputs are ready.
+
+    Latency 1 (the item register).
+
+    Parameters
+    ----------
+    shape : shape-castable
+        Payload shape of the input and of every output (``unsigned(n)``, ``signed(n)``, a
+        ``data.Layout``, ...), at least 1 bit wide.
+    outputs : int
+        Number of outputs, ``>= 1``.
+
+    Members
+    -------
+    i : In(stream.Signature(shape))
+    o0, o1, ..., o<outputs-1> : Out(stream.Signature(shape))
+        Also :attr:`o` (a list) and :meth:`output`.
+
+    Raises
+    ------
+    ValueError
+        ``shape`` is not a shape of at least 1 bit, or ``outputs`` is not a positive integer.
+    """
+
+    def __init__(self, *, shape, outputs):
+        self._shape = _shape_param(shape, "shape")
+        self._outputs = _int_param(outputs, "outputs", 1)
+        members = {"i": In(stream.Signature(self._shape))}
+        members.update({f"o{k}": Out(stream.Signature(self._shape))
+                        for k in range(self._outputs)})
+        super().__init__(members)
+
+    shape = property(lambda self: self._shape, doc="Payload shape.")
+    outputs = property(lambda self: self._outputs, doc="Number of output streams.")
+    latency = property(lambda self: 1, doc="Clock edges from input to outputs (no stalls).")
+
+    @property
+    def o(self):
+        """The output streams ``[o0, o1, ...]``."""
+        return [self.output(k) for k in range(self._outputs)]
+
+    def output(self, k):
+        """Output stream ``o<k>``."""
+        if not 0 <= k < self._outputs:
+            raise IndexError(f"output {k} out of range for a fork with {self._outputs} outputs")
+        return getattr(self, f"o{k}")
+
+    def elaborate(self, platform):
+        m = Module()
+        outs = self.o
+        item = Signal(Shape.cast(self._shape).width)
+        # The current item leaves this cycle if no output still has to take it.
+        m.d.comb += self.i.ready.eq(Cat(~out.valid | out.ready for out in outs).all())
+        for out in outs:
+            m.d.comb += _raw(out.payload).eq(item)
+            with m.If(out.ready):
+                m.d.sync += out.valid.eq(0)
+        with m.If(self.i.ready):
+            m.d.sync += [out.valid.eq(self.i.valid) for out in outs]
+            m.d.sync += item.eq(_raw(self.i.payload))
+        return m
+
+
+class Join(wiring.Component):
+    """Combine one item from each of ``len(shapes)`` input streams into one output item.
+
+    The output payload is the concatenation of the input payloads, ``i0`` in the low bits. All
+    inputs are consumed in the same cycle: when every input is valid and the output register is
+    free (or transfers in that cycle). Each ``i<k>.ready`` thus depends combinationally on the
+    other inputs' ``valid`` and on ``o.ready``; ``o.valid`` is a register. Throughput one item
+    per cycle when all inputs are valid and the output is ready.
+
+    Latency 1 (the output register).
+
+    Parameters
+    ----------
+    shapes : sequence of shape-castable
+        Payload shape of each input (at least one, each at least 1 bit wide).
+
+    Members
+    -------
+    i0, i1, ..., i<len(shapes)-1> : In(stream.Signature(shapes[k]))
+        Also :attr:`i` (a list) and :meth:`input`.
+    o : Out(stream.Signature(unsigned(sum of the input widths)))
+
+    Raises
+    ------
+    ValueError
+        ``shapes`` is empty or not a sequence, or one of its items is not a shape of at least
+        1 bit.
+    """
+
+    def __init__(self, *, shapes):
+        if isinstance(shapes, (str, bytes)) or not hasattr(shapes, "__iter__"):
+            raise ValueError(f"shapes: expected a sequence of shapes, got {shapes!r}")
+        shapes = tuple(_shape_param(shape, f"shapes[{k}]") for k, shape in enumerate(shapes))
+        if not shapes:
+            raise ValueError("shapes: expected at least one input shape, got none")
+        self._shapes = shapes
+        members = {f"i{k}": In(stream.Signature(shape)) for k, shape in enumerate(shapes)}
+        members["o"] = Out(stream.Signature(unsigned(self.width)))
+        super().__init__(members)
+
+    shapes = property(lambda self: self._shapes, doc="Payload shape of each input.")
+    inputs = property(lambda self: len(self._shapes), doc="Number of input streams.")
+    width = property(lambda self: sum(Shape.cast(shape).width for shape in self._shapes),
+                     doc="Output payload bits (sum of the input widths).")
+    latency = property(lambda self: 1, doc="Clock edges from inputs to output (no stalls).")
+
+    @property
+    def i(self):
+        """The input streams ``[i0, i1, ...]``."""
+        return [self.input(k) for k in range(len(self._shapes))]
+
+    def input(self, k):
+        """Input stream ``i<k>``."""
+        if not 0 <= k < len(self._shapes):
+            raise IndexError(f"input {k} out of range for a join with {len(self._shapes)} inputs")
+        return getattr(self, f"i{k}")
+
+    def elaborate(self, platform):
+        m = Module()
+        ins = self.i
+        advance = ~self.o.valid | self.o.ready
+        take = Signal()
+        m.d.comb += take.eq(advance & Cat(port.valid for port in ins).all())
+        m.d.comb += [port.ready.eq(take) for port in ins]
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(take)
+        with m.If(take):
+            m.d.sync += self.o.payload.eq(Cat(_raw(port.payload) for port in ins))
+        return m
+
+
+class StreamFIFO(wiring.Component):
+    """First-in first-out buffer of ``depth`` items with stream interfaces.
+
+    A wrapper of :class:`amaranth.lib.fifo.SyncFIFOBuffered` (a memory of ``depth - 1`` items
+    followed by an output register, so ``o.valid`` and ``o.payload`` are registers and
+    ``i.ready`` depends only on the fill level, not on ``o.ready``). Throughput one item per cycle
+    for ``depth >= 3``; ``depth == 1`` (one register) and ``depth == 2`` alternate between
+    accepting and holding, one item per two cycles.
+
+    Latency 2 for ``depth >= 2`` (memory write, then the output register), 1 for ``depth == 1``.
+
+    Parameters
+    ----------
+    shape : shape-castable
+        Payload shape (``unsigned(n)``, ``signed(n)``, a ``data.Layout``, ...), at least 1 bit.
+    depth : int
+        Items the buffer holds, ``>= 1``.
+
+    Members
+    -------
+    i : In(stream.Signature(shape))
+    o : Out(stream.Signature(shape))
+
+    Raises
+    ------
+    ValueError
+        ``shape`` is not a shape of at least 1 bit, or ``depth`` is not a positive integer.
+    """
+
+    def __init__(self, *, shape, depth):
+        self._shape = _shape_param(shape, "shape")
+        self._depth = _int_param(depth, "depth", 1)
+        super().__init__({
+            "i": In(stream.Signature(self._shape)),
+            "o": Out(stream.Signature(self._shape)),
+        })
+
+    shape = property(lambda self: self._shape, doc="Payload shape.")
+    depth = property(lambda self: self._depth, doc="Items the buffer holds.")
+    latency = property(lambda self: 1 if self._depth == 1 else 2,
+                       doc="Clock edges from input to output (no stalls).")
+
+    def elaborate(self, platform):
+        m = Module()
+        buffer = fifo.SyncFIFOBuffered(width=Shape.cast(self._shape).width, depth=self._depth)
+        m.submodules.fifo = buffer
+        m.d.comb += [
+            buffer.w_data.eq(_raw(self.i.payload)),
+            buffer.w_en.eq(self.i.valid),
+            self.i.ready.eq(buffer.w_rdy),
+            _raw(self.o.payload).eq(buffer.r_data),
+            self.o.valid.eq(buffer.r_rdy),
+            buffer.r_en.eq(self.o.ready),
+        ]
+        return m
