@@ -1,0 +1,530 @@
+"""The streaming network top: one engine per compiled layer, pixel stream in, class out.
+
+:class:`StreamingNetwork` turns a :class:`bnnhw.compiler.CompiledNetwork`, its
+:class:`~bnnhw.compiler.FoldingPlan` and the compiler's memory images into one Amaranth component
+(DESIGN.md §5, the FINN-style dataflow architecture):
+
+- **Input** ``i``: one input pixel per transfer in raster order, images back to back; payload =
+  the input channels as :class:`~.engines.PixelFormat` elements (``unsigned(5)`` for the digits'
+  values ``0 .. 16``).
+- **Output** ``o``: one transfer per image: ``label`` (the argmax, lowest index on ties) in the
+  low ``label_width`` bits, then the logits as a pixel vector (``logits_format``).
+- **Engines** (:mod:`.engines`) exchange pixel vectors. A binary convolution followed only by its
+  threshold becomes one sliding-window + ``BinaryMVTU`` engine (thresholds from the compiler's
+  per-PE images); other binary convolutions a ``BinaryMVAU`` engine; int8 convolutions and dense
+  layers an ``Int8MAC`` engine; per-channel layers a lane array of their units; permutations,
+  slices and concatenations are wiring (one register stage). A 1x1 unpadded stride-1
+  convolution or a dense layer on a 1x1 map needs no line buffer: a serializer feeds its MVU.
+- **Branches**: a value read by several layers goes through an eager :class:`~.streams.Fork`;
+  every input of a join (``add``, ``concat``) has a FIFO of ``2 * H * W + 4`` pixels (at the join's
+  resolution). Each branch absorbs less than one image before its first output (line buffers
+  hold ``kh + sh`` rows), so the other branch's FIFO never fills while the join waits: no input
+  pattern and no pattern of output stalls deadlocks (the stall tests check it).
+- **Rate**: every matrix engine takes its plan's ``SF * NF`` cycles per output position; each
+  per-channel engine gets the fewest lanes (a divisor of ``C``) that keep ``C/L * H*W`` within
+  the plan's cycles per inference, so the slowest matrix layer sets the throughput.
+
+Unsupported layers (PA-Net's ``pa_bases`` / ``panet_conv2d`` for now, grouped non-depthwise int8
+convolutions, a network whose output is not a ``(classes, 1, 1)`` vector) raise
+:class:`NetworkError` naming the layer and field at construction, before any Verilog exists.
+"""
+
+import numpy as np
+from amaranth.hdl import Cat, Module, Mux, Shape, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from .engines import Chain, LaneArray, PixelFormat, PixelMap, convert, element, permute_bits
+from .fixed import DPReLU, QuantizedBN, Requantize
+from .int8mac import Int8MAC
+from .mvau import BinaryMVAU
+from .mvtu import BinaryMVTU, parse_hex
+from .pool import Argmax, BinaryMaxPool, GlobalPopcountPool
+from .streams import Deserializer, Fork, Join, Serializer, StreamFIFO
+from .threshold import ThresholdUnit
+from .window import SlidingWindow
+
+__all__ = ["NetworkError", "StreamingNetwork"]
+
+MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense")
+
+
+class NetworkError(ValueError):
+    """A compiled layer the generator cannot build; names the layer and the field."""
+
+    def __init__(self, layer, field, message):
+        self.layer, self.field = layer, field
+        super().__init__(f"layer {layer!r}: {field}: {message}")
+
+
+def _lanes(channels, positions, budget):
+    """Fewest lanes (a divisor of ``channels``) with ``channels/L * positions <= budget``."""
+    for lanes in range(1, channels + 1):
+        if channels % lanes == 0 and channels // lanes * positions <= budget:
+            return lanes
+    return channels
+
+
+def _images(files, memory_map, layer, kind):
+    entries = sorted((e for e in memory_map["images"]
+                      if e.get("layer") == layer and e.get("kind") == kind),
+                     key=lambda e: e.get("pe", 0))
+    if not entries:
+        raise NetworkError(layer, kind, "no image in the memory map")
+    return [parse_hex(files[e["file"]], e["file"]) for e in entries]
+
+
+class _Node:
+    """A built engine: its component, input stream names and output stream."""
+
+    def __init__(self, name, component, inputs):
+        self.name, self.component, self.inputs = name, component, inputs
+
+
+class StreamingNetwork(wiring.Component):
+    """A whole compiled network as one streaming component; see the module docstring.
+
+    Parameters
+    ----------
+    compiled : CompiledNetwork
+    plan : FoldingPlan
+        ``PE``/``SIMD`` per matrix layer (the one the images were made with).
+    files, memory_map
+        ``bnnhw.compiler.memory_images(compiled, plan)``: the ROM contents are taken from these
+        images, so the Verilog holds exactly what the build folder's ``.hex`` files say.
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(input_format.bits)))
+    o : Out(stream.Signature(unsigned(label_width + logits_format.bits)))
+    """
+
+    def __init__(self, compiled, plan, files, memory_map):
+        self._compiled, self._plan = compiled, plan
+        self._files, self._memory_map = files, memory_map
+        self._foldings = plan.by_layer
+        self._budget = plan.cycles_per_inference
+        self._formats = {}
+        self._nodes = []
+        self._links = []          # (source stream getter, destination stream getter)
+        self._outputs = {}        # value name -> callable giving its output stream
+        self._build()
+        super().__init__({
+            "i": In(stream.Signature(unsigned(self.input_format.bits))),
+            "o": Out(stream.Signature(unsigned(self.label_width + self.logits_format.bits))),
+        })
+
+    # --- public description ----------------------------------------------------------------
+
+    input_format = property(lambda self: self._formats["input"])
+    logits_format = property(lambda self: self._formats[self._compiled.output])
+    label_width = property(lambda self: max(1, ceil_log2(self.classes)))
+    classes = property(lambda self: self._formats[self._compiled.output].elements)
+    cycles_per_inference = property(lambda self: self._budget,
+                                    doc="The plan's initiation interval (slowest matrix layer).")
+
+    def format_of(self, value):
+        """:class:`PixelFormat` of a compiled value's stream."""
+        return self._formats[value]
+
+    # --- construction ----------------------------------------------------------------------
+
+    def _value(self, name):
+        return self._compiled.values[name]
+
+    def _format(self, name):
+        value = self._value(name)
+        if value.kind == "bits":
+            return PixelFormat(value.shape[0], unsigned(1))
+        return PixelFormat.for_range(value.shape[0], value.lo, value.hi)
+
+    def _add(self, name, component, inputs):
+        node = _Node(name, component, inputs)
+        self._nodes.append(node)
+        return node
+
+    def _build(self):
+        compiled = self._compiled
+        layers = compiled.layers
+        consumers = {}
+        for layer in layers:
+            for source in layer.inputs:
+                consumers.setdefault(source, []).append(layer)
+        self._formats["input"] = self._format("input")
+        fused = {}
+        for layer in layers:
+            users = consumers.get(layer.name, [])
+            if layer.op in ("binary_conv2d", "binary_dense") and len(users) == 1 \
+                    and users[0].op == "threshold" and users[0].params["offset"] == 0:
+                fused[layer.name] = users[0].name
+        skipped = set(fused.values())
+        self._fused = fused
+
+        # one stream per value; values with several readers get a fork
+        self._sources = {"input": ("top", None)}
+        for layer in layers:
+            if layer.name in skipped:
+                continue
+            builder = getattr(self, "_build_" + layer.op, None)
+            if builder is None:
+                raise NetworkError(layer.name, "op", f"{layer.op!r} layers have no hardware "
+                                                     f"engine yet")
+            out_name = fused.get(layer.name, layer.name)
+            self._formats[out_name] = self._format(out_name)
+            component = builder(layer, out_name)
+            self._add(out_name, component, list(layer.inputs))
+
+        output = compiled.output
+        out_value = self._value(output)
+        if out_value.kind != "int" or tuple(out_value.shape[1:]) != (1, 1):
+            raise NetworkError(output, "output", f"the network must end in a (classes, 1, 1) "
+                                                 f"integer vector, got {out_value.kind} "
+                                                 f"{out_value.shape}")
+        self._build_head(output)
+
+        # readers per value (after fusion) -> forks
+        readers = {}
+        for node in self._nodes:
+            for k, source in enumerate(node.inputs):
+                readers.setdefault(source, []).append((node, k))
+        self._readers = readers
+
+    # --- engines per op --------------------------------------------------------------------
+
+    def _window_or_serializer(self, layer, fmt, *, channels_bits, height, width, kernel, stride,
+                              padding, pad_bit, groups, simd_bits):
+        (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+        if (kh, kw) == (1, 1) and (sh, sw) == (1, 1) and (ph, pw) == (0, 0):
+            return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1)
+        if (kh, kw) == (height, width) and (ph, pw) == (0, 0) and height * width == 1:
+            return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1)
+        return SlidingWindow(channels=channels_bits, height=height, width=width, kernel=kernel,
+                             stride=stride, padding=padding, pad_bit=pad_bit, simd=simd_bits,
+                             groups=groups)
+
+    def _geometry(self, layer):
+        c, h, w = self._value(layer.inputs[0]).shape
+        if layer.op.endswith("dense"):
+            return c, h, w, (h, w), (1, 1), (0, 0)
+        weight = layer.params["weight"]
+        pair = lambda v: (int(v), int(v)) if np.isscalar(v) else tuple(int(x) for x in v)  # noqa
+        return c, h, w, tuple(weight.shape[2:]), pair(layer.params["stride"]), \
+            pair(layer.params["padding"])
+
+    def _build_binary_conv2d(self, layer, out_name):
+        folding = self._foldings[layer.name]
+        c, h, w, kernel, stride, padding = self._geometry(layer)
+        groups = int(layer.params.get("groups", 1))
+        pad_bit = 1 if int(layer.params.get("pad_value", 1)) == 1 else 0
+        window = self._window_or_serializer(
+            layer, self._formats[layer.inputs[0]], channels_bits=c, height=h, width=w,
+            kernel=kernel, stride=stride, padding=padding, pad_bit=pad_bit, groups=groups,
+            simd_bits=folding.simd)
+        rows, pe = folding.rows, folding.pe
+        dot = layer.params.get("dot", "xnor")
+        out_fmt = self._formats[out_name]
+        if out_name != layer.name:      # fused threshold
+            core = BinaryMVTU.from_images(self._files, self._memory_map, layer.name, out_name,
+                                          op=dot)
+            k = core.slices
+            collect = Deserializer(elements=rows, width=k, lanes=pe)
+            order = [r * k + n for n in range(k) for r in range(rows)]
+            return Chain([window, core, collect], in_shape=unsigned(c), out_shape=unsigned(
+                out_fmt.bits), output=lambda v: permute_bits(v, order))
+        words = _images(self._files, self._memory_map, layer.name, "weights")
+        core = BinaryMVAU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
+                          words=words, op=dot, groups=groups)
+        collect = Deserializer(elements=rows, width=core.count_width, lanes=pe)
+        return Chain([window, core, collect], in_shape=unsigned(c),
+                     out_shape=unsigned(out_fmt.bits),
+                     output=lambda v: self._repack(v, PixelFormat(rows, unsigned(
+                         core.count_width)), out_fmt))
+
+    _build_binary_dense = _build_binary_conv2d
+
+    def _repack(self, payload, src, dst):
+        """Pixel vector ``payload`` in format ``src`` re-expressed in ``dst`` (same elements)."""
+        if src.shape == dst.shape:
+            return payload
+        return Cat(*(convert(element(payload, src, e), src.shape, dst.shape)
+                     for e in range(src.elements)))
+
+    def _build_int8_conv2d(self, layer, out_name):
+        folding = self._foldings[layer.name]
+        in_fmt = self._formats[layer.inputs[0]]
+        in_value = self._value(layer.inputs[0])
+        if in_value.lo < -128 or in_value.hi > 127:
+            raise NetworkError(layer.name, "input", f"int8 layers need inputs in [-128, 127], "
+                                                    f"the input ranges over [{in_value.lo}, "
+                                                    f"{in_value.hi}]")
+        c, h, w, kernel, stride, padding = self._geometry(layer)
+        groups = int(layer.params.get("groups", 1))
+        pe, simd = folding.pe, folding.simd
+        depthwise = folding.depthwise
+        if groups > 1 and not depthwise:
+            raise NetworkError(layer.name, "groups", f"grouped int8 convolutions are built only "
+                                                     f"depthwise (groups == channels), got "
+                                                     f"groups={groups}")
+        if depthwise:
+            window = self._window_or_serializer(
+                layer, in_fmt, channels_bits=8 * c, height=h, width=w, kernel=kernel,
+                stride=stride, padding=padding, pad_bit=0, groups=c // pe, simd_bits=8 * pe)
+        else:
+            window = self._window_or_serializer(
+                layer, in_fmt, channels_bits=8 * c, height=h, width=w, kernel=kernel,
+                stride=stride, padding=padding, pad_bit=0, groups=1, simd_bits=8 * simd)
+        words = _images(self._files, self._memory_map, layer.name, "weights")
+        bias = [int(b) for b in np.asarray(layer.params["bias"]).ravel()]
+        core = Int8MAC(weights=words, bias=bias, fan_in=folding.fan_in, pe=pe, simd=simd,
+                       depthwise=depthwise)
+        collect = Deserializer(elements=folding.rows, width=32, lanes=pe)
+        out_fmt = self._formats[out_name]
+        int8 = PixelFormat(c, signed(8))
+        return Chain([window, core, collect], in_shape=unsigned(in_fmt.bits),
+                     out_shape=unsigned(out_fmt.bits),
+                     input=lambda v: self._repack(v, in_fmt, int8),
+                     output=lambda v: self._repack(v, PixelFormat(folding.rows, signed(32)),
+                                                   out_fmt))
+
+    _build_int8_dense = _build_int8_conv2d
+
+    def _channel_engine(self, layer, out_name, make_unit, *, unit_in, unit_out, out_slices=1,
+                        pre=None):
+        """Serializer -> ``L`` lanes of per-channel units -> Deserializer (-> slice order)."""
+        in_fmt = self._formats[layer.inputs[0]]
+        c, h, w = self._value(layer.inputs[0]).shape
+        lanes = _lanes(c, h * w, self._budget)
+        units = [make_unit(np.arange(lane, c, lanes)) for lane in range(lanes)]
+        unit_in, unit_out = Shape.cast(unit_in), Shape.cast(unit_out)
+        to_unit = pre or (lambda v: convert(v, in_fmt.shape, unit_in))
+        array = LaneArray(units, in_width=in_fmt.width, out_width=unit_out.width,
+                          pre=lambda v, lane: to_unit(v.as_signed() if in_fmt.shape.signed
+                                                      else v))
+        serial = Serializer(elements=c, width=in_fmt.width, lanes=lanes)
+        collect = Deserializer(elements=c, width=unit_out.width, lanes=lanes)
+        out_fmt = self._formats[out_name]
+        if out_slices > 1:
+            k = out_slices
+            order = [ch * k + n for n in range(k) for ch in range(c)]
+            output = lambda v: permute_bits(v, order)  # noqa: E731
+        else:
+            output = lambda v: self._repack(v, PixelFormat(c, unit_out), out_fmt)  # noqa: E731
+        return Chain([serial, array, collect], in_shape=unsigned(in_fmt.bits),
+                     out_shape=unsigned(out_fmt.bits), output=output)
+
+    def _build_threshold(self, layer, out_name):
+        st = layer.params["thresholds"]
+        offset = int(layer.params["offset"])
+        threshold = np.asarray(st.threshold)
+        invert = np.asarray(st.invert)
+        k = 1 if threshold.ndim == 1 else threshold.shape[0]
+        width = max(1, int(st.fan_in).bit_length())
+
+        def unit(channels):
+            return ThresholdUnit(fan_in=int(st.fan_in), threshold=threshold[..., channels],
+                                 invert=invert[..., channels], width=width)
+
+        in_fmt = self._formats[layer.inputs[0]]
+        return self._channel_engine(
+            layer, out_name, unit, unit_in=unsigned(width), unit_out=unsigned(k), out_slices=k,
+            pre=lambda v: (v - offset)[:width] if in_fmt.shape.signed or offset else v[:width])
+
+    def _build_requantize(self, layer, out_name):
+        p = layer.params
+        multiplier = np.asarray(p["multiplier"]).ravel()
+        return self._channel_engine(
+            layer, out_name,
+            lambda ch: Requantize(multiplier=multiplier[ch].tolist(), shift=int(p["shift"])),
+            unit_in=signed(32), unit_out=signed(8))
+
+    def _build_quantized_bn(self, layer, out_name):
+        p = layer.params
+        scale, bias = np.asarray(p["scale"]).ravel(), np.asarray(p["bias"]).ravel()
+        return self._channel_engine(
+            layer, out_name,
+            lambda ch: QuantizedBN(scale=scale[ch].tolist(), bias=bias[ch].tolist(),
+                                   frac_bits=int(p["frac_bits"])),
+            unit_in=signed(8), unit_out=signed(8))
+
+    def _build_dprelu(self, layer, out_name):
+        p = layer.params
+        arrays = {key: np.asarray(p[key]).ravel() for key in ("alpha", "beta", "eta", "gamma")}
+        return self._channel_engine(
+            layer, out_name,
+            lambda ch: DPReLU(**{key: a[ch].tolist() for key, a in arrays.items()},
+                              frac_bits=int(p["frac_bits"])),
+            unit_in=signed(8), unit_out=signed(8))
+
+    def _build_global_pool(self, layer, out_name):
+        c, h, w = self._value(layer.inputs[0]).shape
+        count = ceil_log2(h * w + 1)
+        lanes = _lanes(c, h * w, self._budget)
+        return self._channel_engine(
+            layer, out_name,
+            lambda ch: GlobalPopcountPool(channels=c // lanes, positions=h * w),
+            unit_in=unsigned(1), unit_out=unsigned(count))
+
+    def _build_clip(self, layer, out_name):
+        in_fmt, out_fmt = self._formats[layer.inputs[0]], self._formats[out_name]
+        fan_in, bound = int(layer.params["fan_in"]), int(layer.params["bound"])
+
+        def clip(payload):
+            out = []
+            for e in range(in_fmt.elements):
+                d = (element(payload, in_fmt, e) << 1).as_signed() - fan_in
+                y = Mux(d > bound, bound, Mux(d < -bound, -bound, d))
+                out.append(convert(y, signed(len(y)), out_fmt.shape))
+            return Cat(*out)
+
+        return PixelMap(clip, in_bits=in_fmt.bits, out_bits=out_fmt.bits)
+
+    def _joined(self, layer, out_name, combine):
+        """Join of the inputs (each behind a FIFO) -> PixelMap(``combine``)."""
+        fmts = [self._formats[name] for name in layer.inputs]
+        join = Join(shapes=[unsigned(f.bits) for f in fmts])
+        out_fmt = self._formats[out_name]
+        offsets = np.cumsum([0] + [f.bits for f in fmts])
+
+        def fn(payload):
+            parts = [payload[offsets[k]:offsets[k + 1]] for k in range(len(fmts))]
+            return combine(parts, fmts, out_fmt)
+
+        mapper = PixelMap(fn, in_bits=int(offsets[-1]), out_bits=out_fmt.bits)
+        return _JoinEngine(join, mapper, [f.bits for f in fmts], out_fmt.bits,
+                           depth=2 * int(np.prod(self._value(out_name).shape[1:])) + 4)
+
+    def _build_add(self, layer, out_name):
+        bound = 127
+
+        def add(parts, fmts, out_fmt):
+            out = []
+            for e in range(out_fmt.elements):
+                s = element(parts[0], fmts[0], e) + element(parts[1], fmts[1], e)
+                y = Mux(s > bound, bound, Mux(s < -bound, -bound, s))
+                out.append(convert(y, signed(len(y)), out_fmt.shape))
+            return Cat(*out)
+
+        return self._joined(layer, out_name, add)
+
+    def _build_concat(self, layer, out_name):
+        def concat(parts, fmts, out_fmt):
+            return Cat(*(self._repack(part, fmt, PixelFormat(fmt.elements, out_fmt.shape))
+                         for part, fmt in zip(parts, fmts)))
+
+        return self._joined(layer, out_name, concat)
+
+    def _build_permute(self, layer, out_name):
+        in_fmt = self._formats[layer.inputs[0]]
+        order = [int(j) for j in np.asarray(layer.params["order"]).ravel()]
+        bits = [j * in_fmt.width + b for j in order for b in range(in_fmt.width)]
+        return PixelMap(lambda v: permute_bits(v, bits), in_bits=in_fmt.bits,
+                        out_bits=len(bits))
+
+    def _build_maxpool(self, layer, out_name):
+        c, h, w = self._value(layer.inputs[0]).shape
+        kernel = layer.params["kernel"]
+        kernel = (int(kernel), int(kernel)) if np.isscalar(kernel) else tuple(map(int, kernel))
+        stride = layer.params.get("stride", kernel)
+        stride = (int(stride), int(stride)) if np.isscalar(stride) else tuple(map(int, stride))
+        window = SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
+                               padding=0, pad_bit=0, simd=c)
+        taps = kernel[0] * kernel[1]
+        collect = Deserializer(elements=taps, width=c, lanes=1)
+        order = [t * c + lane for lane in range(c) for t in range(taps)]
+        pool = BinaryMaxPool(kernel=kernel, lanes=c)
+        return Chain([window, collect, pool], in_shape=unsigned(c), out_shape=unsigned(c),
+                     adapters=[None, lambda v: permute_bits(v, order)])
+
+    def _build_head(self, output):
+        """Logits -> (argmax, logits) on ``o``."""
+        fmt = self._formats[output]
+        classes = fmt.elements
+        width = fmt.width + (0 if fmt.shape.signed else 1)
+        serial = Serializer(elements=classes, width=fmt.width, lanes=1)
+        argmax = Argmax(classes=classes, width=width)
+        label = Chain([serial, argmax], in_shape=unsigned(fmt.bits),
+                      out_shape=unsigned(self.label_width),
+                      adapters=[lambda v: convert(v, fmt.shape, signed(width))])
+        keep = StreamFIFO(shape=unsigned(fmt.bits), depth=4)
+        self._head = (Fork(shape=unsigned(fmt.bits), outputs=2), label, keep,
+                      Join(shapes=[unsigned(self.label_width), unsigned(fmt.bits)]))
+
+    # --- wiring ----------------------------------------------------------------------------
+
+    def elaborate(self, platform):
+        m = Module()
+        streams = {"input": [self.i]}     # value -> list of output streams (one per reader)
+
+        def connect(src, dst):
+            m.d.comb += [dst.valid.eq(src.valid), dst.payload.eq(src.payload),
+                         src.ready.eq(dst.ready)]
+
+        produced = {"input": self.i}
+        for node in self._nodes:
+            m.submodules[node.name.replace(".", "_")] = node.component
+            produced[node.name] = node.component.o
+        head_fork, label, keep, head_join = self._head
+        m.submodules.head_fork = head_fork
+        m.submodules.head_label = label
+        m.submodules.head_keep = keep
+        m.submodules.head_join = head_join
+
+        readers = {name: list(r) for name, r in self._readers.items()}
+        readers.setdefault(self._compiled.output, []).append(("head", 0))
+        for name, users in readers.items():
+            source = produced[name]
+            if len(users) == 1:
+                streams[name] = [source]
+            else:
+                fork = Fork(shape=unsigned(self._formats[name].bits), outputs=len(users))
+                m.submodules[f"fork_{name.replace('.', '_')}"] = fork
+                connect(source, fork.i)
+                streams[name] = [getattr(fork, f"o{k}") for k in range(len(users))]
+        taken = {name: 0 for name in streams}
+
+        def next_stream(name):
+            stream_ = streams[name][taken[name]]
+            taken[name] += 1
+            return stream_
+
+        for node in self._nodes:
+            component = node.component
+            if isinstance(component, _JoinEngine):
+                for k, source in enumerate(node.inputs):
+                    connect(next_stream(source), getattr(component, f"i{k}"))
+            else:
+                connect(next_stream(node.inputs[0]), component.i)
+        connect(next_stream(self._compiled.output), head_fork.i)
+        connect(head_fork.o0, label.i)
+        connect(head_fork.o1, keep.i)
+        connect(label.o, head_join.i0)
+        connect(keep.o, head_join.i1)
+        connect(head_join.o, self.o)
+        return m
+
+
+class _JoinEngine(wiring.Component):
+    """FIFO per input -> :class:`~.streams.Join` -> :class:`~.engines.PixelMap`."""
+
+    def __init__(self, join, mapper, in_bits, out_bits, *, depth):
+        self._join, self._mapper = join, mapper
+        self._fifos = [StreamFIFO(shape=unsigned(bits), depth=depth) for bits in in_bits]
+        members = {f"i{k}": In(stream.Signature(unsigned(bits))) for k, bits in enumerate(in_bits)}
+        members["o"] = Out(stream.Signature(unsigned(out_bits)))
+        super().__init__(members)
+
+    fifo_depth = property(lambda self: self._fifos[0].depth if self._fifos else 0)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.join = self._join
+        m.submodules.map = self._mapper
+        for k, fifo in enumerate(self._fifos):
+            m.submodules[f"fifo{k}"] = fifo
+            wiring.connect(m, wiring.flipped(getattr(self, f"i{k}")), fifo.i)
+            wiring.connect(m, fifo.o, getattr(self._join, f"i{k}"))
+        wiring.connect(m, self._join.o, self._mapper.i)
+        wiring.connect(m, self._mapper.o, wiring.flipped(self.o))
+        return m
+

@@ -1,0 +1,184 @@
+"""Run a generated network under cocotb + Verilator and compare it with golden.
+
+:func:`simulate_network` wraps a :class:`~bnnhw.hw.network.StreamingNetwork` in the
+simulation-only :class:`~.harness.NetworkHarness` (test images in a ROM, LFSR stalls on both
+sides), builds it once with Verilator and runs one or more *runs* (stall pattern and image
+count) in one simulator process; :func:`check_results` compares labels and logits with the
+compiled network's golden output image by image.
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from amaranth.back import verilog
+
+from .harness import NetworkHarness
+from .runner import run_cocotb, write_source
+
+__all__ = ["StallPattern", "RunResult", "input_pixels", "simulate_network", "check_results"]
+
+TEST_MODULE = "bnnhw.sim.network_tb"
+
+
+@dataclass(frozen=True)
+class StallPattern:
+    """Per-cycle stall probabilities of the source (``input``) and sink (``output``)."""
+
+    input: float = 0.0
+    output: float = 0.0
+    seed: int = 1
+
+    def thresholds(self):
+        for name, p in (("input", self.input), ("output", self.output)):
+            if not 0 <= p < 1:
+                raise ValueError(f"stall {name}: expected a probability in [0, 1), got {p!r}")
+        return int(round(self.input * 256)), int(round(self.output * 256))
+
+
+@dataclass
+class RunResult:
+    """What one run produced: per image label, logits and the clock count of its output."""
+
+    stalls: StallPattern
+    images: int
+    labels: np.ndarray
+    logits: np.ndarray
+    cycles: np.ndarray
+    timed_out: bool
+    pixels_sent: int
+    wall_seconds: float = 0.0
+    mismatches: list = field(default_factory=list)
+
+    @property
+    def cycles_per_inference(self):
+        """Steady-state clock cycles between consecutive outputs (first to last)."""
+        if len(self.cycles) < 2:
+            return None
+        return float(self.cycles[-1] - self.cycles[0]) / (len(self.cycles) - 1)
+
+
+def input_pixels(network, images):
+    """Input payloads for ``images`` ``(N, C, H, W)``: raster order, channel ``c`` at its slot."""
+    fmt = network.input_format
+    images = np.asarray(images)
+    n, c, h, w = images.shape
+    if c != fmt.elements:
+        raise ValueError(f"images: expected {fmt.elements} channels, got {c}")
+    mask = (1 << fmt.width) - 1
+    pixels = np.zeros((n, h, w), dtype=object)
+    for ch in range(c):
+        values = images[:, ch].astype(object) & mask
+        pixels += values * (1 << (ch * fmt.width))
+    return [int(p) for p in pixels.reshape(-1)]
+
+
+def _decode(network, payload):
+    label_bits = network.label_width
+    label = payload & ((1 << label_bits) - 1)
+    fmt = network.logits_format
+    logits = []
+    rest = payload >> label_bits
+    for _ in range(fmt.elements):
+        value = rest & ((1 << fmt.width) - 1)
+        if fmt.shape.signed and value >> (fmt.width - 1):
+            value -= 1 << fmt.width
+        logits.append(value)
+        rest >>= fmt.width
+    return label, logits
+
+
+def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), counts=None,
+                     trace=False, timeout_cycles=None, log=None):
+    """Simulate ``network`` on ``images`` once per stall pattern in ``runs``.
+
+    Parameters
+    ----------
+    network : StreamingNetwork
+    images : (N, C, H, W) int array
+        Test images; all of them go into the harness ROM.
+    work_dir : path
+        Verilator build and run directory (kept: a rerun with the same network and images
+        reuses the build).
+    runs : sequence of StallPattern
+    counts : sequence of int, optional
+        Images per run (default: all ``N`` in every run).
+    trace : bool
+        Write an FST waveform (``work_dir/dump.fst``) of the whole simulation.
+    timeout_cycles : int, optional
+        Cycles without a result after which a run is declared stuck (default: 20 initiation
+        intervals plus 5000).
+
+    Returns
+    -------
+    list of RunResult
+    """
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    images = np.asarray(images)
+    n = len(images)
+    counts = [n] * len(runs) if counts is None else [min(int(c), n) for c in counts]
+    per_image = int(np.prod(images.shape[2:]))
+    harness = NetworkHarness(network, input_pixels(network, images))
+    started = time.monotonic()
+    text = verilog.convert(harness, name="bnnhw_harness")
+    source = write_source(work_dir / "bnnhw_harness.v", text)
+    job_runs = []
+    for pattern, count in zip(runs, counts):
+        in_t, out_t = pattern.thresholds()
+        job_runs.append({"in_threshold": in_t, "out_threshold": out_t,
+                         "seed": pattern.seed & 0xFFFFFFFF, "pixels": count * per_image,
+                         "results": count})
+    timeout = timeout_cycles or 20 * network.cycles_per_inference + 5000
+    job = {"runs": job_runs, "timeout_cycles": timeout,
+           "output": str((work_dir / "results.json").resolve())}
+    job_path = work_dir / "job.json"
+    job_path.write_text(json.dumps(job))
+    if (work_dir / "results.json").exists():
+        (work_dir / "results.json").unlink()
+    build_args = ("-Wno-fatal", "-Wno-WIDTH", "--output-split", "0") + \
+        (("--trace-fst", "--trace-structs") if trace else ())
+    if log:
+        log(f"verilator build + run ({len(runs)} run(s), {sum(counts)} images)")
+    run_cocotb(verilog_sources=[source], toplevel="bnnhw_harness", test_module=TEST_MODULE,
+               build_dir=work_dir / ("sim_trace" if trace else "sim"), test_dir=work_dir,
+               extra_env={"BNNHW_NETWORK_TB": str(job_path.resolve())},
+               build_args=build_args, waves=trace)
+    wall = time.monotonic() - started
+    outputs = json.loads((work_dir / "results.json").read_text())
+    results = []
+    for pattern, count, out in zip(runs, counts, outputs):
+        decoded = [_decode(network, int(payload, 2)) for payload, _ in out["results"]]
+        results.append(RunResult(
+            stalls=pattern, images=count,
+            labels=np.array([d[0] for d in decoded], dtype=np.int64),
+            logits=np.array([d[1] for d in decoded], dtype=np.int64).reshape(
+                len(decoded), network.classes),
+            cycles=np.array([c for _, c in out["results"]], dtype=np.int64),
+            timed_out=out["timed_out"], pixels_sent=out["pixels_sent"], wall_seconds=wall))
+    return results
+
+
+def check_results(result, golden_logits, golden_labels):
+    """Fill ``result.mismatches`` (image, what, expected, got) against golden; return it."""
+    mismatches = []
+    count = result.images
+    got = len(result.labels)
+    if got != count:
+        mismatches.append({"image": got, "what": "missing output",
+                           "expected": f"{count} outputs", "got": f"{got}"})
+    for index in range(min(got, count)):
+        expected = np.asarray(golden_logits[index]).reshape(-1)
+        if not np.array_equal(result.logits[index], expected):
+            channel = int(np.flatnonzero(result.logits[index] != expected)[0])
+            mismatches.append({"image": index, "what": f"logit {channel}",
+                               "expected": int(expected[channel]),
+                               "got": int(result.logits[index][channel])})
+        elif int(result.labels[index]) != int(golden_labels[index]):
+            mismatches.append({"image": index, "what": "label",
+                               "expected": int(golden_labels[index]),
+                               "got": int(result.labels[index])})
+    result.mismatches = mismatches
+    return mismatches
