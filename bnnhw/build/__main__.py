@@ -1,7 +1,9 @@
-"""Command line: ``python -m bnnhw.build DESIGN [--out DIR] [--target-cycles C]``.
+"""Command line: ``python -m bnnhw.build DESIGN [--out DIR] [--target-cycles C] [--sim
+[--images N] [--trace]]``.
 
-Exit status: 0 complete build, 1 error (nothing written), 3 incomplete build (the artefacts that
-exist are written; the report lists the missing steps).
+Exit status: 0 complete build (and, with ``--sim``, RTL == golden on every image), 1 error
+(nothing written), 2 the simulation found mismatches (the build folder and its report are
+written, naming the first one), 3 incomplete build (the report lists the missing steps).
 """
 
 import argparse
@@ -12,6 +14,7 @@ from .design import DesignError
 from .steps import BuildError, run_build
 
 EXIT_ERROR = 1
+EXIT_MISMATCH = 2
 EXIT_INCOMPLETE = 3
 
 
@@ -23,9 +26,17 @@ def main(argv=None):
     parser.add_argument("--out", help="output folder (default: build/DESIGN)")
     parser.add_argument("--target-cycles", type=int, metavar="C",
                         help="fold every layer to at most C cycles per inference")
+    parser.add_argument("--sim", action="store_true",
+                        help="simulate the Verilog (cocotb + Verilator) on the held-out digits "
+                             "and compare every output with golden")
+    parser.add_argument("--images", type=int, metavar="N",
+                        help="with --sim: simulate the first N held-out images (default 360)")
+    parser.add_argument("--trace", action="store_true",
+                        help="with --sim: also write the waveform (trace.fst)")
     args = parser.parse_args(argv)
     try:
-        result = run_build(args.design, out=args.out, target_cycles=args.target_cycles)
+        result = run_build(args.design, out=args.out, target_cycles=args.target_cycles,
+                           sim=args.sim, images=args.images, trace=args.trace)
     except (DesignError, BuildError, ToolchainError) as error:
         print(f"bnnhw.build: error: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -33,6 +44,11 @@ def main(argv=None):
         print(f"bnnhw.build: wrote {result.out} (incomplete: {', '.join(result.missing)} not "
               "available yet; see report.md)", file=sys.stderr)
         return EXIT_INCOMPLETE
+    sim = result.report.get("simulation")
+    if sim and not sim["rtl_equals_golden"]:
+        print(f"bnnhw.build: wrote {result.out}; RTL differs from golden: "
+              f"{sim['mismatches']} mismatches, first {sim['first_mismatch']}", file=sys.stderr)
+        return EXIT_MISMATCH
     print(f"bnnhw.build: wrote {result.out}")
     return 0
 

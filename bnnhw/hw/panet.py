@@ -43,7 +43,7 @@ from amaranth.lib.wiring import In, Out
 from .fixed import _int_param
 from .popcount import AndPopcount
 
-__all__ = ["PANetCombiner", "csd_digits"]
+__all__ = ["PANetCombiner", "PANetMVU", "csd_digits"]
 
 _INT16 = (-(1 << 15), (1 << 15) - 1)
 
@@ -212,3 +212,104 @@ class PANetCombiner(wiring.Component):
                     m.d.sync += self.o.payload.eq(total)
         return m
 
+
+
+class PANetMVU(wiring.Component):
+    """Folded PA-Net multi-base matrix-vector unit: ``PE`` :class:`PANetCombiner` s fed from
+    per-PE weight-base ROMs and a replayed input vector (FINN's MVAU schedule).
+
+    For every input vector (``fan_in`` fan-in positions of ``N`` activation bases, streamed as
+    ``SF = fan_in / simd`` chunks) it computes ``y[r] = sum_ij phi[i][j] * popcount(T_i[r] AND
+    V_j)`` for all ``rows``: neuron fold ``nf`` gives rows ``nf*PE .. nf*PE + PE-1``, one
+    combiner per PE. Bit-exact to ``golden.panet_conv2d`` / ``panet_dense`` per output position.
+
+    - ROMs: PE ``p``'s word at address ``nf*SF + sf`` holds weight bases ``m`` of row
+      ``nf*PE + p`` at bits ``m*simd ..`` (the compiler's PA-Net image layout).
+    - Input ``i``: ``unsigned(N*simd)`` chunks, activation base ``j`` at bits ``j*simd ..``.
+    - Output ``o``: ``ArrayLayout(output_shape, pe)`` per neuron fold (lane ``p`` = row
+      ``nf*PE + p``), ``NF = rows / pe`` transfers per vector.
+    - Timing: ``SF * NF`` cycles per vector (fold 0 reads the input, the others replay a buffer
+      of ``SF`` words); latency 1 (scheduler register) + 4 (combiner).
+    """
+
+    def __init__(self, *, words, phi, fan_in, rows, pe, simd):
+        self._fan_in = _int_param(fan_in, "fan_in", 1)
+        self._rows = _int_param(rows, "rows", 1)
+        self._pe = _int_param(pe, "pe", 1)
+        self._simd = _int_param(simd, "simd", 1)
+        if self._rows % self._pe:
+            raise ValueError(f"pe: {self._pe} does not divide rows={self._rows}")
+        if self._fan_in % self._simd:
+            raise ValueError(f"simd: {self._simd} does not divide fan_in={self._fan_in}")
+        self._combiners = [PANetCombiner(phi=phi, width=self._fan_in, simd=self._simd)
+                           for _ in range(self._pe)]
+        first = self._combiners[0]
+        self._m, self._n = first.weight_bases, first.activation_bases
+        from ._rom import check_rom_images
+        self._words = check_rom_images(words, name="words", count=self._pe,
+                                       depth=self.neuron_folds * self.synapse_folds,
+                                       word_bits=self._m * self._simd)
+        super().__init__({
+            "i": In(stream.Signature(unsigned(self._n * self._simd))),
+            "o": Out(stream.Signature(data.ArrayLayout(first.output_shape, self._pe))),
+        })
+
+    synapse_folds = property(lambda self: self._fan_in // self._simd, doc="``SF``.")
+    neuron_folds = property(lambda self: self._rows // self._pe, doc="``NF``.")
+    output_shape = property(lambda self: self._combiners[0].output_shape)
+    latency = property(lambda self: 5)
+
+    def elaborate(self, platform):
+        from amaranth.lib.memory import Memory
+        m = Module()
+        sf_count, nf_count = self.synapse_folds, self.neuron_folds
+        combiners = self._combiners
+        for p, unit in enumerate(combiners):
+            m.submodules[f"combiner_pe{p}"] = unit
+        run = Signal()
+        m.d.comb += run.eq(combiners[0].i.ready)   # lockstep: every combiner stalls alike
+
+        sf = Signal(range(sf_count))
+        nf = Signal(range(nf_count))
+        first_fold = nf == 0
+        step = Mux(first_fold, self.i.valid, 1)
+        m.d.comb += self.i.ready.eq(run & first_fold)
+        with m.If(step & run):
+            m.d.sync += sf.eq(Mux(sf == sf_count - 1, 0, sf + 1))
+            with m.If(sf == sf_count - 1):
+                m.d.sync += nf.eq(Mux(nf == nf_count - 1, 0, nf + 1))
+
+        valid1 = Signal()
+        chunk1 = Signal(self._n * self._simd)
+        with m.If(run):
+            m.d.sync += valid1.eq(step)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += chunk1.eq(self.i.payload)
+        activation = chunk1
+        if nf_count > 1:
+            buffer = Memory(shape=unsigned(self._n * self._simd), depth=sf_count, init=[])
+            m.submodules.vector_buffer = buffer
+            write, read = buffer.write_port(), buffer.read_port()
+            replay1 = Signal()
+            with m.If(run):
+                m.d.sync += replay1.eq(~first_fold)
+            m.d.comb += [write.addr.eq(sf), write.data.eq(self.i.payload),
+                         write.en.eq(self.i.valid & self.i.ready),
+                         read.addr.eq(sf), read.en.eq(run)]
+            activation = Mux(replay1, read.data, chunk1)
+
+        depth = nf_count * sf_count
+        address = Signal(range(depth))
+        with m.If(step & run):
+            m.d.sync += address.eq(Mux(address == depth - 1, 0, address + 1))
+        for p, (unit, image) in enumerate(zip(combiners, self._words)):
+            rom = Memory(shape=unsigned(self._m * self._simd), depth=depth, init=image)
+            m.submodules[f"weights_pe{p}"] = rom
+            port = rom.read_port()
+            m.d.comb += [port.addr.eq(address), port.en.eq(run),
+                         unit.i.valid.eq(valid1),
+                         unit.i.payload.t.eq(port.data), unit.i.payload.v.eq(activation),
+                         unit.o.ready.eq(self.o.ready),
+                         self.o.payload[p].eq(unit.o.payload)]
+        m.d.comb += self.o.valid.eq(combiners[0].o.valid)
+        return m

@@ -8,7 +8,6 @@ compiled network's golden output image by image.
 """
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,8 +48,13 @@ class RunResult:
     cycles: np.ndarray
     timed_out: bool
     pixels_sent: int
-    wall_seconds: float = 0.0
+    seconds: float = 0.0
     mismatches: list = field(default_factory=list)
+
+    @property
+    def images_per_second(self):
+        """Simulated images per wall-clock second of this run (Verilator build excluded)."""
+        return len(self.labels) / self.seconds if self.seconds > 0 else None
 
     @property
     def cycles_per_inference(self):
@@ -122,7 +126,6 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     counts = [n] * len(runs) if counts is None else [min(int(c), n) for c in counts]
     per_image = int(np.prod(images.shape[2:]))
     harness = NetworkHarness(network, input_pixels(network, images))
-    started = time.monotonic()
     text = verilog.convert(harness, name="bnnhw_harness")
     source = write_source(work_dir / "bnnhw_harness.v", text)
     job_runs = []
@@ -144,9 +147,9 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
         log(f"verilator build + run ({len(runs)} run(s), {sum(counts)} images)")
     run_cocotb(verilog_sources=[source], toplevel="bnnhw_harness", test_module=TEST_MODULE,
                build_dir=work_dir / ("sim_trace" if trace else "sim"), test_dir=work_dir,
-               extra_env={"BNNHW_NETWORK_TB": str(job_path.resolve())},
+               extra_env={"BNNHW_NETWORK_TB": str(job_path.resolve()),
+                          "COCOTB_LOG_LEVEL": "WARNING"},
                build_args=build_args, waves=trace)
-    wall = time.monotonic() - started
     outputs = json.loads((work_dir / "results.json").read_text())
     results = []
     for pattern, count, out in zip(runs, counts, outputs):
@@ -157,7 +160,8 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
             logits=np.array([d[1] for d in decoded], dtype=np.int64).reshape(
                 len(decoded), network.classes),
             cycles=np.array([c for _, c in out["results"]], dtype=np.int64),
-            timed_out=out["timed_out"], pixels_sent=out["pixels_sent"], wall_seconds=wall))
+            timed_out=out["timed_out"], pixels_sent=out["pixels_sent"],
+            seconds=out["seconds"]))
     return results
 
 

@@ -9,6 +9,7 @@ result came within the timeout.
 
 import json
 import os
+import time
 from pathlib import Path
 
 import cocotb
@@ -34,6 +35,7 @@ async def run_network(dut):
         dut.rst.value = 0
         await ClockCycles(dut.clk, 2)
         dut.start.value = 1
+        started = time.perf_counter()
         results, timed_out = [], False
         while len(results) < run["results"]:
             timeout = Timer(job["timeout_cycles"] * PERIOD_NS, unit="ns")
@@ -46,6 +48,7 @@ async def run_network(dut):
             await RisingEdge(dut.clk)
         await RisingEdge(dut.clk)
         outputs.append({"results": results, "timed_out": timed_out,
+                        "seconds": time.perf_counter() - started,
                         "pixels_sent": int(dut.pixels_sent.value),
                         "results_seen": int(dut.results_seen.value)})
     Path(job["output"]).write_text(json.dumps(outputs))

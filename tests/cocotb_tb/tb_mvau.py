@@ -3,14 +3,16 @@
 Run by ``tests/hw/test_mvau.py`` on a harness of several configurations; the instance and its
 parameters come from ``BNNHW_TB_INSTANCE`` / ``BNNHW_TB_SPEC`` (see ``streams.load_spec``).
 Spec: ``weights`` (rows x fan_in bits, hardware fan-in order), ``pe``, ``simd``, ``op``,
-``saturate_at`` (or null), ``count_width``.
+``saturate_at`` (or null), ``count_width``, ``groups`` (``G``, default 1).
 
 Vectors: all zeros, all ones, weight row 0 and its complement, then seeded random vectors; each
 goes in as ``fan_in / simd`` chunks (element ``i`` of chunk ``sf`` = fan-in element
 ``sf*simd + i`` at bit ``i``) and comes out as ``rows / pe`` transfers of ``pe`` counts (lane ``p``
-of transfer ``nf`` = row ``nf*pe + p`` at bits ``p*count_width``). Expectations from
-``golden.binary_dense`` then ``golden.saturate``. Not a pytest module: the runner imports it
-inside the simulator.
+of transfer ``nf`` = row ``nf*pe + p`` at bits ``p*count_width``). With ``G > 1`` (a grouped
+convolution's output position) each of those is ``G`` vectors back to back, vector ``g`` for rows
+``g*rows/G ..`` (the edge cases use the first row of each group). Expectations from
+``golden.binary_dense`` (per group) then ``golden.saturate``. Not a pytest module: the runner
+imports it inside the simulator.
 """
 
 import random
@@ -31,13 +33,19 @@ def vectors(spec, rng, random_vectors=12):
     w = np.array(spec["weights"], dtype=np.int64)
     rows, fan_in = w.shape
     pe, simd, cw = spec["pe"], spec["simd"], spec["count_width"]
-    fixed = [[0] * fan_in, [1] * fan_in, w[0].tolist(), (1 - w[0]).tolist()]
-    randoms = [[rng.randint(0, 1) for _ in range(fan_in)] for _ in range(random_vectors)]
-    x = np.array(fixed + randoms, dtype=np.int64)
-    p = golden.binary_dense(x, w, op=spec["op"])
+    groups = spec.get("groups", 1)
+    per_group = rows // groups
+    firsts = w[::per_group]                         # (G, fan_in): first row of each group
+    fixed = [np.zeros((groups, fan_in)), np.ones((groups, fan_in)), firsts, 1 - firsts]
+    randoms = [[[rng.randint(0, 1) for _ in range(fan_in)] for _ in range(groups)]
+               for _ in range(random_vectors)]
+    x = np.array(fixed + randoms, dtype=np.int64)   # (B, G, fan_in)
+    p = np.concatenate([golden.binary_dense(x[:, g], w[g * per_group:(g + 1) * per_group],
+                                            op=spec["op"]) for g in range(groups)], axis=1)
     if spec["saturate_at"] is not None:
         p = golden.saturate(p, spec["saturate_at"])
-    payloads = [_pack(v[s * simd:(s + 1) * simd]) for v in x for s in range(fan_in // simd)]
+    payloads = [_pack(v[s * simd:(s + 1) * simd]) for v in x.reshape(-1, fan_in)
+                for s in range(fan_in // simd)]
     expected = [sum(int(p[b, nf * pe + lane]) << (lane * cw) for lane in range(pe))
                 for b in range(len(x)) for nf in range(rows // pe)]
     return payloads, expected, rows // pe

@@ -3,14 +3,16 @@
 Run by ``tests/hw/test_window.py`` on a harness of several configurations; the instance and its
 parameters come from ``BNNHW_TB_INSTANCE`` / ``BNNHW_TB_SPEC`` (see ``streams.load_spec``).
 Spec: ``channels``, ``height``, ``width``, ``kernel``, ``stride``, ``padding`` (pairs),
-``pad_bit``, ``simd``.
+``pad_bit``, ``simd``, ``groups`` (default 1).
 
 Images back to back: all zeros, all ones, then seeded random maps; each goes in as ``H*W``
 pixels (bit ``c`` = channel ``c``, raster order). Expectation: the map padded with the pad bit
 (docs/numerics.md §4), the window of every output position in raster order, reordered from
 golden's ``(c, k_h, k_w)`` to the hardware fan-in order ``(k_h, k_w, c)`` by
 ``bnnhw.compiler.fan_in_order``, chunked by ``simd`` (element ``i`` at bit ``i % simd`` of chunk
-``i // simd``). Not a pytest module: the runner imports it inside the simulator.
+``i // simd``). With ``groups = G`` the window goes out group by group, ``(g, k_h, k_w, c)``: group
+``g``'s channels ``g*C/G ..`` in that order, then group ``g + 1``. Not a pytest module: the runner
+imports it inside the simulator.
 """
 
 import random
@@ -29,6 +31,8 @@ def _pack(bits):
 def vectors(spec, rng, random_images=3):
     """``(payloads, expected, chunks_per_position)`` for the edge and random images."""
     c, h, w, simd = spec["channels"], spec["height"], spec["width"], spec["simd"]
+    groups = spec.get("groups", 1)
+    per_group = c // groups
     (kh, kw), (sh, sw), (ph, pw) = spec["kernel"], spec["stride"], spec["padding"]
     x = np.array([np.zeros((c, h, w), np.int64), np.ones((c, h, w), np.int64)]
                  + [np.array([[[rng.randint(0, 1) for _ in range(w)] for _ in range(h)]
@@ -36,13 +40,16 @@ def vectors(spec, rng, random_images=3):
     payloads = [_pack(x[b, :, y, i]) for b in range(len(x)) for y in range(h) for i in range(w)]
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=spec["pad_bit"])
     h_out, w_out = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-    order = fan_in_order((1, c, kh, kw))
+    order = fan_in_order((1, per_group, kh, kw))
     expected = []
     for b in range(len(x)):
         for oy in range(h_out):
             for ox in range(w_out):
-                win = padded[b, :, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw].reshape(-1)[order]
-                expected += [_pack(win[s * simd:(s + 1) * simd]) for s in range(len(win) // simd)]
+                for g in range(groups):
+                    win = padded[b, g * per_group:(g + 1) * per_group,
+                                 oy * sh:oy * sh + kh, ox * sw:ox * sw + kw].reshape(-1)[order]
+                    expected += [_pack(win[s * simd:(s + 1) * simd])
+                                 for s in range(len(win) // simd)]
     return payloads, expected, (h_out, w_out, kh * kw * c // simd)
 
 

@@ -6,8 +6,12 @@ Amaranth-simulator tier: ROM-weight units over several ``(rows, fan_in, PE, SIMD
 without saturation (edge vectors: all zeros, all ones, the weight row itself and its complement,
 counts exactly at ``P``), several vectors back to back, random stalls on both sides; the cycle
 count per vector and the latency; ROM images taken from ``bnnhw.compiler.memory_images`` of a
-compiled model; constant-weight mode; bad parameters. cocotb tier: four configurations in one
-Verilog top, see ``tests/cocotb_tb/tb_mvau.py``.
+compiled model; constant-weight mode; bad parameters. Grouped units (``groups = G``): fed the
+grouped window stream of a grouped binary convolution (``test_window.grouped_windows``: per
+position ``G`` vectors, vector ``g`` = group ``g``'s window) they give
+``golden.binary_conv2d(groups=G)``, with ROMs packed here or taken from the compiler's images of a
+compiled grouped model; ``SF * NF`` cycles per position. cocotb tier: five configurations (one
+grouped) in one Verilog top, see ``tests/cocotb_tb/tb_mvau.py``.
 
 For a dense layer with input ``(C, 1, 1)`` the hardware fan-in order equals golden's, so the ROM
 words are packed here straight from the weight rows (``rom_words``).
@@ -22,6 +26,7 @@ from bnnhw.hw.mvau import BinaryMVAU
 from bnnhw.model import Model
 
 from .streams import run_harness_cocotb, run_stream, stream_timing
+from .test_window import grouped_windows
 
 
 def pack(bits):
@@ -225,6 +230,140 @@ def test_words_from_compiled_model(shape, rows, pe, simd, dot):
     assert got == want
 
 
+# --- grouped convolutions ------------------------------------------------------------------------
+
+#: id -> (C, H, W, kernel, stride, padding, pad_bit, rows, groups, pe, simd, op, saturate_at,
+#: stages)
+GROUPED = {
+    "r8_g4_pe2_simd4": (16, 4, 5, 3, 1, 1, 1, 8, 4, 2, 4, "xnor", None, 0),  # NF/G = 1
+    "r8_g2_pe1_simd2": (4, 5, 6, 3, 2, 1, 0, 8, 2, 1, 2, "and", None, 0),    # NF/G = 4, buffer
+    "r4_g4_pe1_simd1": (4, 6, 4, 2, 2, 0, 1, 4, 4, 1, 1, "xnor", None, 0),   # G = C (depthwise)
+    "r12_g3_pe2_simd3": (9, 3, 5, (1, 3), 1, (0, 1), 0, 12, 3, 2, 3, "xnor", 5, 1),  # NF/G = 2
+    "r6_g2_pe3_simd4_1x1": (8, 4, 3, 1, 1, 0, 1, 6, 2, 3, 4, "and", None, 1),  # SF = 1
+}
+
+
+def conv_payloads(p, pe, count_width):
+    """Output payloads of popcounts ``p`` ``(B, rows, Ho, Wo)``: position-major (raster), then
+    neuron fold ``nf``, lane ``q`` = row ``nf*PE + q`` at bits ``q*count_width``."""
+    return [sum(int(p[b, nf * pe + q, oy, ox]) << (q * count_width) for q in range(pe))
+            for b in range(p.shape[0]) for oy in range(p.shape[2]) for ox in range(p.shape[3])
+            for nf in range(p.shape[1] // pe)]
+
+
+def grouped_case(config, seed, images=3):
+    """``(dut, payloads, popcounts)`` of a grouped binary conv: random golden weights
+    ``(C_out, C/G, kh, kw)`` in a unit with ROMs in the compiler's layout (``rom_words`` of the
+    rows in hardware fan-in order), the grouped window stream of ``images`` random bit maps
+    (image 1 the complement of the pad bit) chunked by ``simd``, and golden's popcounts
+    ``(B, rows, Ho, Wo)`` (saturated if asked)."""
+    c, h, w, kernel, stride, padding, pad_bit, rows, groups, pe, simd, op, sat, stages = config
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(0, 2, (rows, c // groups, kh, kw))
+    hw_rows = weights.reshape(rows, -1)[:, fan_in_order(weights.shape)]
+    dut = BinaryMVAU(rows=rows, fan_in=hw_rows.shape[1], pe=pe, simd=simd, op=op,
+                     words=rom_words(hw_rows, pe, simd), saturate_at=sat, stages=stages,
+                     groups=groups)
+    x = rng.integers(0, 2, (images, c, h, w))
+    if images > 1:
+        x[1] = 1 - pad_bit
+    win = grouped_windows(x, kernel, stride, padding, pad_bit, groups)  # (B, Ho, Wo, G, N)
+    payloads = chunks(win.reshape(-1, win.shape[-1]), simd)
+    p = golden.binary_conv2d(x, weights, stride=stride, padding=padding, groups=groups,
+                             pad_value=1 if pad_bit else -1, op=op)
+    if sat is not None:
+        p = golden.saturate(p, sat)
+    return dut, payloads, p
+
+
+@pytest.mark.parametrize("stalls", [(0.0, 0.0), (0.5, 0.5), (0.8, 0.1), (0.1, 0.8)],
+                         ids=["no_stall", "stall", "slow_src", "slow_sink"])
+@pytest.mark.parametrize("config", list(GROUPED.values()), ids=list(GROUPED))
+def test_grouped_conv_matches_golden(config, stalls):
+    """``G`` vectors per output position (group ``g``'s window, ``fan_in = kh*kw*C/G`` bits),
+    vector ``g`` used by neuron folds ``g*NF/G ..``: golden.binary_conv2d(groups=G)."""
+    dut, payloads, p = grouped_case(config, sum(config[:3]) + config[8])
+    assert dut.groups == config[8] and dut.neuron_folds % dut.groups == 0
+    want = conv_payloads(p, dut.pe, dut.count_width)
+    got = run_stream(dut, payloads, len(want), stall_in=stalls[0], stall_out=stalls[1],
+                     seed=len(want))
+    assert got == want
+
+
+@pytest.mark.parametrize("config", [GROUPED[k] for k in (
+    "r8_g4_pe2_simd4", "r8_g2_pe1_simd2", "r12_g3_pe2_simd3", "r6_g2_pe3_simd4_1x1")],
+    ids=lambda c: f"r{c[7]}_g{c[8]}_pe{c[9]}_simd{c[10]}")
+def test_grouped_cycles_per_position(config):
+    """Grouping moves no cycle: output ``nf`` of position ``v`` still transfers at edge
+    ``v*SF*NF + nf*SF + SF-1 + latency``, the ``G`` input vectors taken during neuron folds
+    ``0, NF/G, 2*NF/G, ..``."""
+    dut, payloads, _ = grouped_case(config, 3, images=1)
+    sf, nf = dut.synapse_folds, dut.neuron_folds
+    assert dut.cycles_per_vector == sf * nf
+    positions = 4
+    edges = stream_timing(dut, payloads[:positions * dut.groups * sf], positions * nf)
+    assert edges == [v * sf * nf + n * sf + sf - 1 + dut.latency
+                     for v in range(positions) for n in range(nf)]
+
+
+def _grouped_conv_model(seed, channels, height, width, rows, groups, kernel, padding, dot):
+    """Binary grouped conv ``c1`` (``dot``) on a ``(C, H, W)`` bit input, then an int8 dense."""
+    rng = np.random.default_rng(seed)
+    weight = rng.integers(0, 2, (rows, channels // groups, kernel, kernel))
+    if dot == "xnor":
+        weight = 2 * weight - 1
+    h_out, w_out = height + 2 * padding - kernel + 1, width + 2 * padding - kernel + 1
+    conv = {"name": "c1", "op": "conv2d", "inputs": ["input"], "precision": "binary",
+            "dot": dot, "out_channels": rows, "kernel": kernel, "padding": padding,
+            "groups": groups}
+    if padding:
+        conv["pad_value"] = -1
+    graph = {"format": "bnnhw-model", "version": 1, "name": "mvau-grouped",
+             "input": {"shape": [channels, height, width], "type": "bits", "range": [0, 1]},
+             "layers": [
+                 conv,
+                 {"name": "fc2", "op": "dense", "inputs": ["c1"], "precision": "int8",
+                  "out_features": 3},
+             ], "output": "fc2"}
+    arrays = {"c1.weight": weight.astype(np.int8),
+              "fc2.weight": rng.integers(-128, 128, (3, rows * h_out * w_out)).astype(np.int8)}
+    return Model.from_dict(graph, arrays)
+
+
+@pytest.mark.parametrize("channels, rows, groups, kernel, padding, pe, simd, dot", [
+    (8, 8, 4, 3, 1, 2, 2, "xnor"),
+    (4, 8, 2, 3, 0, 1, 1, "and"),
+    (4, 4, 4, 2, 1, 1, 1, "xnor"),
+])
+def test_grouped_words_from_compiled_model(channels, rows, groups, kernel, padding, pe, simd,
+                                           dot):
+    """The compiler's weight images and folding entry (``groups``) of a grouped conv, loaded as
+    they are, give the compiled network's popcounts on the grouped window stream."""
+    height, width = 4, 5
+    model = _grouped_conv_model(rows + groups, channels, height, width, rows, groups, kernel,
+                                padding, dot)
+    compiled = lower(model)
+    plan = plan_folding(compiled, overrides={"c1": (pe, simd)})
+    files, memory_map = memory_images(compiled, plan)
+    folding = next(f for f in memory_map["folding"]["layers"] if f["layer"] == "c1")
+    assert (folding["groups"], folding["channels"]) == (groups, channels // groups)
+    words = [[int(line, 16) for line in files[f"c1.weights.pe{p}.hex"].decode().split()]
+             for p in range(pe)]
+    dut = BinaryMVAU(rows=rows, fan_in=folding["fan_in"], pe=pe, simd=simd, words=words, op=dot,
+                     groups=folding["groups"])
+
+    rng = np.random.default_rng(rows * groups)
+    x = rng.integers(0, 2, (3, channels, height, width))
+    x[0] = 0
+    popcounts = compiled.run(x, keep=True)["c1"]   # (B, rows, Ho, Wo), golden on the ROMs
+    win = grouped_windows(x, kernel, 1, padding, 0, groups)
+    want = conv_payloads(popcounts, pe, dut.count_width)
+    got = run_stream(dut, chunks(win.reshape(-1, win.shape[-1]), simd), len(want),
+                     stall_in=0.3, stall_out=0.3)
+    assert got == want
+
+
 # --- constant weights ----------------------------------------------------------------------------
 
 
@@ -271,10 +410,14 @@ def test_properties():
     assert (dut.rows, dut.fan_in, dut.pe, dut.simd, dut.op) == (6, 12, 2, 4, "and")
     assert (dut.saturate_at, dut.count_width, dut.stages, dut.constant) == (7, 3, 1, False)
     assert dut.words == tuple(tuple(words) for words in rom_words(w, 2, 4))
-    assert dut.weights is None
+    assert dut.weights is None and dut.groups == 1
     assert len(dut.o.payload.as_value()) == 2 * 3 and len(dut.i.payload) == 4
     with pytest.raises(AttributeError):
         dut.pe = 3
+    grouped = make(w, 1, 4, groups=3)
+    assert (grouped.groups, grouped.neuron_folds, grouped.cycles_per_vector) == (3, 6, 18)
+    with pytest.raises(AttributeError):
+        grouped.groups = 1
 
 
 GOOD = {"rows": 4, "fan_in": 6, "pe": 2, "simd": 3, "words": [[0] * 4, [7] * 4]}
@@ -303,6 +446,11 @@ GOOD = {"rows": 4, "fan_in": 6, "pe": 2, "simd": 3, "words": [[0] * 4, [7] * 4]}
     ({"stages": 5}, "stages"),
     ({"stages": -1}, "stages"),
     ({"stages": 1.0}, "stages"),
+    ({"groups": 4}, "groups"),                    # NF = 2
+    ({"groups": 3}, "groups"),
+    ({"groups": 0}, "groups"),
+    ({"groups": 2.0}, "groups"),
+    ({"rows": 8, "pe": 4, "words": [[0] * 4] * 4, "groups": 4}, "groups"),  # G | rows, not NF
 ])
 def test_bad_rom_parameters(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
@@ -323,6 +471,7 @@ def test_bad_rom_parameters(changes, name):
     ({"weights": [[0, 1]], "fan_in": 3}, "fan_in"),
     ({"weights": [[0, 1]], "saturate_at": 0}, "saturate_at"),
     ({"weights": [[0, 1, 1, 0]] * 2, "stages": 3}, "stages"),
+    ({"weights": [[0, 1]] * 2, "groups": 2}, "groups"),     # fully unrolled: NF = 1
 ])
 def test_bad_constant_parameters(kwargs, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
@@ -336,26 +485,29 @@ def test_parameters_are_keyword_only():
 
 # --- cocotb + Verilator --------------------------------------------------------------------------
 
-#: Harness instances: (rows, fan_in, pe, simd, op, saturate_at, stages, constant).
+#: Harness instances: (rows, fan_in, pe, simd, op, saturate_at, stages, constant, groups).
 COCOTB_CONFIGS = {
-    "m0": (6, 12, 2, 4, "xnor", None, 0, False),
-    "m1": (4, 10, 1, 1, "and", None, 0, False),      # PE = SIMD = 1
-    "m2": (8, 32, 4, 8, "xnor", 20, 1, False),       # saturating, pipelined tree
-    "m3": (5, 16, 5, 16, "xnor", 9, 0, True),        # constant weights
+    "m0": (6, 12, 2, 4, "xnor", None, 0, False, 1),
+    "m1": (4, 10, 1, 1, "and", None, 0, False, 1),      # PE = SIMD = 1
+    "m2": (8, 32, 4, 8, "xnor", 20, 1, False, 1),       # saturating, pipelined tree
+    "m3": (5, 16, 5, 16, "xnor", 9, 0, True, 1),        # constant weights
+    "m4": (12, 18, 2, 3, "xnor", None, 0, False, 3),    # grouped: 3 vectors, NF/G = 2 replays
 }
 
 
 def _cocotb_blocks():
     blocks, specs = {}, {}
-    for key, (rows, fan_in, pe, simd, op, sat, stages, constant) in COCOTB_CONFIGS.items():
+    for key, (rows, fan_in, pe, simd, op, sat, stages, constant, groups) in \
+            COCOTB_CONFIGS.items():
         rng = np.random.default_rng(int(key[1:]) + 200)
         w = rng.integers(0, 2, (rows, fan_in))
         if constant:
             blocks[key] = BinaryMVAU(weights=w, op=op, saturate_at=sat, stages=stages)
         else:
-            blocks[key] = make(w, pe, simd, op=op, saturate_at=sat, stages=stages)
+            blocks[key] = make(w, pe, simd, op=op, saturate_at=sat, stages=stages, groups=groups)
         specs[key] = {"weights": w.tolist(), "pe": pe, "simd": simd, "op": op,
-                      "saturate_at": sat, "count_width": blocks[key].count_width}
+                      "saturate_at": sat, "count_width": blocks[key].count_width,
+                      "groups": groups}
     return blocks, specs
 
 

@@ -11,8 +11,12 @@ output transfer ``nf`` with ``r = nf*PE + p``.
 
 Models: plain sign (k = 1); multi-slice biases k = 2 and 4; negative gammas, a zero gamma and
 always-1 / always-0 channels (all ``T == 0`` constant channels); an AND dot; a clipped XNOR layer
-with a saturating accumulator. Foldings include ``PE = SIMD = 1`` and fully parallel. cocotb tier:
-four configurations in one Verilog top, see ``tests/cocotb_tb/tb_mvtu.py``.
+with a saturating accumulator. Foldings include ``PE = SIMD = 1`` and fully parallel. Grouped
+convolutions: binary ``conv2d(groups=G)`` -> batchnorm -> sign, the unit built by ``from_images``
+(``groups`` from the memory map's folding entry) and fed the grouped window stream
+(``test_window.grouped_windows``), against the compiled threshold layer at every output position.
+cocotb tier: six configurations (one grouped) in one Verilog top, see
+``tests/cocotb_tb/tb_mvtu.py``.
 """
 
 import json
@@ -25,6 +29,7 @@ from bnnhw.hw.mvtu import BinaryMVTU, parse_hex
 from bnnhw.model import Model
 
 from .streams import BUILD_ROOT, TB_DIR, Harness, run_stream, stream_timing
+from .test_window import grouped_windows
 
 #: name -> (input shape, rows, dot, sign biases or None, special, clip)
 MODELS = {
@@ -268,6 +273,96 @@ def test_long_stream_heavy_stalls():
         assert got == want
 
 
+# --- grouped convolutions ------------------------------------------------------------------------
+
+#: name -> (input shape (C, H, W), rows, groups, kernel, padding, dot, sign biases or None)
+GROUPED_MODELS = {
+    "g4": ((16, 3, 4), 8, 4, 3, 1, "xnor", None),               # C/G = 4
+    "g2": ((4, 5, 4), 8, 2, 3, 1, "xnor", [-0.5, 0.5]),         # k = 2
+    "g4dw": ((4, 4, 5), 4, 4, 2, 0, "and", None),               # G = C = rows (depthwise)
+}
+
+
+def build_grouped_model(key, seed=0):
+    """c1 (binary grouped conv, pad value -1) -> bn1 -> sg1 -> fc2 (binary classifier)."""
+    (c, h, w), rows, groups, kernel, padding, dot, biases = GROUPED_MODELS[key]
+    rng = np.random.default_rng([seed, len(key), rows, groups])
+    fan_in = c // groups * kernel * kernel
+    k = 1 if biases is None else len(biases)
+    weight = rng.integers(0, 2, (rows, c // groups, kernel, kernel))
+    if dot == "xnor":
+        weight = 2 * weight - 1
+        mean = rng.uniform(-fan_in / 2, fan_in / 2, rows)
+    else:
+        mean = rng.uniform(0, fan_in, rows)
+    h_out, w_out = h + 2 * padding - kernel + 1, w + 2 * padding - kernel + 1
+    conv = {"name": "c1", "op": "conv2d", "inputs": ["input"], "precision": "binary",
+            "dot": dot, "out_channels": rows, "kernel": kernel, "padding": padding,
+            "groups": groups}
+    if padding:
+        conv["pad_value"] = -1
+    sign = {"name": "sg1", "op": "sign", "inputs": ["bn1"]}
+    if biases is not None:
+        sign["biases"] = biases
+    graph = {"format": "bnnhw-model", "version": 1, "name": f"mvtu-{key}",
+             "input": {"shape": [c, h, w], "type": "bits", "range": [0, 1]},
+             "layers": [
+                 conv,
+                 {"name": "bn1", "op": "batchnorm", "inputs": ["c1"], "eps": 1e-5},
+                 sign,
+                 {"name": "fc2", "op": "dense", "inputs": ["sg1"], "precision": "binary",
+                  "dot": "xnor", "out_features": 3},
+             ], "output": "fc2"}
+    arrays = {"c1.weight": weight.astype(np.int8),
+              "bn1.gamma": rng.uniform(0.3, 2.0, rows) * rng.choice([-1, 1], rows),
+              "bn1.beta": rng.uniform(-1.0, 1.0, rows), "bn1.mean": mean,
+              "bn1.var": rng.uniform(0.5, 2.0, rows),
+              "fc2.weight": (2 * rng.integers(0, 2, (3, k * rows * h_out * w_out)) - 1)
+              .astype(np.int8)}
+    return Model.from_dict(graph, arrays)
+
+
+def grouped_layer(key, pe, simd, *, images=3, seed=0, **kwargs):
+    """``(dut, payloads, expected)``: the unit ``from_images`` of c1 (folded ``(pe, simd)``) and
+    sg1, the grouped window stream of ``images`` random maps (image 1 all ones, the complement of
+    the pad bit) and, per output position and neuron fold ``nf``, lane ``p`` bit ``n`` (payload
+    bit ``p*k + n``) = channel ``n*rows + nf*pe + p`` of the compiled ``sg1``."""
+    (c, h, w), rows, groups, kernel, padding, dot, _ = GROUPED_MODELS[key]
+    compiled = lower(build_grouped_model(key))
+    plan = plan_folding(compiled, overrides={"c1": (pe, simd)})
+    files, memory_map = memory_images(compiled, plan)
+    dut = BinaryMVTU.from_images(files, memory_map, "c1", "sg1", op=dot, **kwargs)
+    k = dut.slices
+    rng = np.random.default_rng([pe, simd, groups, seed])
+    x = rng.integers(0, 2, (images, c, h, w))
+    x[1] = 1
+    bits = compiled.run(x, keep=True)["sg1"]       # (B, k*rows, Ho, Wo), slice-major
+    assert 0 < bits.mean() < 1
+    expected = [sum(int(bits[b, n * rows + nf * pe + p, oy, ox]) << (p * k + n)
+                    for p in range(pe) for n in range(k))
+                for b in range(len(x)) for oy in range(bits.shape[2])
+                for ox in range(bits.shape[3]) for nf in range(rows // pe)]
+    win = grouped_windows(x, kernel, 1, padding, 0, groups)   # (B, Ho, Wo, G, N)
+    return dut, chunks(win.reshape(-1, win.shape[-1]), simd), expected
+
+
+@pytest.mark.parametrize("key, pe, simd", [
+    ("g4", 2, 4), ("g4", 1, 2),
+    ("g2", 1, 1), ("g2", 2, 2), ("g2", 4, 1),
+    ("g4dw", 1, 1),
+], ids=lambda v: str(v))
+def test_grouped_conv_matches_compiled_network(key, pe, simd):
+    """Per output position ``G`` window vectors in, ``NF`` threshold transfers out, as the
+    compiled threshold layer."""
+    (c, _, _), rows, groups, kernel, _, _, biases = GROUPED_MODELS[key]
+    dut, payloads, want = grouped_layer(key, pe, simd)
+    assert (dut.mvau.groups, dut.rows, dut.pe, dut.simd) == (groups, rows, pe, simd)
+    assert dut.fan_in == c // groups * kernel * kernel
+    assert dut.slices == (1 if biases is None else len(biases))
+    got = run_stream(dut, payloads, len(want), stall_in=0.4, stall_out=0.4, seed=pe + simd)
+    assert got == want
+
+
 # --- parameters ----------------------------------------------------------------------------------
 
 GOOD = {"rows": 4, "fan_in": 6, "pe": 2, "simd": 3, "words": [[0] * 4, [7] * 4],
@@ -323,6 +418,8 @@ def test_properties():
     ({"words": None}, "words"),
     ({"op": "or"}, "op"),
     ({"stages": 9}, "stages"),
+    ({"groups": 4}, "groups"),        # does not divide NF = 2
+    ({"groups": 0}, "groups"),
 ])
 def test_bad_parameters(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
@@ -352,13 +449,15 @@ def test_parameters_are_keyword_only():
 
 # --- cocotb + Verilator --------------------------------------------------------------------------
 
-#: Harness instances: (model, pe, simd, stages, saturate_at).
+#: Harness instances: (model, pe, simd, stages, saturate_at); a GROUPED_MODELS model is a
+#: grouped conv fed its grouped window stream.
 COCOTB_CONFIGS = {
     "t0": ("sign", 2, 4, 0, None),
     "t1": ("ms4", 1, 1, 0, None),     # PE = SIMD = 1, k = 4
     "t2": ("neg", 6, 10, 1, None),    # fully parallel, constant channels, pipelined tree
     "t3": ("clip", 2, 8, 1, 20),      # saturating counter, k = 1
     "t4": ("ms2", 2, 6, 0, None),     # spatial input, k = 2
+    "t5": ("g2", 2, 2, 0, None),      # grouped conv, G = 2, k = 2, NF/G = 2 replays
 }
 
 
@@ -367,6 +466,15 @@ def _cocotb_blocks():
     network (the testbench only drives them, under its stall patterns)."""
     blocks, specs = {}, {}
     for key, (model, pe, simd, stages, saturate_at) in COCOTB_CONFIGS.items():
+        if model in GROUPED_MODELS:
+            dut, payloads, expected = grouped_layer(model, pe, simd, images=2,
+                                                    seed=int(key[1:]) + 300, stages=stages,
+                                                    saturate_at=saturate_at)
+            blocks[key] = dut
+            specs[key] = {"model": model, "pe": pe, "simd": simd, "slices": dut.slices,
+                          "folds": dut.neuron_folds, "payloads": payloads,
+                          "expected": expected}
+            continue
         compiled, files, memory_map = compile_layer(model, pe, simd)
         dut = BinaryMVTU.from_images(files, memory_map, "fc1", "sg1", op=MODELS[model][2],
                                      stages=stages, saturate_at=saturate_at)

@@ -9,8 +9,11 @@ strides, strides larger than the kernel (unused rows), padding as large as the k
 covering the whole map, C in {1, 2, 4, 16}, pad bit 0 and 1, H != W, the smallest buffer
 (``buffer_rows = kh``); 3 images back to back (random, the complement of the pad bit everywhere,
 random), random stalls on both sides. Timing: first output and steady-state cycles per image.
-End to end: SlidingWindow -> BinaryMVAU against ``golden.binary_conv2d``. Bad parameters.
-cocotb tier: four configurations in one Verilog top, see ``tests/cocotb_tb/tb_window.py``.
+Groups (``groups = G``): the same windows reordered group by group, ``(g, k_h, k_w, c)``
+(``grouped_windows``, checked against ``golden.binary_conv2d(groups=G)``), including the
+depthwise / pooling case ``G = C``. End to end: SlidingWindow -> BinaryMVAU against
+``golden.binary_conv2d``, ungrouped and grouped. Bad parameters. cocotb tier: five configurations
+(one grouped) in one Verilog top, see ``tests/cocotb_tb/tb_window.py``.
 """
 
 import numpy as np
@@ -56,9 +59,18 @@ def windows(x, kernel, stride, padding, pad_bit):
     return out
 
 
-def expected_chunks(x, kernel, stride, padding, pad_bit, simd):
-    win = windows(x, kernel, stride, padding, pad_bit)
-    flat = win.reshape(-1, win.shape[-1])
+def grouped_windows(x, kernel, stride, padding, pad_bit, groups):
+    """``(B, H_out, W_out, G, kh*kw*C/G)``: per output position the window of each channel group
+    ``g`` (channels ``g*C/G ..``) in hardware fan-in order ``(k_h, k_w, c)``; flattened over the
+    last two axes it is the grouped stream order ``(g, k_h, k_w, c)``."""
+    per_group = x.shape[1] // groups
+    return np.stack([windows(x[:, g * per_group:(g + 1) * per_group], kernel, stride, padding,
+                             pad_bit) for g in range(groups)], axis=3)
+
+
+def expected_chunks(x, kernel, stride, padding, pad_bit, simd, groups=1):
+    win = grouped_windows(x, kernel, stride, padding, pad_bit, groups)
+    flat = win.reshape(-1, win.shape[-2] * win.shape[-1])
     return [pack(v[s * simd:(s + 1) * simd]) for v in flat for s in range(len(v) // simd)]
 
 
@@ -77,6 +89,28 @@ def test_reference_matches_golden_conv():
         want = golden.binary_conv2d(x, w, stride=(2, 1), padding=(1, 1),
                                     pad_value=1 if pad_bit else -1)
         assert np.array_equal(xnor.transpose(0, 3, 1, 2), want)
+
+
+@pytest.mark.parametrize("op", ["xnor", "and"])
+def test_grouped_reference_matches_golden_conv(op):
+    """Row ``r`` of group ``g = r // (C_out/G)``, popcounted against window ``g`` of
+    ``grouped_windows``, is golden.binary_conv2d(groups=G): window ``g`` holds group ``g``'s
+    channels in the (k_h, k_w, c) order."""
+    rng = np.random.default_rng(1)
+    for groups, c_in, c_out in [(2, 4, 6), (3, 6, 3), (4, 4, 8)]:
+        x = rng.integers(0, 2, (2, c_in, 5, 4))
+        w = rng.integers(0, 2, (c_out, c_in // groups, 3, 2))
+        for pad_bit in (0, 1):
+            win = grouped_windows(x, (3, 2), (2, 1), (1, 1), pad_bit, groups)  # (B,Ho,Wo,G,N)
+            hw_w = w.reshape(c_out, -1)[:, fan_in_order(w.shape)]
+            per_row = win[:, :, :, np.arange(c_out) // (c_out // groups), :]   # (B,Ho,Wo,Co,N)
+            if op == "xnor":
+                got = (per_row == hw_w).sum(-1)
+            else:
+                got = (per_row & hw_w).sum(-1)
+            want = golden.binary_conv2d(x, w, stride=(2, 1), padding=(1, 1), groups=groups,
+                                        pad_value=1 if pad_bit else -1, op=op)
+            assert np.array_equal(got.transpose(0, 3, 1, 2), want)
 
 
 #: id -> (C, H, W, kernel, stride, padding, pad_bit, simd, buffer_rows)
@@ -102,10 +136,23 @@ STALLS = {"no_stall": (0.0, 0.0), "stall": (0.5, 0.5), "slow_src": (0.8, 0.1),
           "slow_sink": (0.1, 0.8)}
 
 
+#: id -> (C, H, W, kernel, stride, padding, pad_bit, simd, buffer_rows, groups)
+GROUPED_CONFIGS = {
+    "g4_3x3_s1_p1": (8, 5, 6, 3, 1, 1, 1, 2, None, 4),
+    "g3_3x3_s2_p1": (6, 7, 5, 3, 2, 1, 0, 1, None, 3),
+    "g4_2x2_s2_pool": (4, 6, 8, 2, 2, 0, 1, 1, None, 4),     # G = C: depthwise / pooling use
+    "g2_3x3_simd_default": (8, 4, 5, 3, 1, 1, 0, None, None, 2),  # simd = C/G = 4
+    "g2_rect_min_buffer": (4, 6, 5, (2, 3), (2, 1), (0, 1), 1, 1, 2, 2),
+    "g2_1x1_s2": (6, 5, 5, 1, 2, 0, 0, 3, None, 2),          # input-bound, unused rows
+}
+
+
 def make(config):
-    c, h, w, kernel, stride, padding, pad_bit, simd, rows = config
+    """The unit of a 9-tuple (ungrouped) or 10-tuple (last element ``groups``) configuration."""
+    c, h, w, kernel, stride, padding, pad_bit, simd, rows, *groups = config
     return SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
-                         padding=padding, pad_bit=pad_bit, simd=simd, buffer_rows=rows)
+                         padding=padding, pad_bit=pad_bit, simd=simd, buffer_rows=rows,
+                         groups=groups[0] if groups else 1)
 
 
 def images(config, seed, count=3):
@@ -129,6 +176,21 @@ def test_windows_match_reference(config, stalls):
     assert got == want
 
 
+@pytest.mark.parametrize("stalls", list(STALLS.values()), ids=list(STALLS))
+@pytest.mark.parametrize("config", list(GROUPED_CONFIGS.values()), ids=list(GROUPED_CONFIGS))
+def test_grouped_windows_match_reference(config, stalls):
+    """Four images back to back: golden's windows reordered to ``(g, k_h, k_w, c)``."""
+    dut = make(config)
+    groups = config[9]
+    assert dut.groups == groups and dut.simd == (config[7] or config[0] // groups)
+    x = images(config, sum(config[:3]) + config[6] + groups, count=4)
+    want = expected_chunks(x, *config[3:7], dut.simd, groups)
+    assert len(want) == len(x) * dut.chunks_per_image
+    got = run_stream(dut, pixels(x), len(want), stall_in=stalls[0], stall_out=stalls[1],
+                     seed=len(want) + groups, drain=40)
+    assert got == want
+
+
 def test_long_stream_all_patterns():
     """Eight images (zeros, ones, random) through a padded stride-2 unit under heavy stalls."""
     config = (4, 6, 5, 3, 2, 1, 1, 2, None)
@@ -144,7 +206,8 @@ def test_long_stream_all_patterns():
 
 @pytest.mark.parametrize("config", [CONFIGS[k] for k in (
     "3x3_s1_p1", "3x3_s2_p1", "1x1_c16", "2x2_s2_p0", "2x3_rect_stride", "1x1_s3x2_skip_rows",
-    "3x3_s2_p1_c16")], ids=lambda c: "C{}_H{}_W{}_k{}_s{}_p{}".format(*c[:6]))
+    "3x3_s2_p1_c16")] + [GROUPED_CONFIGS[k] for k in ("g4_3x3_s1_p1", "g2_1x1_s2")],
+    ids=lambda c: "C{}_H{}_W{}_k{}_s{}_p{}".format(*c[:6]) + (f"_g{c[9]}" if c[9:] else ""))
 def test_timing(config):
     """No stalls: the first chunk transfers ``latency`` edges after the last pixel of the rows it
     needs; back-to-back images then follow every ``max(chunks_per_image, H*W)`` cycles."""
@@ -179,6 +242,18 @@ def test_properties():
         dut.simd = 2
 
 
+def test_grouped_properties():
+    """Groups change the order, not the amount: same fan-in, chunks and buffer as ungrouped."""
+    dut = SlidingWindow(channels=12, height=6, width=5, kernel=3, padding=1, groups=3, simd=2)
+    assert (dut.groups, dut.simd, dut.fan_in, dut.chunks_per_window) == (3, 2, 108, 54)
+    assert dut.chunks_per_image == 6 * 5 * 54 and dut.memory_bits == 4 * 5 * 12
+    assert len(dut.i.payload) == 12 and len(dut.o.payload) == 2
+    assert SlidingWindow(channels=12, height=4, width=4, kernel=3, groups=4).simd == 3
+    assert SlidingWindow(channels=3, height=4, width=4, kernel=3).groups == 1
+    with pytest.raises(AttributeError):
+        dut.groups = 1
+
+
 GOOD = {"channels": 4, "height": 5, "width": 6, "kernel": 3, "stride": 1, "padding": 1,
         "pad_bit": 1, "simd": 2}
 
@@ -207,6 +282,13 @@ GOOD = {"channels": 4, "height": 5, "width": 6, "kernel": 3, "stride": 1, "paddi
     ({"simd": 8}, "simd"),
     ({"buffer_rows": 2}, "buffer_rows"),
     ({"buffer_rows": 0}, "buffer_rows"),
+    ({"groups": 3}, "groups"),                     # does not divide channels=4
+    ({"groups": 8}, "groups"),
+    ({"groups": 0}, "groups"),
+    ({"groups": 2.0}, "groups"),
+    ({"groups": 2, "simd": 4}, "simd"),            # divides C = 4, not C/G = 2
+    ({"groups": 4, "simd": 2}, "simd"),            # C/G = 1
+    ({"channels": 6, "groups": 3, "simd": 3}, "simd"),
 ])
 def test_bad_parameters(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
@@ -276,14 +358,47 @@ def test_conv_engine_matches_golden(c, h, w, c_out, kernel, stride, padding, pad
     assert got == want
 
 
+@pytest.mark.parametrize(
+    "c, h, w, c_out, kernel, stride, padding, pad_bit, op, pe, simd, groups", [
+    (8, 5, 6, 8, 3, 1, 1, 1, "xnor", 2, 2, 4),    # NF/G = 1: no vector buffer
+    (4, 6, 5, 8, 3, 2, 1, 0, "and", 1, 1, 2),     # NF/G = 4: vector buffer replays
+    (4, 6, 8, 4, 2, 2, 0, 1, "xnor", 1, 1, 4),    # G = C = C_out (depthwise)
+    (6, 5, 4, 12, (1, 3), 1, (0, 1), 0, "xnor", 2, 3, 2),   # NF/G = 3
+    ])
+def test_grouped_conv_engine_matches_golden(c, h, w, c_out, kernel, stride, padding, pad_bit, op,
+                                            pe, simd, groups):
+    """SlidingWindow(groups=G) -> BinaryMVAU(groups=G, fan_in = kh*kw*C/G) =
+    golden.binary_conv2d(groups=G); ROMs in the compiler's layout of the grouped weights."""
+    rng = np.random.default_rng(c * h * w + c_out + groups)
+    kh, kw = pair(kernel)
+    weights = rng.integers(0, 2, (c_out, c // groups, kh, kw))
+    rows_hw = weights.reshape(c_out, -1)[:, fan_in_order(weights.shape)]
+    window = SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
+                           padding=padding, pad_bit=pad_bit, simd=simd, groups=groups)
+    mvau = BinaryMVAU(fan_in=window.fan_in // groups, rows=c_out, pe=pe, simd=simd,
+                      words=rom_words(rows_hw, pe, simd), op=op, groups=groups)
+    x = rng.integers(0, 2, (3, c, h, w))
+    x[1] = 1 - pad_bit
+    p = golden.binary_conv2d(x, weights, stride=stride, padding=padding, groups=groups,
+                             pad_value=1 if pad_bit else -1, op=op)  # (B, C_out, Ho, Wo)
+    cw = mvau.count_width
+    want = [sum(int(p[b, nf * pe + lane, oy, ox]) << (lane * cw) for lane in range(pe))
+            for b in range(p.shape[0]) for oy in range(p.shape[2]) for ox in range(p.shape[3])
+            for nf in range(c_out // pe)]
+    got = run_stream(ConvEngine(window, mvau), pixels(x), len(want), stall_in=0.3,
+                     stall_out=0.3, seed=c_out + groups)
+    assert got == want
+
+
 # --- cocotb + Verilator --------------------------------------------------------------------------
 
-#: Harness instances: (C, H, W, kernel, stride, padding, pad_bit, simd, buffer_rows).
+#: Harness instances: (C, H, W, kernel, stride, padding, pad_bit, simd, buffer_rows[, groups]).
 COCOTB_CONFIGS = {
     "w0": (4, 5, 6, 3, 1, 1, 1, 2, None),
     "w1": (1, 7, 5, 3, 2, 1, 0, 1, None),
     "w2": (16, 4, 3, 1, 1, 0, 0, 16, None),
     "w3": (4, 6, 5, (2, 3), (2, 1), (0, 1), 1, 1, 2),
+    "w4": (8, 5, 4, 3, 2, 1, 0, 2, None, 4),        # grouped, (g, k_h, k_w, c) order
 }
 
 
@@ -291,10 +406,10 @@ def _cocotb_blocks():
     blocks, specs = {}, {}
     for key, config in COCOTB_CONFIGS.items():
         blocks[key] = make(config)
-        c, h, w, kernel, stride, padding, pad_bit, simd, _ = config
+        c, h, w, kernel, stride, padding, pad_bit, simd, _, *groups = config
         specs[key] = {"channels": c, "height": h, "width": w, "kernel": list(pair(kernel)),
                       "stride": list(pair(stride)), "padding": list(pair(padding)),
-                      "pad_bit": pad_bit, "simd": simd}
+                      "pad_bit": pad_bit, "simd": simd, "groups": groups[0] if groups else 1}
     return blocks, specs
 
 
