@@ -6,14 +6,17 @@ order, images back to back, payload ``unsigned(C * w)`` with channel ``c`` at bi
 integer maps). Channel permutations, slices and concatenations are then wiring, and an engine
 is free to fold its work internally:
 
-- :func:`matrix_engine`: sliding-window unit -> ``BinaryMVAU`` / ``BinaryMVTU`` / ``Int8MAC`` ->
-  :class:`~.streams.Deserializer` (the ``PE`` lanes of ``NF`` folds back into one pixel), for
-  convolutions and dense layers (a dense layer is a convolution whose kernel is the whole map).
-- :func:`channel_engine`: a per-channel unit (threshold, requantize, quantized BN, DPReLU,
+The network top (:mod:`.network`) builds its engines from these parts:
+
+- matrix engines: sliding-window unit -> ``BinaryMVAU`` / ``BinaryMVTU`` / ``Int8MAC`` /
+  ``PANetMVU`` -> :class:`~.streams.Deserializer` (the ``PE`` lanes of ``NF`` folds back into one
+  pixel), for convolutions and dense layers (a dense layer is a convolution whose kernel is the
+  whole map).
+- channel engines: a per-channel unit (threshold, requantize, quantized BN, DPReLU,
   global pool) serialised to ``L`` channel lanes (:class:`LaneArray`).
 - :class:`PixelMap`: stateless per-element arithmetic on whole pixels (clip, saturating add,
   re-packing, permutations), one register stage.
-- :func:`maxpool_engine`: sliding window -> ``BinaryMaxPool`` over all channels of a pixel.
+- max-pool engines: sliding window -> ``BinaryMaxPool`` over all channels of a pixel.
 
 Each engine is a :class:`Chain` of stream components joined by payload adapters; its latency
 does not matter to the network (streams carry the timing), its cycles per image do.

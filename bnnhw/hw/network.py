@@ -24,8 +24,13 @@
   per-channel engine gets the fewest lanes (a divisor of ``C``) that keep ``C/L * H*W`` within
   the plan's cycles per inference, so the slowest matrix layer sets the throughput.
 
-Unsupported layers (PA-Net's ``pa_bases`` / ``panet_conv2d`` for now, grouped non-depthwise int8
-convolutions, a network whose output is not a ``(classes, 1, 1)`` vector) raise
+PA-Net layers: ``pa_bases`` is a :class:`~.engines.PixelMap` of comparators (base-major bits
+``n*C + c``, as golden); a ``panet_conv2d`` re-orders its input pixel channel-major so that one
+window transfer of ``N*SIMD`` bits carries ``SIMD`` channels in all ``N`` bases, and a
+:class:`~.panet.PANetMVU` combines them.
+
+Unsupported layers (grouped PA-Net or grouped non-depthwise int8 convolutions, a network whose
+output is not a ``(classes, 1, 1)`` vector) raise
 :class:`NetworkError` naming the layer and field at construction, before any Verilog exists.
 """
 
@@ -40,6 +45,7 @@ from .fixed import DPReLU, QuantizedBN, Requantize
 from .int8mac import Int8MAC
 from .mvau import BinaryMVAU
 from .mvtu import BinaryMVTU, parse_hex
+from .panet import PANetMVU
 from .pool import Argmax, BinaryMaxPool, GlobalPopcountPool
 from .streams import Deserializer, Fork, Join, Serializer, StreamFIFO
 from .threshold import ThresholdUnit
@@ -288,6 +294,51 @@ class StreamingNetwork(wiring.Component):
                                                    out_fmt))
 
     _build_int8_dense = _build_int8_conv2d
+
+    def _build_pa_bases(self, layer, out_name):
+        in_fmt = self._formats[layer.inputs[0]]
+        endpoints = np.asarray(layer.params["endpoints"], np.int64)
+        n, c = endpoints.shape
+
+        def bases(payload):
+            values = [element(payload, in_fmt, ch) for ch in range(c)]
+            above = [[values[ch] >= int(endpoints[j, ch]) for ch in range(c)] for j in range(n)]
+            bits = [above[j][ch] & ~above[j + 1][ch] if j + 1 < n else above[j][ch]
+                    for j in range(n) for ch in range(c)]
+            return Cat(*bits)
+
+        return PixelMap(bases, in_bits=in_fmt.bits, out_bits=n * c)
+
+    def _build_panet_conv2d(self, layer, out_name):
+        folding = self._foldings[layer.name]
+        p = layer.params
+        n = int(p["activation_bases"])
+        nc, h, w = self._value(layer.inputs[0]).shape
+        c = nc // n
+        if int(p.get("groups", 1)) != 1:
+            raise NetworkError(layer.name, "groups", f"grouped PA-Net convolutions have no "
+                                                     f"engine yet, got groups={p['groups']}")
+        weight = p["weight_bases"]
+        pair = lambda v: (int(v), int(v)) if np.isscalar(v) else tuple(int(x) for x in v)  # noqa
+        simd = folding.simd
+        window = self._window_or_serializer(
+            layer, None, channels_bits=nc, height=h, width=w, kernel=tuple(weight.shape[3:]),
+            stride=pair(p["stride"]), padding=pair(p["padding"]), pad_bit=0, groups=1,
+            simd_bits=n * simd)
+        words = _images(self._files, self._memory_map, layer.name, "weights")
+        core = PANetMVU(words=words, phi=p["phi"], fan_in=folding.fan_in, rows=folding.rows,
+                        pe=folding.pe, simd=simd)
+        collect = Deserializer(elements=folding.rows, width=core.output_shape.width,
+                               lanes=folding.pe)
+        out_fmt = self._formats[out_name]
+        channel_major = [j * c + ch for ch in range(c) for j in range(n)]   # bit ch*N + j
+        split = [s * n + j for j in range(n) for s in range(simd)]           # base j at j*simd
+        return Chain([window, core, collect], in_shape=unsigned(nc),
+                     out_shape=unsigned(out_fmt.bits),
+                     input=lambda v: permute_bits(v, channel_major),
+                     adapters=[lambda v: permute_bits(v, split), None],
+                     output=lambda v: self._repack(
+                         v, PixelFormat(folding.rows, core.output_shape), out_fmt))
 
     def _channel_engine(self, layer, out_name, make_unit, *, unit_in, unit_out, out_slices=1,
                         pre=None):
