@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from bnnhw.build import BuildError, DesignError, find_design, run_build
-from bnnhw.build.__main__ import EXIT_INCOMPLETE, main
+from bnnhw.build.__main__ import main
 from bnnhw.model import Model, save
 
 from .model.samples import every_op_model
@@ -26,13 +26,16 @@ def design(tmp_path):
     return folder
 
 
-def test_build_writes_images_memory_map_and_report(design, tmp_path):
+def test_build_writes_verilog_images_memory_map_and_report(design, tmp_path):
     out = tmp_path / "out"
     result = run_build(str(design), out=out, log=_quiet)
-    assert not result.complete and "generate" in result.missing
+    assert result.complete and result.missing == ()
     report = json.loads((out / "report.json").read_text())
-    assert report["cycles_per_inference"] <= 1000 and report["complete"] is False
+    assert report["cycles_per_inference"] <= 1000 and report["complete"] is True
     assert report["memory_bits"] > 0 and (out / "report.md").read_text().startswith("# every-op")
+    assert report["verilog"] == "bnnhw_tiny.v" and report["simulation"] is None
+    verilog = (out / "bnnhw_tiny.v").read_text()
+    assert "module bnnhw_tiny(" in verilog
     memory_map = json.loads((out / "memory_map.json").read_text())
     for entry in memory_map["images"]:
         lines = (out / "images" / entry["file"]).read_text().split()
@@ -81,8 +84,8 @@ def test_invalid_model_names_layer_and_field(design, tmp_path):
 
 
 def test_command_line_exit_codes(design, tmp_path, capsys):
-    assert main([str(design), "--out", str(tmp_path / "out")]) == EXIT_INCOMPLETE
-    assert "incomplete" in capsys.readouterr().err
+    assert main([str(design), "--out", str(tmp_path / "out")]) == 0
+    assert "wrote" in capsys.readouterr().out
     assert main([str(design), "--out", str(tmp_path / "o2"), "--target-cycles", "1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bnnhw.build: error: compile: ") and "Traceback" not in err
@@ -129,6 +132,20 @@ def test_command_line_in_a_subprocess(design, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bnnhw.build", str(design), "--out", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == EXIT_INCOMPLETE, result.stderr
-    assert "[3/6] compile:" in result.stdout and "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "[3/6] compile:" in result.stdout and "[5/6] generate:" in result.stdout
+    assert "Traceback" not in result.stderr
     assert (tmp_path / "out" / "report.json").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--images", "3"], "--images: needs --sim"),
+    (["--trace"], "--trace: needs --sim"),
+    (["--sim", "--images", "0"], "--images: expected at least 1 image, got 0"),
+    (["--sim", "--images", "361"], "simulate: --images: expected 1 .. 360, got 361"),
+])
+def test_simulation_flags_are_checked(design, tmp_path, capsys, flags, message):
+    assert main([str(design), "--out", str(tmp_path / "out")] + flags) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

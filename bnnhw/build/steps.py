@@ -122,8 +122,8 @@ def _simulate(context):
     from ..sim.network import StallPattern, check_results, simulate_network
     from ..train.data import held_out
     images, labels = held_out()
-    count = context.get("images") or len(images)
-    if count < 1 or count > len(images):
+    count = len(images) if context.get("images") is None else context["images"]
+    if count > len(images):
         raise BuildError(f"simulate: --images: expected 1 .. {len(images)}, got {count}")
     images, labels = images[:count], labels[:count]
     compiled, network = context["compiled"], context["network"]
@@ -283,6 +283,8 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
         raise BuildError("--trace: needs --sim")
     if images is not None and not sim:
         raise BuildError("--images: needs --sim")
+    if images is not None and images < 1:
+        raise BuildError(f"--images: expected at least 1 image, got {images}")
     context = {"design_dir": design_dir, "out": out, "config": read_config(design_dir),
                "target_cycles": target_cycles, "files": {}, "sim": sim, "images": images,
                "trace": trace, "log": log,
