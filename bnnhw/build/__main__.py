@@ -11,7 +11,7 @@ import sys
 
 from ..toolchain import ToolchainError
 from .design import DesignError
-from .steps import BuildError, run_build
+from .steps import BuildError, mismatch_text, run_build
 
 EXIT_ERROR = 1
 EXIT_MISMATCH = 2
@@ -47,7 +47,8 @@ def main(argv=None):
     sim = result.report.get("simulation")
     if sim and not sim["rtl_equals_golden"]:
         print(f"bnnhw.build: wrote {result.out}; RTL differs from golden: "
-              f"{sim['mismatches']} mismatches, first {sim['first_mismatch']}", file=sys.stderr)
+              f"{sim['mismatches']} mismatches; first: {mismatch_text(sim['first_mismatch'])}",
+              file=sys.stderr)
         return EXIT_MISMATCH
     print(f"bnnhw.build: wrote {result.out}")
     return 0

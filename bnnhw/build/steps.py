@@ -1,9 +1,10 @@
 """The build steps, in order, and the driver that runs them.
 
 Each step reads the build context, adds its results, and may stage files; nothing reaches the
-output folder until every available step has succeeded, and then the whole folder is replaced at
-once. Steps whose subsystem does not exist yet are listed in the report as missing, and the build
-ends as *incomplete* (exit status 3 on the command line) instead of pretending.
+output folder until every step has succeeded, and then the whole folder is replaced at once. A
+step without ``run`` (a subsystem not built yet) is listed in the report as missing and the build
+ends as *incomplete* (exit status 3 on the command line) instead of pretending; today every step
+exists. Optional steps (``--sim``) return ``None`` when not asked for.
 """
 
 import json
@@ -140,12 +141,21 @@ def _simulate(context):
         check_results(result, golden_logits, golden_labels)
     mismatches = [dict(m, run="full rate" if r is full else "random stalls")
                   for r in results for m in r.mismatches]
+    first = mismatches[0] if mismatches else None
+    if first is not None and first["image"] < count:
+        from ..sim.diagnose import first_difference
+        context["log"](f"      simulate: mismatch on image {first['image']}; locating the first "
+                       "differing layer output (Amaranth simulator)")
+        difference = first_difference(network, compiled, images[first["image"]])
+        first["layer_output"] = difference if difference is not None else \
+            "every layer output agrees with golden in the Amaranth simulator (a Verilator " \
+            "or stall-dependent difference)"
     predicted = context["plan"].cycles_per_inference
     measured = full.cycles_per_inference
     report = {
         "images": count,
         "mismatches": len(mismatches),
-        "first_mismatch": mismatches[0] if mismatches else None,
+        "first_mismatch": first,
         "rtl_equals_golden": not mismatches,
         "golden_accuracy": float(np.mean(golden_labels == labels)),
         "rtl_accuracy": float(np.mean(full.labels == labels[:len(full.labels)]))
@@ -167,10 +177,27 @@ def _simulate(context):
         report["trace"] = "trace.fst"
     context["sim_report"] = report
     verdict = "0 mismatches" if not mismatches else \
-        f"{len(mismatches)} MISMATCHES (first: {mismatches[0]})"
+        f"{len(mismatches)} MISMATCHES (first: {mismatch_text(first)})"
     speed = full.images_per_second
     return (f"{count} images x {len(runs)} runs: {verdict}; {measured} cycles/inference "
             f"measured vs {predicted} predicted; {speed:.1f} images/s simulated")
+
+
+def mismatch_text(mismatch):
+    """One line: image, what differs, and the first differing layer output."""
+    text = (f"image {mismatch['image']} ({mismatch['run']}): {mismatch['what']} expected "
+            f"{mismatch['expected']}, got {mismatch['got']}")
+    where = mismatch.get("layer_output")
+    if isinstance(where, dict) and "pixel" in where:
+        text += (f"; first differing layer output: {where['layer']!r} at pixel "
+                 f"{tuple(where['pixel'])}, channel {where['channel']}, bit {where['bit']} "
+                 f"(expected {where['expected']}, got {where['got']})")
+    elif isinstance(where, dict):
+        text += (f"; layer {where['layer']!r} produced {where['got']} of {where['expected']} "
+                 "outputs")
+    elif where:
+        text += f"; {where}"
+    return text
 
 
 #: The build, in order. Steps without ``run`` are not implemented yet; ``missing`` says what.
@@ -223,8 +250,8 @@ def _report(context, missing):
                   f"(30 % idle source, 30 % not-ready sink)",
                   f"- RTL == golden on every image of every run: "
                   f"{'yes' if sim['rtl_equals_golden'] else 'NO'} ({sim['mismatches']} "
-                  f"mismatches" + (f"; first: {sim['first_mismatch']}" if sim['mismatches']
-                                    else "") + ")",
+                  f"mismatches" + (f"; first: {mismatch_text(sim['first_mismatch'])}"
+                                    if sim['mismatches'] else "") + ")",
                   f"- accuracy: RTL {_pct(sim['rtl_accuracy'])}, golden "
                   f"{_pct(sim['golden_accuracy'])}",
                   f"- cycles per inference: measured {sim['measured_cycles_per_inference']}, "

@@ -130,6 +130,13 @@ class StreamingNetwork(wiring.Component):
     cycles_per_inference = property(lambda self: self._budget,
                                     doc="The plan's initiation interval (slowest matrix layer).")
 
+    @property
+    def engines(self):
+        """``[(value name, component)]`` in execution order: each engine's ``o`` stream carries
+        that compiled value as pixel vectors (:meth:`format_of`); a fused threshold engine
+        carries the threshold's value."""
+        return [(node.name, node.component) for node in self._nodes]
+
     def format_of(self, value):
         """:class:`PixelFormat` of a compiled value's stream."""
         return self._formats[value]

@@ -95,7 +95,7 @@ def _decode(network, payload):
 
 
 def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), counts=None,
-                     trace=False, timeout_cycles=None, log=None):
+                     trace=False, timeout_cycles=None, log=None, cxx_opt="-O1"):
     """Simulate ``network`` on ``images`` once per stall pattern in ``runs``.
 
     Parameters
@@ -111,6 +111,11 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
         Images per run (default: all ``N`` in every run).
     trace : bool
         Write an FST waveform (``work_dir/dump.fst``) of the whole simulation.
+    cxx_opt : str or None
+        C++ optimisation of the Verilated model. The default ``-O1`` compiles a network about
+        1.7x faster than Verilator's own ``-Os`` and simulates as fast (pokebnn: 30 s vs 52 s
+        of C++ compile, 21 images/s both); ``-O0`` compiles 7x faster but simulates 12x slower;
+        ``None`` keeps Verilator's default.
     timeout_cycles : int, optional
         Cycles without a result after which a run is declared stuck (default: 20 initiation
         intervals plus 5000).
@@ -146,9 +151,10 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     if log:
         log(f"verilator build + run ({len(runs)} run(s), {sum(counts)} images)")
     run_cocotb(verilog_sources=[source], toplevel="bnnhw_harness", test_module=TEST_MODULE,
-               build_dir=work_dir / ("sim_trace" if trace else "sim"), test_dir=work_dir,
+               build_dir=work_dir / (("sim_trace" if trace else "sim") + (cxx_opt or "")),
+               test_dir=work_dir, cxx_opt=cxx_opt,
                extra_env={"BNNHW_NETWORK_TB": str(job_path.resolve()),
-                          "COCOTB_LOG_LEVEL": "WARNING"},
+                          "COCOTB_LOG_LEVEL": "WARNING", "GPI_LOG_LEVEL": "WARNING"},
                build_args=build_args, waves=trace)
     outputs = json.loads((work_dir / "results.json").read_text())
     results = []

@@ -24,7 +24,7 @@ async def run_network(dut):
     job = json.loads(Path(os.environ["BNNHW_NETWORK_TB"]).read_text())
     Clock(dut.clk, PERIOD_NS, unit="ns").start()
     outputs = []
-    for run in job["runs"]:
+    for number, run in enumerate(job["runs"], 1):
         dut.start.value = 0
         dut.rst.value = 1
         dut.in_threshold.value = run["in_threshold"]
@@ -37,6 +37,7 @@ async def run_network(dut):
         dut.start.value = 1
         started = time.perf_counter()
         results, timed_out = [], False
+        step = max(1, run["results"] // 4)
         while len(results) < run["results"]:
             timeout = Timer(job["timeout_cycles"] * PERIOD_NS, unit="ns")
             fired = await First(dut.result_toggle.value_change, timeout)
@@ -45,6 +46,9 @@ async def run_network(dut):
                 break
             await ReadOnly()
             results.append([str(dut.result.value), int(dut.result_cycle.value)])
+            if len(results) % step == 0 or len(results) == run["results"]:
+                print(f"      simulate: run {number}/{len(job['runs'])}: {len(results)}/"
+                      f"{run['results']} images", flush=True)
             await RisingEdge(dut.clk)
         await RisingEdge(dut.clk)
         outputs.append({"results": results, "timed_out": timed_out,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -158,6 +159,7 @@ def run_cocotb(
     waves: bool = False,
     timescale: tuple[str, str] = ("1ns", "1ps"),
     seed: int | None = None,
+    cxx_opt: str | None = None,
 ) -> Path:
     """Build ``verilog_sources`` with Verilator and run the cocotb tests of ``test_module`` on them.
 
@@ -193,6 +195,10 @@ def run_cocotb(
         Time unit and precision for the model (Amaranth emits no ```timescale``).
     seed : int, optional
         ``COCOTB_RANDOM_SEED``; default random (cocotb logs the one it used).
+    cxx_opt : str, optional
+        C++ optimisation flag for the Verilated model (e.g. ``"-O0"``: a large design compiles
+        about 7x faster and simulates slower — right for short runs). Default: Verilator's own
+        (``-Os``). Part of the build: use a separate ``build_dir`` per value.
 
     Returns
     -------
@@ -225,7 +231,13 @@ def run_cocotb(
     results_xml = test_dir / "results.xml"
     test_env = {str(k): str(v) for k, v in (extra_env or {}).items()}
 
-    with _locked(build_dir), toolchain.sim_environment():
+    make_env = {}
+    if cxx_opt is not None:
+        if not re.fullmatch(r"-O[0-3sgz]?", cxx_opt):
+            raise ValueError(f"cxx_opt: expected a -O flag such as '-O0', got {cxx_opt!r}")
+        make_env["MAKEFLAGS"] = " ".join(f"{var}={cxx_opt}"
+                                         for var in ("OPT_FAST", "OPT_SLOW", "OPT_GLOBAL"))
+    with _locked(build_dir), toolchain.sim_environment(), toolchain._patched_environ(make_env):
         runner = get_runner("verilator")
         try:
             runner.build(

@@ -1,0 +1,86 @@
+"""Whole networks as Verilog under cocotb + Verilator, every output compared with golden.
+
+Each design's held-out digits run twice (full rate, then 30 % random stalls on both sides); the
+full 360-image runs are ``benchmarks/network_sim.py`` (results committed in
+``benchmarks/results/``).
+"""
+
+import json
+
+import pytest
+
+from bnnhw.build import run_build
+from bnnhw.build.__main__ import EXIT_MISMATCH, main
+from bnnhw.model import Model, save
+
+from ..model.samples import every_op_model
+
+pytestmark = pytest.mark.cocotb
+
+DESIGN_IMAGES = 40
+
+
+def _quiet(message):
+    pass
+
+
+def _check_simulation(sim, images):
+    assert sim["images"] == images
+    assert sim["mismatches"] == 0 and sim["rtl_equals_golden"], sim["first_mismatch"]
+    assert sim["rtl_accuracy"] == sim["golden_accuracy"]
+    assert 0.95 <= sim["cycles_ratio"] <= 1.05
+    assert [run["outputs"] for run in sim["runs"]] == [images, images]
+    assert not any(run["timed_out"] for run in sim["runs"])
+    assert sim["runs"][1]["stalls"]["input"] > 0 and sim["images_per_second"] > 0
+
+
+@pytest.fixture()
+def every_op_design(tmp_path):
+    folder = tmp_path / "designs" / "tiny"
+    folder.mkdir(parents=True)
+    save(Model.from_dict(*every_op_model(1, exact=True)), folder / "model.npz")
+    (folder / "design.json").write_text(json.dumps({"folding": {"target_cycles": 1000}}))
+    return folder
+
+
+def test_every_op_network_matches_golden(every_op_design, tmp_path):
+    result = run_build(str(every_op_design), out=tmp_path / "out", sim=True, images=12,
+                       log=_quiet)
+    _check_simulation(result.report["simulation"], 12)
+    assert "RTL == golden on every image of every run: yes" in \
+        (tmp_path / "out" / "report.md").read_text()
+
+
+def test_a_rom_fault_is_reported_with_its_layer(every_op_design, tmp_path, monkeypatch, capsys):
+    from bnnhw import compiler
+
+    real = compiler.memory_images
+
+    def faulty(compiled, plan):
+        files, memory_map = real(compiled, plan)
+        name = "fc.weights.pe0.hex"         # logit 0's weights: every bit of the first word
+        words = files[name].decode().split()
+        words[0] = format(int(words[0], 16) ^ ((1 << 4 * len(words[0])) - 1), "x").zfill(
+            len(words[0]))
+        files[name] = ("\n".join(words) + "\n").encode()
+        return files, memory_map
+
+    monkeypatch.setattr(compiler, "memory_images", faulty)
+    out = tmp_path / "out"
+    assert main([str(every_op_design), "--out", str(out), "--sim", "--images", "4"]) == \
+        EXIT_MISMATCH
+    err = capsys.readouterr().err
+    assert "RTL differs from golden" in err and "'fc' at pixel" in err
+    sim = json.loads((out / "report.json").read_text())["simulation"]
+    assert sim["mismatches"] > 0 and not sim["rtl_equals_golden"]
+    where = sim["first_mismatch"]["layer_output"]
+    assert where["layer"] == "fc" and where["expected"] != where["got"]
+
+
+@pytest.mark.parametrize("design", ["boolnet", "xnornet", "panet", "pokebnn"])
+def test_design_matches_golden_on_held_out_digits(design, tmp_path):
+    result = run_build(design, out=tmp_path / design, sim=True, images=DESIGN_IMAGES,
+                       log=_quiet)
+    sim = result.report["simulation"]
+    _check_simulation(sim, DESIGN_IMAGES)
+    assert sim["golden_accuracy"] >= 0.85
