@@ -34,6 +34,7 @@ def test_build_writes_verilog_images_memory_map_and_report(design, tmp_path):
     assert report["cycles_per_inference"] <= 1000 and report["complete"] is True
     assert report["memory_bits"] > 0 and (out / "report.md").read_text().startswith("# every-op")
     assert report["verilog"] == "bnnhw_tiny.v" and report["simulation"] is None
+    assert report["cost"]["ace"] > 0 and report["cost"]["macs"]["binary"] > 0
     verilog = (out / "bnnhw_tiny.v").read_text()
     assert "module bnnhw_tiny(" in verilog
     memory_map = json.loads((out / "memory_map.json").read_text())

@@ -226,12 +226,18 @@ def _report(context, missing):
         "verilog": f"{context['top']}.v" if "top" in context else None,
         "top_module": context.get("top"),
         "simulation": context.get("sim_report"),
+        "cost": _cost(compiled, context["model"].name),
     }
     lines = [f"# {report['design']}", ""]
     if missing:
         lines += [f"**Incomplete build**: missing {', '.join(missing)}.", ""]
+    cost = report["cost"]
     lines += [f"- cycles per inference: {plan.cycles_per_inference}",
-              f"- on-chip ROM bits: {report['memory_bits']}", "",
+              f"- on-chip ROM bits: {report['memory_bits']}",
+              f"- per inference: ACE {cost['ace']:,}, CPU64 {cost['cpu64']:,.1f}, BOPs "
+              f"{cost['bops']:,}, MACs " + ", ".join(f"{n:,} {kind}" for kind, n in
+                                                   cost["macs"].items()) +
+              " (`python -m bnnhw.cost`, docs/cost.md)", "",
               "| layer | op | rows | fan-in | positions | PE | SIMD | cycles |",
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {f.layer} | {f.op} | {f.rows} | {f.fan_in} | {f.positions} | {f.pe} | "
@@ -263,6 +269,14 @@ def _report(context, missing):
     context["files"]["report.json"] = _json_bytes(report)
     context["files"]["report.md"] = ("\n".join(lines) + "\n").encode()
     return report
+
+
+def _cost(compiled, name):
+    """ACE, CPU64, BOPs and MACs by precision of the compiled network (``bnnhw.cost``)."""
+    from ..cost import cost_of_compiled
+    cost = cost_of_compiled(compiled, source="design", description=name).to_dict(layers=False)
+    return {key: cost[key] for key in ("ace", "cpu64", "bops", "flops", "macs", "macs_total",
+                                       "param_bits", "fmap_bits")}
 
 
 def _pct(value):
