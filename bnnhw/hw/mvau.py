@@ -151,7 +151,8 @@ class BinaryMVAU(wiring.Component):
         ``fan_in``; ``pe`` not dividing ``rows``; neither or both of ``words``/``weights``; the
         wrong number of ROM images or words, or words wider than ``simd``; ``weights`` not a
         non-empty rectangular matrix of bits, or not matching given ``rows``/``fan_in``/``pe``/
-        ``simd``; unknown ``op``; ``saturate_at < 1``; ``stages`` out of range.
+        ``simd``; unknown ``op``; ``saturate_at < 1``; ``stages`` out of range; ``groups`` not
+        dividing ``rows / pe`` (the neuron folds).
     """
 
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,

@@ -335,6 +335,7 @@ class BinaryMVTU(wiring.Component):
     op = property(lambda self: self._mvau.op, doc='``"xnor"`` or ``"and"``.')
     saturate_at = property(lambda self: self._mvau.saturate_at, doc="``P``, or ``None``.")
     stages = property(lambda self: self._mvau.stages, doc="Pipeline ranks of each popcount tree.")
+    groups = property(lambda self: self._mvau.groups, doc="``G``, input vectors per position.")
     count_width = property(lambda self: self._mvau.count_width, doc="Bits per MVAU count.")
     synapse_folds = property(lambda self: self._mvau.synapse_folds, doc="``SF``.")
     neuron_folds = property(lambda self: self._mvau.neuron_folds, doc="``NF``.")

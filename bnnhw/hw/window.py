@@ -106,7 +106,9 @@ class SlidingWindow(wiring.Component):
     For each output position (raster order over ``H_out x W_out``) emits the window in hardware
     fan-in order ``(ky, kx, c)`` as ``kh*kw*C/simd`` transfers of ``simd`` bits (window element
     ``i`` at bit ``i % simd`` of transfer ``i // simd``); border taps read ``pad_bit`` for every
-    channel. See the module docstring for the line buffer, flow control and timing.
+    channel. With ``groups = G`` the window goes out group by group, ``(g, ky, kx, c)`` with ``c``
+    over group ``g``'s ``C/G`` channels. See the module docstring for the line buffer, flow
+    control and timing.
 
     Parameters (keyword-only)
     -------------------------
@@ -123,9 +125,13 @@ class SlidingWindow(wiring.Component):
     pad_bit : 0 or 1
         The border value: 1 for pad value +1, 0 for -1 (docs/numerics.md §4; default 1).
     simd : int
-        Bits per output transfer; must divide ``channels`` (default ``channels``).
+        Bits per output transfer; must divide ``channels / groups`` (default ``channels /
+        groups``), so a transfer never straddles two pixels or two groups.
     buffer_rows : int, optional
         ``R``, input rows held by the line buffer, ``>= kh`` (default ``kh + sh``).
+    groups : int
+        ``G >= 1`` dividing ``channels`` (default 1): the window order of a grouped convolution
+        (one window of ``kh*kw*C/G`` bits per group); the transfer count does not change.
 
     Members
     -------
@@ -143,8 +149,8 @@ class SlidingWindow(wiring.Component):
     ValueError
         Message starting with the offending parameter's name: non-integer or out-of-range
         ``channels``/``height``/``width``/``kernel``/``stride``/``padding``/``simd``/
-        ``buffer_rows``; a kernel larger than the padded map; ``simd`` not dividing ``channels``;
-        ``pad_bit`` not 0/1.
+        ``buffer_rows``/``groups``; a kernel larger than the padded map; ``groups`` not dividing
+        ``channels``; ``simd`` not dividing ``channels / groups``; ``pad_bit`` not 0/1.
     """
 
     def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,

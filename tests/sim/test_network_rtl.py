@@ -51,7 +51,7 @@ def test_every_op_network_matches_golden(every_op_design, tmp_path):
         (tmp_path / "out" / "report.md").read_text()
 
 
-def test_a_rom_fault_is_reported_with_its_layer(every_op_design, tmp_path, monkeypatch, capsys):
+def test_a_rom_fault_is_reported_with_its_layer_and_traced(every_op_design, tmp_path, monkeypatch, capsys):
     from bnnhw import compiler
 
     real = compiler.memory_images
@@ -67,14 +67,17 @@ def test_a_rom_fault_is_reported_with_its_layer(every_op_design, tmp_path, monke
 
     monkeypatch.setattr(compiler, "memory_images", faulty)
     out = tmp_path / "out"
-    assert main([str(every_op_design), "--out", str(out), "--sim", "--images", "4"]) == \
-        EXIT_MISMATCH
+    assert main([str(every_op_design), "--out", str(out), "--sim", "--images", "4",
+                 "--trace"]) == EXIT_MISMATCH
     err = capsys.readouterr().err
     assert "RTL differs from golden" in err and "'fc' at pixel" in err
     sim = json.loads((out / "report.json").read_text())["simulation"]
     assert sim["mismatches"] > 0 and not sim["rtl_equals_golden"]
     where = sim["first_mismatch"]["layer_output"]
     assert where["layer"] == "fc" and where["expected"] != where["got"]
+    # --trace keeps the waveform of the simulation for debugging
+    assert sim["trace"] == "trace.fst"
+    assert (out / "trace.fst").read_bytes()[:1] and (out / "trace.fst").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("design", ["boolnet", "xnornet", "panet", "pokebnn"])
