@@ -23,7 +23,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_readme_main_command_builds_boolnet():
     commands = [b.strip() for b in _blocks("sh")]
-    assert any(c.endswith("python -m bnnhw.build boolnet") for c in commands), commands
+    assert any(c.endswith("python -m bnnhw.build boolnet --sim") for c in commands), commands
 
 
 def test_readme_golden_example_runs():

@@ -32,7 +32,7 @@ def main(argv=None):
     parser.add_argument("--images", type=int, metavar="N",
                         help="with --sim: simulate the first N held-out images (default 360)")
     parser.add_argument("--trace", action="store_true",
-                        help="with --sim: also write the waveform (trace.fst)")
+                        help="with --sim: also write the waveform (trace.vcd)")
     args = parser.parse_args(argv)
     try:
         result = run_build(args.design, out=args.out, target_cycles=args.target_cycles,

@@ -172,9 +172,9 @@ def _simulate(context):
         "seconds": full.seconds,
         "images_per_second": full.images_per_second,
     }
-    if context.get("trace") and (work / "dump.fst").exists():
-        context["files"]["trace.fst"] = (work / "dump.fst").read_bytes()
-        report["trace"] = "trace.fst"
+    if context.get("trace") and (work / "dump.vcd").exists():
+        context["files"]["trace.vcd"] = (work / "dump.vcd").read_bytes()
+        report["trace"] = "trace.vcd"
     context["sim_report"] = report
     verdict = "0 mismatches" if not mismatches else \
         f"{len(mismatches)} MISMATCHES (first: {mismatch_text(first)})"
@@ -309,7 +309,7 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
     """Run :data:`STEPS` for ``design`` and publish the artefacts into ``out``.
 
     ``sim`` runs the generated Verilog on the first ``images`` held-out digits (default all 360)
-    under cocotb + Verilator (``trace`` also keeps an FST waveform); the Verilator build is
+    under cocotb + Verilator (``trace`` also keeps a VCD waveform); the Verilator build is
     cached next to ``out`` in ``.<out name>.sim/``.
 
     Raises :class:`BuildError` (nothing written) when a step fails; returns a

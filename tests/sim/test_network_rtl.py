@@ -51,7 +51,8 @@ def test_every_op_network_matches_golden(every_op_design, tmp_path):
         (tmp_path / "out" / "report.md").read_text()
 
 
-def test_a_rom_fault_is_reported_with_its_layer_and_traced(every_op_design, tmp_path, monkeypatch, capsys):
+def test_a_rom_fault_is_reported_with_its_layer_and_traced(every_op_design, tmp_path, monkeypatch,
+                                                           capsys):
     from bnnhw import compiler
 
     real = compiler.memory_images
@@ -76,8 +77,8 @@ def test_a_rom_fault_is_reported_with_its_layer_and_traced(every_op_design, tmp_
     where = sim["first_mismatch"]["layer_output"]
     assert where["layer"] == "fc" and where["expected"] != where["got"]
     # --trace keeps the waveform of the simulation for debugging
-    assert sim["trace"] == "trace.fst"
-    assert (out / "trace.fst").read_bytes()[:1] and (out / "trace.fst").stat().st_size > 1000
+    assert sim["trace"] == "trace.vcd"
+    assert (out / "trace.vcd").read_bytes()[:1] and (out / "trace.vcd").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("design", ["boolnet", "xnornet", "panet", "pokebnn"])
