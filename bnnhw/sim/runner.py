@@ -160,6 +160,8 @@ def run_cocotb(
     timescale: tuple[str, str] = ("1ns", "1ps"),
     seed: int | None = None,
     cxx_opt: str | None = None,
+    test_args: Sequence[str] = (),
+    plusargs: Sequence[str] = (),
 ) -> Path:
     """Build ``verilog_sources`` with Verilator and run the cocotb tests of ``test_module`` on them.
 
@@ -271,6 +273,8 @@ def run_cocotb(
                     waves=waves,
                     seed=seed,
                     results_xml=str(results_xml),
+                    test_args=list(test_args),
+                    plusargs=list(plusargs),
                 )
             except SystemExit as exc:
                 # Under pytest, cocotb's runner calls sys.exit() when a test failed; we report the
