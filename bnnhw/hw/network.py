@@ -124,6 +124,11 @@ class StreamingNetwork(wiring.Component):
     # --- public description ----------------------------------------------------------------
 
     input_format = property(lambda self: self._formats["input"])
+    input_shape = property(lambda self: tuple(int(n) for n in self._value("input").shape),
+                           doc="``(C, H, W)`` of one input image.")
+    input_range = property(lambda self: (int(self._value("input").lo),
+                                         int(self._value("input").hi)),
+                           doc="``(lo, hi)`` of an input element (the model's input range).")
     logits_format = property(lambda self: self._formats[self._compiled.output])
     label_width = property(lambda self: max(1, ceil_log2(self.classes)))
     classes = property(lambda self: self._formats[self._compiled.output].elements)

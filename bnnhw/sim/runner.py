@@ -233,13 +233,14 @@ def run_cocotb(
     results_xml = test_dir / "results.xml"
     test_env = {str(k): str(v) for k, v in (extra_env or {}).items()}
 
-    make_env = {}
-    if cxx_opt is not None:
-        if not re.fullmatch(r"-O[0-3sgz]?", cxx_opt):
-            raise ValueError(f"cxx_opt: expected a -O flag such as '-O0', got {cxx_opt!r}")
-        make_env["MAKEFLAGS"] = " ".join(f"{var}={cxx_opt}"
-                                         for var in ("OPT_FAST", "OPT_SLOW", "OPT_GLOBAL"))
-    with _locked(build_dir), toolchain.sim_environment(), toolchain._patched_environ(make_env):
+    if cxx_opt is not None and not re.fullmatch(r"-O[0-3sgz]?", cxx_opt):
+        raise ValueError(f"cxx_opt: expected a -O flag such as '-O0', got {cxx_opt!r}")
+    opt_flags = "" if cxx_opt is None else " ".join(
+        f"{var}={cxx_opt}" for var in ("OPT_FAST", "OPT_SLOW", "OPT_GLOBAL"))
+    with _locked(build_dir), toolchain.sim_environment(), toolchain._patched_environ(
+            # on top of the MAKEFLAGS the sim environment set (PYTHON3=...)
+            {"MAKEFLAGS": f"{os.environ.get('MAKEFLAGS', '')} {opt_flags}".strip()}
+            if opt_flags else {}):
         runner = get_runner("verilator")
         try:
             runner.build(
