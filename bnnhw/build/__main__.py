@@ -1,5 +1,5 @@
 """Command line: ``python -m bnnhw.build DESIGN [--out DIR] [--target-cycles C] [--sim
-[--images N] [--trace]]``.
+[--images N] [--trace]] [--synth ice40,ecp5,cmos] [--board BOARD [--program]]``.
 
 Exit status: 0 complete build (and, with ``--sim``, RTL == golden on every image), 1 error
 (nothing written), 2 the simulation found mismatches (the build folder and its report are
@@ -33,10 +33,20 @@ def main(argv=None):
                         help="with --sim: simulate the first N held-out images (default 360)")
     parser.add_argument("--trace", action="store_true",
                         help="with --sim: also write the waveform (trace.vcd)")
+    parser.add_argument("--synth", metavar="TARGETS", default="",
+                        help="comma-separated synthesis targets among ice40, ecp5, cmos: "
+                             "resources, Fmax, transistors in the report (minutes per target)")
+    parser.add_argument("--board", metavar="BOARD",
+                        help="also build a UART classifier bitstream for an FPGA board: "
+                             "icebreaker, ulx3s-25f or ulx3s-85f")
+    parser.add_argument("--program", action="store_true",
+                        help="with --board: load the bitstream onto the attached board")
     args = parser.parse_args(argv)
     try:
         result = run_build(args.design, out=args.out, target_cycles=args.target_cycles,
-                           sim=args.sim, images=args.images, trace=args.trace)
+                           sim=args.sim, images=args.images, trace=args.trace,
+                           synth=[t.strip() for t in args.synth.split(",") if t.strip()],
+                           board=args.board, program=args.program)
     except (DesignError, BuildError, ToolchainError) as error:
         print(f"bnnhw.build: error: {error}", file=sys.stderr)
         return EXIT_ERROR

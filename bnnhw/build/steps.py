@@ -183,6 +183,60 @@ def _simulate(context):
             f"measured vs {predicted} predicted; {speed:.1f} images/s simulated")
 
 
+def _synthesize(context):
+    targets = context.get("synth")
+    if not targets:
+        return None
+    from ..synth import SynthError, synthesize
+    work = context["synth_dir"]
+    staged = work / "build"
+    staged.mkdir(parents=True, exist_ok=True)
+    top = context["top"]
+    (staged / f"{top}.v").write_bytes(context["files"][f"{top}.v"])
+    (staged / "report.json").write_text(json.dumps({
+        "design": context["model"].name, "top_module": top, "verilog": f"{top}.v",
+        "cycles_per_inference": context["plan"].cycles_per_inference}))
+    log = context["log"]
+    try:
+        result = synthesize(staged, targets, log=lambda line: log(f"      {line}"),
+                            work_dir=work / "tools")
+    except SynthError as error:
+        raise BuildError(f"synthesize: {error}") from None
+    context["synth_report"] = result
+    parts = []
+    for target, r in result["targets"].items():
+        if target == "cmos":
+            parts.append(f"cmos {r['transistors']:,} transistors")
+        elif r.get("fits"):
+            parts.append(f"{target} {r['luts']} LUT4 / {r['ffs']} FF on {r['device']} at "
+                         f"{r['fmax_mhz']:.1f} MHz")
+        else:
+            parts.append(f"{target}: fits no supported device")
+    return "; ".join(parts)
+
+
+def _board(context):
+    board = context.get("board")
+    if not board:
+        return None
+    from .board import BoardError, build_board
+    try:
+        result = build_board(context["network"], board, context["board_dir"],
+                             program=context.get("program", False), log=context["log"])
+    except BoardError as error:
+        raise BuildError(str(error)) from None
+    context["files"][f"board/{result['bitstream']}"] = result.pop("bitstream_bytes")
+    context["files"]["board/nextpnr.log"] = result.pop("timing_log").encode()
+    result["bitstream"] = f"board/{result['bitstream']}"
+    context["board_report"] = result
+    used = ", ".join(f"{bel} {u['used']}/{u['available']}" for bel, u in
+                     result["utilisation"].items() if u["used"])
+    timing = "meets" if result["meets_timing"] else "MISSES"
+    return (f"{result['bitstream']} for {board} ({result['device']}): {used}; Fmax "
+            f"{result['fmax_mhz']:.1f} MHz {timing} the {result['clock_mhz']:g} MHz board clock"
+            + ("; programmed" if result["programmed"] else ""))
+
+
 def mismatch_text(mismatch):
     """One line: image, what differs, and the first differing layer output."""
     text = (f"image {mismatch['image']} ({mismatch['run']}): {mismatch['what']} expected "
@@ -210,6 +264,8 @@ STEPS = (
     Step("generate", "elaborate the streaming network to Verilog", _generate),
     Step("simulate", "run the Verilog under cocotb + Verilator against golden (--sim)",
          _simulate),
+    Step("synthesize", "Yosys + nextpnr resources, Fmax, transistors (--synth)", _synthesize),
+    Step("board", "UART classifier bitstream for an FPGA board (--board)", _board),
 )
 
 
@@ -227,6 +283,8 @@ def _report(context, missing):
         "top_module": context.get("top"),
         "simulation": context.get("sim_report"),
         "cost": _cost(compiled, context["model"].name),
+        "synthesis": context.get("synth_report"),
+        "board": context.get("board_report"),
     }
     lines = [f"# {report['design']}", ""]
     if missing:
@@ -264,6 +322,20 @@ def _report(context, missing):
                   f"predicted {sim['predicted_cycles_per_inference']}",
                   f"- simulation speed: {sim['images_per_second']:.1f} images/s "
                   f"({sim['seconds']:.1f} s for the full-rate run, Verilator build excluded)"]
+    if context.get("synth_report"):
+        from ..synth import report_markdown
+        lines += ["", report_markdown(context["synth_report"]).rstrip()]
+    board = context.get("board_report")
+    if board:
+        lines += ["", f"## Board: {board['board']}", "",
+                  f"- bitstream `{board['bitstream']}` for {board['device']} (UART protocol: "
+                  "docs/board-protocol.md; host: `python -m bnnhw.host`)",
+                  "- utilisation: " + ", ".join(
+                      f"{bel} {u['used']}/{u['available']}" for bel, u in
+                      board["utilisation"].items() if u["used"]),
+                  f"- Fmax {board['fmax_mhz']:.1f} MHz vs the {board['clock_mhz']:g} MHz board "
+                  f"clock: {'meets timing' if board['meets_timing'] else 'FAILS timing'} "
+                  "(nextpnr log: `board/nextpnr.log`)"]
     for layer, notes in sorted(compiled.notes.items()):
         lines += [f"- {layer}: {note}" for note in notes]
     context["files"]["report.json"] = _json_bytes(report)
@@ -305,7 +377,7 @@ def _publish(files, out):
 
 
 def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
-              log=print):
+              synth=(), board=None, program=False, log=print):
     """Run :data:`STEPS` for ``design`` and publish the artefacts into ``out``.
 
     ``sim`` runs the generated Verilog on the first ``images`` held-out digits (default all 360)
@@ -324,12 +396,26 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
         raise BuildError("--trace: needs --sim")
     if images is not None and not sim:
         raise BuildError("--images: needs --sim")
+    if program and not board:
+        raise BuildError("--program: needs --board")
+    if board is not None:
+        from .board import BOARDS
+        if board not in BOARDS:
+            raise BuildError(f"--board: unknown board {board!r}; choose one of "
+                             f"{', '.join(sorted(BOARDS))}")
+    from ..synth import TARGETS
+    unknown = [t for t in synth if t not in TARGETS]
+    if unknown:
+        raise BuildError(f"--synth: unknown target(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(TARGETS)}")
     if images is not None and images < 1:
         raise BuildError(f"--images: expected at least 1 image, got {images}")
     context = {"design_dir": design_dir, "out": out, "config": read_config(design_dir),
                "target_cycles": target_cycles, "files": {}, "sim": sim, "images": images,
                "trace": trace, "log": log,
-               "sim_dir": out.parent / f".{out.name}.sim"}
+               "sim_dir": out.parent / f".{out.name}.sim", "synth": list(synth),
+               "synth_dir": out.parent / f".{out.name}.synth", "board": board,
+               "program": program, "board_dir": out.parent / f".{out.name}.board"}
     missing = []
     for index, step in enumerate(STEPS, 1):
         prefix = f"[{index}/{len(STEPS)}] {step.name}:"
