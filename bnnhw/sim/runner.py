@@ -201,6 +201,12 @@ def run_cocotb(
         C++ optimisation flag for the Verilated model (e.g. ``"-O0"``: a large design compiles
         about 7x faster and simulates slower — right for short runs). Default: Verilator's own
         (``-Os``). Part of the build: use a separate ``build_dir`` per value.
+    test_args : sequence of str, optional
+        Extra command-line arguments of the simulator executable (cocotb's Verilator main knows
+        ``--coverage-per-instance``, ``--trace``, ``--trace-file F``).
+    plusargs : sequence of str, optional
+        Plusargs of the simulation, e.g. ``+verilator+coverage+file+PATH`` (where a model built
+        with ``--coverage*`` writes its coverage; default ``coverage.dat`` in ``test_dir``).
 
     Returns
     -------

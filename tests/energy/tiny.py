@@ -1,0 +1,18 @@
+"""The every-op test network, compiled and folded as the build does (target 1000 cycles)."""
+
+import functools
+
+from bnnhw.compiler import lower, memory_images, plan_folding
+from bnnhw.hw.network import StreamingNetwork
+from bnnhw.model import Model
+
+from ..model.samples import every_op_model
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_design():
+    """``(network, compiled, plan, memory_map)``; cached, so do not mutate."""
+    compiled = lower(Model.from_dict(*every_op_model(1, exact=True)))
+    plan = plan_folding(compiled, target_cycles=1000)
+    files, memory_map = memory_images(compiled, plan)
+    return StreamingNetwork(compiled, plan, files, memory_map), compiled, plan, memory_map
