@@ -134,7 +134,7 @@ def test_command_line_in_a_subprocess(design, tmp_path):
         [sys.executable, "-m", "bnnhw.build", str(design), "--out", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "[3/8] compile:" in result.stdout and "[5/8] generate:" in result.stdout
+    assert "[3/9] compile:" in result.stdout and "[5/9] generate:" in result.stdout
     assert "Traceback" not in result.stderr
     assert (tmp_path / "out" / "report.json").exists()
 
@@ -146,6 +146,7 @@ def test_command_line_in_a_subprocess(design, tmp_path):
     (["--sim", "--images", "361"], "simulate: --images: expected 1 .. 360, got 361"),
     (["--board", "de10"], "--board: unknown board 'de10'; choose one of icebreaker, ulx3s-25f"),
     (["--program"], "--program: needs --board"),
+    (["--energy", "1"], "--energy: expected at least 2 images (one warms up), got 1"),
     (["--synth", "ice40,vivado"], "--synth: unknown target(s) vivado; choose from ice40, ecp5"),
 ])
 def test_simulation_flags_are_checked(design, tmp_path, capsys, flags, message):

@@ -1,5 +1,5 @@
 """Command line: ``python -m bnnhw.build DESIGN [--out DIR] [--target-cycles C] [--sim
-[--images N] [--trace]] [--synth ice40,ecp5,cmos] [--board BOARD [--program]]``.
+[--images N] [--trace]] [--synth ice40,ecp5,cmos] [--energy N] [--board BOARD [--program]]``.
 
 Exit status: 0 complete build (and, with ``--sim``, RTL == golden on every image), 1 error
 (nothing written), 2 the simulation found mismatches (the build folder and its report are
@@ -36,6 +36,9 @@ def main(argv=None):
     parser.add_argument("--synth", metavar="TARGETS", default="",
                         help="comma-separated synthesis targets among ice40, ecp5, cmos: "
                              "resources, Fmax, transistors in the report (minutes per target)")
+    parser.add_argument("--energy", type=int, metavar="N",
+                        help="energy proxy from toggle coverage on N held-out digits (a separate "
+                             "Verilator build; with --synth cmos weighted by transistors)")
     parser.add_argument("--board", metavar="BOARD",
                         help="also build a UART classifier bitstream for an FPGA board: "
                              "icebreaker, ulx3s-25f or ulx3s-85f")
@@ -46,7 +49,7 @@ def main(argv=None):
         result = run_build(args.design, out=args.out, target_cycles=args.target_cycles,
                            sim=args.sim, images=args.images, trace=args.trace,
                            synth=[t.strip() for t in args.synth.split(",") if t.strip()],
-                           board=args.board, program=args.program)
+                           energy=args.energy, board=args.board, program=args.program)
     except (DesignError, BuildError, ToolchainError) as error:
         print(f"bnnhw.build: error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -215,6 +215,36 @@ def _synthesize(context):
     return "; ".join(parts)
 
 
+def _energy(context):
+    count = context.get("energy")
+    if not count:
+        return None
+    from ..energy import energy_report, measure_toggles
+    from ..train.data import held_out
+    images, _ = held_out()
+    if count > len(images):
+        raise BuildError(f"energy: --energy: expected 2 .. {len(images)} images, got {count}")
+    log = context["log"]
+    log(f"      energy: Verilator toggle-coverage build and runs on {count} held-out digits")
+    toggles = measure_toggles(context["network"], images[:count], work_dir=context["energy_dir"],
+                              compiled=context["compiled"],
+                              log=lambda line: log(f"      energy: {line}"))
+    synth = context.get("synth_report") or {}
+    cmos = synth.get("targets", {}).get("cmos")
+    report = energy_report(context["network"], context["compiled"], context["plan"],
+                           context["memory_map"], toggles,
+                           transistors=cmos["per_block"] if cmos else None)
+    report["toggles"] = {"images": toggles["images"], "network_toggles":
+                         toggles["network_toggles"],
+                         "rtl_equals_golden": toggles["rtl_equals_golden"]}
+    context["energy_report"] = report
+    total = report["total"]
+    return (f"toggle proxy {total['toggle_proxy_pj']:,.0f} pJ/inference, op-count estimate "
+            f"{total['op_count_estimate_pj']:,.0f} pJ/inference"
+            + (" (transistor-weighted)" if cmos else " (default per-toggle energy; add "
+               "--synth cmos to weight by transistors)"))
+
+
 def _board(context):
     board = context.get("board")
     if not board:
@@ -265,6 +295,7 @@ STEPS = (
     Step("simulate", "run the Verilog under cocotb + Verilator against golden (--sim)",
          _simulate),
     Step("synthesize", "Yosys + nextpnr resources, Fmax, transistors (--synth)", _synthesize),
+    Step("energy", "toggle-coverage energy proxy per engine (--energy N)", _energy),
     Step("board", "UART classifier bitstream for an FPGA board (--board)", _board),
 )
 
@@ -284,6 +315,7 @@ def _report(context, missing):
         "simulation": context.get("sim_report"),
         "cost": _cost(compiled, context["model"].name),
         "synthesis": context.get("synth_report"),
+        "energy": context.get("energy_report"),
         "board": context.get("board_report"),
     }
     lines = [f"# {report['design']}", ""]
@@ -325,6 +357,13 @@ def _report(context, missing):
     if context.get("synth_report"):
         from ..synth import report_markdown
         lines += ["", report_markdown(context["synth_report"]).rstrip()]
+    energy = context.get("energy_report")
+    if energy:
+        total = energy["total"]
+        lines += ["", "## Energy proxy (docs/energy.md; 45 nm constants, not a measurement)", "",
+                  f"- per inference: toggle proxy {total['toggle_proxy_pj']:,.0f} pJ, op-count "
+                  f"estimate {total['op_count_estimate_pj']:,.0f} pJ (over "
+                  f"{energy['toggles']['images']} held-out digits)"]
     board = context.get("board_report")
     if board:
         lines += ["", f"## Board: {board['board']}", "",
@@ -377,7 +416,7 @@ def _publish(files, out):
 
 
 def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
-              synth=(), board=None, program=False, log=print):
+              synth=(), energy=None, board=None, program=False, log=print):
     """Run :data:`STEPS` for ``design`` and publish the artefacts into ``out``.
 
     ``sim`` runs the generated Verilog on the first ``images`` held-out digits (default all 360)
@@ -396,6 +435,8 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
         raise BuildError("--trace: needs --sim")
     if images is not None and not sim:
         raise BuildError("--images: needs --sim")
+    if energy is not None and energy < 2:
+        raise BuildError(f"--energy: expected at least 2 images (one warms up), got {energy}")
     if program and not board:
         raise BuildError("--program: needs --board")
     if board is not None:
@@ -414,7 +455,8 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
                "trace": trace, "log": log,
                "sim_dir": out.parent / f".{out.name}.sim", "synth": list(synth),
                "synth_dir": out.parent / f".{out.name}.synth", "board": board,
-               "program": program, "board_dir": out.parent / f".{out.name}.board"}
+               "program": program, "board_dir": out.parent / f".{out.name}.board",
+               "energy": energy, "energy_dir": out.parent / f".{out.name}.energy"}
     missing = []
     for index, step in enumerate(STEPS, 1):
         prefix = f"[{index}/{len(STEPS)}] {step.name}:"

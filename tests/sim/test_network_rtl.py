@@ -45,8 +45,11 @@ def every_op_design(tmp_path):
 
 def test_every_op_network_matches_golden(every_op_design, tmp_path):
     result = run_build(str(every_op_design), out=tmp_path / "out", sim=True, images=12,
-                       log=_quiet)
+                       energy=3, log=_quiet)
     _check_simulation(result.report["simulation"], 12)
+    energy = result.report["energy"]        # --energy: toggle coverage on 3 digits
+    assert energy["toggles"]["rtl_equals_golden"] and energy["toggles"]["network_toggles"] > 0
+    assert energy["total"]["toggle_proxy_pj"] > energy["total"]["memory_pj"] > 0
     assert "RTL == golden on every image of every run: yes" in \
         (tmp_path / "out" / "report.md").read_text()
 
