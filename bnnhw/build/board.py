@@ -71,9 +71,12 @@ def build_board(network, board, work_dir, *, program=False, log=print):
         f"{'icepack' if family == 'ice40' else 'ecppack'} in {work_dir}")
     timing = work_dir / f"{NAME}.tim"
     failure = None
+    products = None
     with toolchain.board_environment(families=(family,)):
         try:
-            platform.build(top, name=NAME, build_dir=str(work_dir), do_program=program)
+            # prepare + execute_local rather than Platform.build: build() insists on the
+            # programmer (openFPGALoader / iceprog, not on PyPI) even when not programming
+            products = platform.prepare(top, NAME).execute_local(str(work_dir))
         except (subprocess.CalledProcessError, RuntimeError, OSError) as error:
             failure = error
     text = timing.read_text(errors="replace") if timing.exists() else ""
@@ -89,6 +92,15 @@ def build_board(network, board, work_dir, *, program=False, log=print):
         tail = "\n".join(text.splitlines()[-15:]) if text else str(failure)
         raise BoardError(f"board: building for {board} failed"
                          + (f": {reason}" if reason else "") + f"\n{tail}")
+    if program:
+        from amaranth._toolchain import ToolNotFound
+        try:
+            platform.toolchain_program(products, NAME)
+        except ToolNotFound as error:
+            raise BoardError(f"--program: {error} (the bitstream is built: "
+                             f"{bitstream})") from None
+        except (subprocess.CalledProcessError, OSError) as error:
+            raise BoardError(f"--program: loading the bitstream failed: {error}") from None
     clock_mhz = platform.default_clk_frequency / 1e6
     fmax = parse_fmax_log(text)
     achieved = min((f["achieved"] for f in fmax.values()), default=None)

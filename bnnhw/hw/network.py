@@ -8,7 +8,8 @@
   the input channels as :class:`~.engines.PixelFormat` elements (``unsigned(5)`` for the digits'
   values ``0 .. 16``).
 - **Output** ``o``: one transfer per image: ``label`` (the argmax, lowest index on ties) in the
-  low ``label_width`` bits, then the logits as a pixel vector (``logits_format``).
+  low ``label_width`` bits, then the logits as a pixel vector (``logits_format``), from an
+  :class:`ArgmaxHead` (one class compared per cycle on the registered logits).
 - **Engines** (:mod:`.engines`) exchange pixel vectors. A binary convolution followed only by its
   threshold becomes one sliding-window + ``BinaryMVTU`` engine (thresholds from the compiler's
   per-PE images); other binary convolutions a ``BinaryMVAU`` engine; int8 convolutions and dense
@@ -35,7 +36,7 @@ output is not a ``(classes, 1, 1)`` vector) raise
 """
 
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Shape, signed, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -46,7 +47,7 @@ from .int8mac import Int8MAC
 from .mvau import BinaryMVAU
 from .mvtu import BinaryMVTU, parse_hex
 from .panet import PANetMVU
-from .pool import Argmax, BinaryMaxPool, GlobalPopcountPool
+from .pool import BinaryMaxPool, GlobalPopcountPool
 from .streams import Deserializer, Fork, Join, Serializer, StreamFIFO
 from .threshold import ThresholdUnit
 from .window import SlidingWindow
@@ -501,17 +502,7 @@ class StreamingNetwork(wiring.Component):
 
     def _build_head(self, output):
         """Logits -> (argmax, logits) on ``o``."""
-        fmt = self._formats[output]
-        classes = fmt.elements
-        width = fmt.width + (0 if fmt.shape.signed else 1)
-        serial = Serializer(elements=classes, width=fmt.width, lanes=1)
-        argmax = Argmax(classes=classes, width=width)
-        label = Chain([serial, argmax], in_shape=unsigned(fmt.bits),
-                      out_shape=unsigned(self.label_width),
-                      adapters=[lambda v: convert(v, fmt.shape, signed(width))])
-        keep = StreamFIFO(shape=unsigned(fmt.bits), depth=4)
-        self._head = (Fork(shape=unsigned(fmt.bits), outputs=2), label, keep,
-                      Join(shapes=[unsigned(self.label_width), unsigned(fmt.bits)]))
+        self._head = ArgmaxHead(self._formats[output], self.label_width)
 
     # --- wiring ----------------------------------------------------------------------------
 
@@ -527,11 +518,7 @@ class StreamingNetwork(wiring.Component):
         for node in self._nodes:
             m.submodules[node.name.replace(".", "_")] = node.component
             produced[node.name] = node.component.o
-        head_fork, label, keep, head_join = self._head
-        m.submodules.head_fork = head_fork
-        m.submodules.head_label = label
-        m.submodules.head_keep = keep
-        m.submodules.head_join = head_join
+        m.submodules.head = head = self._head
 
         readers = {name: list(r) for name, r in self._readers.items()}
         readers.setdefault(self._compiled.output, []).append(("head", 0))
@@ -558,12 +545,52 @@ class StreamingNetwork(wiring.Component):
                     connect(next_stream(source), getattr(component, f"i{k}"))
             else:
                 connect(next_stream(node.inputs[0]), component.i)
-        connect(next_stream(self._compiled.output), head_fork.i)
-        connect(head_fork.o0, label.i)
-        connect(head_fork.o1, keep.i)
-        connect(label.o, head_join.i0)
-        connect(keep.o, head_join.i1)
-        connect(head_join.o, self.o)
+        connect(next_stream(self._compiled.output), head.i)
+        connect(head.o, self.o)
+        return m
+
+
+class ArgmaxHead(wiring.Component):
+    """The network's output stage: a logits pixel vector in, ``{label, logits}`` out.
+
+    Registers the logits, then compares one class per cycle against the best so far (strictly
+    greater wins, so ties go to the lowest index, as ``numpy.argmax``) and presents the label in
+    the low ``label_width`` bits with the logits above. Takes ``classes + 1`` cycles per image
+    (far below any network's interval) and holds one image: ``i.ready`` is low while it works or
+    its result waits.
+    """
+
+    def __init__(self, fmt, label_width):
+        self._fmt, self._label_width = fmt, label_width
+        super().__init__({
+            "i": In(stream.Signature(unsigned(fmt.bits))),
+            "o": Out(stream.Signature(unsigned(label_width + fmt.bits))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt, classes = self._fmt, self._fmt.elements
+        logits = Signal(fmt.bits)
+        busy = Signal()
+        index = Signal(range(max(2, classes + 1)))
+        best = Signal(fmt.shape)
+        best_index = Signal(self._label_width)
+        current = Signal(fmt.shape)
+        m.d.comb += current.eq(Array(element(logits, fmt, e) for e in range(classes))[index])
+        m.d.comb += self.i.ready.eq(~busy & ~self.o.valid)
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [logits.eq(self.i.payload), busy.eq(1), index.eq(1),
+                         best.eq(element(self.i.payload, fmt, 0)), best_index.eq(0)]
+        with m.Elif(busy):
+            with m.If(index == classes):
+                m.d.sync += [busy.eq(0), self.o.valid.eq(1),
+                             self.o.payload.eq(Cat(best_index, logits))]
+            with m.Else():
+                with m.If(current > best):
+                    m.d.sync += [best.eq(current), best_index.eq(index)]
+                m.d.sync += index.eq(index + 1)
         return m
 
 
