@@ -97,3 +97,32 @@ def every_op_model(seed=0, exact=False):
              "input": {"shape": [1, 8, 8], "type": "int8", "range": [0, 16]},
              "layers": layers, "output": "fc"}
     return graph, arrays
+
+
+def small_model(seed=0):
+    """``(graph, arrays)`` of a small 8x8-digit classifier (int8 stem, one binary conv, pooled
+    int8 head) that fits the smallest supported FPGA: for bitstream builds in tests."""
+    rng = np.random.default_rng(seed)
+    layers = [
+        {"name": "stem", "op": "conv2d", "inputs": ["input"], "precision": "int8",
+         "out_channels": 4, "kernel": 2, "stride": 2},
+        {"name": "stem_bn", "op": "batchnorm", "inputs": ["stem"], "eps": 1e-5},
+        {"name": "stem_sign", "op": "sign", "inputs": ["stem_bn"]},
+        {"name": "c1", "op": "conv2d", "inputs": ["stem_sign"], "precision": "binary",
+         "out_channels": 4, "kernel": 3, "padding": 1, "pad_value": -1},
+        {"name": "bn1", "op": "batchnorm", "inputs": ["c1"], "eps": 1e-5},
+        {"name": "s1", "op": "sign", "inputs": ["bn1"]},
+        {"name": "gp", "op": "global_pool", "inputs": ["s1"]},
+        {"name": "fc", "op": "dense", "inputs": ["gp"], "precision": "int8",
+         "out_features": 10},
+    ]
+    arrays = {"stem.weight": rng.integers(-128, 128, (4, 1, 2, 2)),
+              "stem.bias": rng.integers(-100, 100, 4).astype(np.int32),
+              "c1.weight": _pm1(rng, (4, 4, 3, 3)),
+              "fc.weight": rng.integers(-128, 128, (10, 4))}
+    _bn(rng, "stem_bn", 4, arrays, fan_in=400)
+    _bn(rng, "bn1", 4, arrays, fan_in=36)
+    graph = {"format": "bnnhw-model", "version": 1, "name": "small",
+             "input": {"shape": [1, 8, 8], "type": "int8", "range": [0, 16]},
+             "layers": layers, "output": "fc"}
+    return graph, arrays
