@@ -154,3 +154,40 @@ def test_simulation_flags_are_checked(design, tmp_path, capsys, flags, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def _fake_board(fits_from):
+    """A stand-in for the board step: 'fits' once the network runs at >= ``fits_from`` cycles."""
+    from bnnhw.build.board import BoardError
+
+    def build_board(network, board, work_dir, *, program=False, log=print):
+        if network.cycles_per_inference < fits_from:
+            raise BoardError("board: does not fit", overflows=[{
+                "resource": "ICESTORM_LC", "used": 6000, "available": 5280, "over_by": 720}])
+        return {"board": board, "device": "iCE40UP5K SG48", "bitstream": "bnnhw_board.bin",
+                "bitstream_bytes": b"bits", "timing_log": "log", "utilisation": {
+                    "ICESTORM_LC": {"used": 5000, "available": 5280}}, "fmax_mhz": 20.0,
+                "clock_mhz": 12.0, "meets_timing": True, "programmed": False, "seconds": 0.0}
+
+    return build_board
+
+
+def test_fit_doubles_the_folding_target_until_the_board_fits(design, tmp_path, monkeypatch):
+    from bnnhw.build import board
+    monkeypatch.setattr(board, "build_board", _fake_board(fits_from=2000))
+    result = run_build(str(design), out=tmp_path / "out", target_cycles=576, fit="icebreaker",
+                       log=_quiet)
+    attempts = result.report["fit"]["attempts"]
+    assert [a["fits"] for a in attempts] == [False, False, True]
+    assert [a["target_cycles"] for a in attempts] == [576, 1152, 2304]
+    assert result.report["cycles_per_inference"] >= 2000
+    assert (tmp_path / "out" / "board" / "bnnhw_board.bin").read_bytes() == b"bits"
+
+
+def test_fit_gives_up_when_folding_cannot_shrink_further(design, tmp_path, monkeypatch):
+    from bnnhw.build import board
+    monkeypatch.setattr(board, "build_board", _fake_board(fits_from=10 ** 9))
+    with pytest.raises(BuildError, match="--fit: the design does not fit the icebreaker even "
+                                         "folded as far as it goes"):
+        run_build(str(design), out=tmp_path / "out", fit="icebreaker", log=_quiet)
+    assert not (tmp_path / "out").exists()

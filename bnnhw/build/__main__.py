@@ -1,5 +1,6 @@
 """Command line: ``python -m bnnhw.build DESIGN [--out DIR] [--target-cycles C] [--sim
-[--images N] [--trace]] [--synth ice40,ecp5,cmos] [--energy N] [--board BOARD [--program]]``.
+[--images N] [--trace]] [--synth ice40,ecp5,cmos] [--energy N] [--board BOARD | --fit BOARD]
+[--program]``.
 
 Exit status: 0 complete build (and, with ``--sim``, RTL == golden on every image), 1 error
 (nothing written), 2 the simulation found mismatches (the build folder and its report are
@@ -42,6 +43,9 @@ def main(argv=None):
     parser.add_argument("--board", metavar="BOARD",
                         help="also build a UART classifier bitstream for an FPGA board: "
                              "icebreaker, ulx3s-25f or ulx3s-85f")
+    parser.add_argument("--fit", metavar="BOARD",
+                        help="build for BOARD, doubling the folding target (slower, smaller) "
+                             "until the bitstream fits")
     parser.add_argument("--program", action="store_true",
                         help="with --board: load the bitstream onto the attached board")
     args = parser.parse_args(argv)
@@ -49,7 +53,8 @@ def main(argv=None):
         result = run_build(args.design, out=args.out, target_cycles=args.target_cycles,
                            sim=args.sim, images=args.images, trace=args.trace,
                            synth=[t.strip() for t in args.synth.split(",") if t.strip()],
-                           energy=args.energy, board=args.board, program=args.program)
+                           energy=args.energy, board=args.board, program=args.program,
+                           fit=args.fit)
     except (DesignError, BuildError, ToolchainError) as error:
         print(f"bnnhw.build: error: {error}", file=sys.stderr)
         return EXIT_ERROR

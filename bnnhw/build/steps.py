@@ -254,6 +254,7 @@ def _board(context):
         result = build_board(context["network"], board, context["board_dir"],
                              program=context.get("program", False), log=context["log"])
     except BoardError as error:
+        context["board_overflows"] = error.overflows
         raise BuildError(str(error)) from None
     context["files"][f"board/{result['bitstream']}"] = result.pop("bitstream_bytes")
     context["files"]["board/nextpnr.log"] = result.pop("timing_log").encode()
@@ -317,6 +318,7 @@ def _report(context, missing):
         "synthesis": context.get("synth_report"),
         "energy": context.get("energy_report"),
         "board": context.get("board_report"),
+        "fit": context.get("fit_report"),
     }
     lines = [f"# {report['design']}", ""]
     if missing:
@@ -416,12 +418,16 @@ def _publish(files, out):
 
 
 def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
-              synth=(), energy=None, board=None, program=False, log=print):
+              synth=(), energy=None, board=None, program=False, fit=None, log=print):
     """Run :data:`STEPS` for ``design`` and publish the artefacts into ``out``.
 
     ``sim`` runs the generated Verilog on the first ``images`` held-out digits (default all 360)
     under cocotb + Verilator (``trace`` also keeps a VCD waveform); the Verilator build is
     cached next to ``out`` in ``.<out name>.sim/``.
+
+    ``fit`` (a board name; implies ``board=fit``) retries a build whose bitstream does not fit
+    the board with the folding target doubled (a slower, smaller design) until it fits or the
+    folding cannot shrink further; ``report["fit"]`` lists the attempts.
 
     Raises :class:`BuildError` (nothing written) when a step fails; returns a
     :class:`BuildResult` whose ``complete`` is False when later steps do not exist yet. A
@@ -437,6 +443,10 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
         raise BuildError("--images: needs --sim")
     if energy is not None and energy < 2:
         raise BuildError(f"--energy: expected at least 2 images (one warms up), got {energy}")
+    if fit is not None:
+        if board not in (None, fit):
+            raise BuildError(f"--fit: {fit} differs from --board {board}")
+        board = fit
     if program and not board:
         raise BuildError("--program: needs --board")
     if board is not None:
@@ -450,13 +460,46 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
                          "ice40, ecp5, cmos")
     if images is not None and images < 1:
         raise BuildError(f"--images: expected at least 1 image, got {images}")
-    context = {"design_dir": design_dir, "out": out, "config": read_config(design_dir),
-               "target_cycles": target_cycles, "files": {}, "sim": sim, "images": images,
-               "trace": trace, "log": log,
-               "sim_dir": out.parent / f".{out.name}.sim", "synth": list(synth),
-               "synth_dir": out.parent / f".{out.name}.synth", "board": board,
-               "program": program, "board_dir": out.parent / f".{out.name}.board",
-               "energy": energy, "energy_dir": out.parent / f".{out.name}.energy"}
+    config = read_config(design_dir)
+    attempts = []
+    while True:
+        context = {"design_dir": design_dir, "out": out, "config": config,
+                   "target_cycles": target_cycles, "files": {}, "sim": sim, "images": images,
+                   "trace": trace, "log": log,
+                   "sim_dir": out.parent / f".{out.name}.sim", "synth": list(synth),
+                   "synth_dir": out.parent / f".{out.name}.synth", "board": board,
+                   "program": program, "board_dir": out.parent / f".{out.name}.board",
+                   "energy": energy, "energy_dir": out.parent / f".{out.name}.energy"}
+        try:
+            missing = _run_steps(context, log)
+        except BuildError:
+            over = context.get("board_overflows")
+            if fit is None or not over:
+                raise
+            cycles = context["plan"].cycles_per_inference
+            attempts.append({"target_cycles": target_cycles, "cycles_per_inference": cycles,
+                             "fits": False, "overflow": over})
+            if any(a["cycles_per_inference"] == cycles for a in attempts[:-1]):
+                raise BuildError(f"--fit: the design does not fit the {fit} even folded as far "
+                                 f"as it goes ({cycles} cycles per inference): "
+                                 + "; ".join(f"{o['resource']} {o['used']}/{o['available']}"
+                                             for o in over)) from None
+            target_cycles = 2 * cycles
+            log(f"      fit: does not fit the {fit} at {cycles} cycles per inference; "
+                f"trying --target-cycles {target_cycles}")
+            continue
+        if fit is not None:
+            attempts.append({"target_cycles": target_cycles, "cycles_per_inference":
+                             context["plan"].cycles_per_inference, "fits": True})
+            context["fit_report"] = {"board": fit, "attempts": attempts}
+        break
+    report = _report(context, missing)
+    _publish(context["files"], out)
+    return BuildResult(out, not missing, tuple(missing), report)
+
+
+def _run_steps(context, log):
+    """Run :data:`STEPS` on ``context``; return the names of missing steps."""
     missing = []
     for index, step in enumerate(STEPS, 1):
         prefix = f"[{index}/{len(STEPS)}] {step.name}:"
@@ -471,6 +514,4 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
             log(f"{prefix} skipped (not asked for)")
             continue
         log(f"{prefix} {summary}" + (f" ({elapsed:.1f} s)" if elapsed >= 1 else ""))
-    report = _report(context, missing)
-    _publish(context["files"], out)
-    return BuildResult(out, not missing, tuple(missing), report)
+    return missing
