@@ -8,9 +8,8 @@ import pytest
 
 from bnnhw.build import BuildError, DesignError, find_design, run_build
 from bnnhw.build.__main__ import main
-from bnnhw.model import Model, save
 
-from .model.samples import every_op_model
+from .model.samples import every_op_model, write_design
 
 
 def _quiet(message):
@@ -19,11 +18,7 @@ def _quiet(message):
 
 @pytest.fixture()
 def design(tmp_path):
-    folder = tmp_path / "designs" / "tiny"
-    folder.mkdir(parents=True)
-    save(Model.from_dict(*every_op_model(1, exact=True)), folder / "model.npz")
-    (folder / "design.json").write_text(json.dumps({"folding": {"target_cycles": 1000}}))
-    return folder
+    return write_design(tmp_path, "tiny", every_op_model(1, exact=True), 1000)
 
 
 def test_build_writes_verilog_images_memory_map_and_report(design, tmp_path):

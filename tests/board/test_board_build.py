@@ -1,16 +1,14 @@
 """`python -m bnnhw.build DESIGN --board`: a real iCEBreaker bitstream; the overflow message."""
 
-import json
 from pathlib import Path
 
 import pytest
 
 from bnnhw.build import BuildError, run_build
 from bnnhw.build.board import _overflow_text, platform_for
-from bnnhw.model import Model, save
 from bnnhw.synth.parse import overflows, parse_utilisation
 
-from ..model.samples import small_model
+from ..model.samples import small_model, write_design
 
 DATA = Path(__file__).resolve().parent.parent / "synth" / "data"
 
@@ -30,10 +28,7 @@ def test_unknown_board_is_rejected():
 
 @pytest.mark.cocotb
 def test_small_design_builds_an_icebreaker_bitstream(tmp_path):
-    folder = tmp_path / "designs" / "small"
-    folder.mkdir(parents=True)
-    save(Model.from_dict(*small_model()), folder / "model.npz")
-    (folder / "design.json").write_text(json.dumps({"folding": {"target_cycles": 4096}}))
+    folder = write_design(tmp_path, "small", small_model(), 4096)
     out = tmp_path / "out"
     result = run_build(str(folder), out=out, board="icebreaker", log=lambda message: None)
     board = result.report["board"]

@@ -126,3 +126,16 @@ def small_model(seed=0):
              "input": {"shape": [1, 8, 8], "type": "int8", "range": [0, 16]},
              "layers": layers, "output": "fc"}
     return graph, arrays
+
+
+def write_design(root, name, graph_and_arrays, target_cycles):
+    """A design folder ``root/designs/name`` (``model.npz`` + ``design.json``); returns it."""
+    import json
+
+    from bnnhw.model import Model, save
+
+    folder = root / "designs" / name
+    folder.mkdir(parents=True)
+    save(Model.from_dict(*graph_and_arrays), folder / "model.npz")
+    (folder / "design.json").write_text(json.dumps({"folding": {"target_cycles": target_cycles}}))
+    return folder

@@ -11,9 +11,8 @@ import pytest
 
 from bnnhw.build import run_build
 from bnnhw.build.__main__ import EXIT_MISMATCH, main
-from bnnhw.model import Model, save
 
-from ..model.samples import every_op_model
+from ..model.samples import every_op_model, write_design
 
 pytestmark = pytest.mark.cocotb
 
@@ -36,11 +35,7 @@ def _check_simulation(sim, images):
 
 @pytest.fixture()
 def every_op_design(tmp_path):
-    folder = tmp_path / "designs" / "tiny"
-    folder.mkdir(parents=True)
-    save(Model.from_dict(*every_op_model(1, exact=True)), folder / "model.npz")
-    (folder / "design.json").write_text(json.dumps({"folding": {"target_cycles": 1000}}))
-    return folder
+    return write_design(tmp_path, "tiny", every_op_model(1, exact=True), 1000)
 
 
 def test_every_op_network_matches_golden(every_op_design, tmp_path):
