@@ -40,6 +40,7 @@ from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ._rom import check_rom_images
 from .fixed import _int_param
 from .popcount import AndPopcount
 
@@ -61,6 +62,22 @@ def csd_digits(value):
         value >>= 1
         shift += 1
     return digits
+
+
+def phi_matrix(phi):
+    """``phi`` checked and as a tuple of ``M`` tuples of ``N`` int16 values."""
+    if hasattr(phi, "tolist"):
+        phi = phi.tolist()
+    try:
+        rows = [list(row) for row in phi]
+    except TypeError:
+        raise ValueError(f"phi: expected an (M, N) array of integers, got {phi!r}") from None
+    if not rows or not rows[0]:
+        raise ValueError("phi: expected M >= 1 weight and N >= 1 activation bases")
+    if any(len(row) != len(rows[0]) for row in rows):
+        raise ValueError("phi: rows of different lengths (expected an (M, N) array)")
+    return tuple(tuple(_int_param(value, f"phi[{i}][{j}]", *_INT16)
+                       for j, value in enumerate(row)) for i, row in enumerate(rows))
 
 
 def _signed_bits(lo, hi):
@@ -106,18 +123,7 @@ class PANetCombiner(wiring.Component):
     """
 
     def __init__(self, *, phi, width, simd):
-        if hasattr(phi, "tolist"):
-            phi = phi.tolist()
-        try:
-            rows = [list(row) for row in phi]
-        except TypeError:
-            raise ValueError(f"phi: expected an (M, N) array of integers, got {phi!r}") from None
-        if not rows or not rows[0]:
-            raise ValueError("phi: expected M >= 1 weight and N >= 1 activation bases")
-        if any(len(row) != len(rows[0]) for row in rows):
-            raise ValueError("phi: rows of different lengths (expected an (M, N) array)")
-        self._phi = tuple(tuple(_int_param(value, f"phi[{i}][{j}]", *_INT16)
-                                for j, value in enumerate(row)) for i, row in enumerate(rows))
+        self._phi = phi_matrix(phi)
         self._width = _int_param(width, "width", 1)
         self._simd = _int_param(simd, "simd", 1)
         if self._width % self._simd:
@@ -241,17 +247,17 @@ class PANetMVU(wiring.Component):
             raise ValueError(f"pe: {self._pe} does not divide rows={self._rows}")
         if self._fan_in % self._simd:
             raise ValueError(f"simd: {self._simd} does not divide fan_in={self._fan_in}")
-        self._combiners = [PANetCombiner(phi=phi, width=self._fan_in, simd=self._simd)
-                           for _ in range(self._pe)]
-        first = self._combiners[0]
-        self._m, self._n = first.weight_bases, first.activation_bases
-        from ._rom import check_rom_images
+        phi = phi_matrix(phi)
+        self._m, self._n = len(phi), len(phi[0])
         self._words = check_rom_images(words, name="words", count=self._pe,
                                        depth=self.neuron_folds * self.synapse_folds,
                                        word_bits=self._m * self._simd)
+        self._combiners = [PANetCombiner(phi=phi, width=self._fan_in, simd=self._simd)
+                           for _ in range(self._pe)]
         super().__init__({
             "i": In(stream.Signature(unsigned(self._n * self._simd))),
-            "o": Out(stream.Signature(data.ArrayLayout(first.output_shape, self._pe))),
+            "o": Out(stream.Signature(data.ArrayLayout(self._combiners[0].output_shape,
+                                                       self._pe))),
         })
 
     synapse_folds = property(lambda self: self._fan_in // self._simd, doc="``SF``.")
