@@ -19,7 +19,7 @@ memory                        accesses per image
 ``vector_buffer``             matrix engines with several neuron folds per input vector: the
                               first fold writes the ``SF`` chunks, the other folds replay them
 ``fifo``                      join FIFOs (``add``, ``concat``): every input pixel written and
-                              read once; the head's 4-deep FIFO: the logits once per image
+                              read once (the output head holds the logits in a register)
 ============================  ==================================================================
 
 ``pa_bases`` endpoints are constants in comparators (no ROM is read, although the memory map
@@ -151,7 +151,7 @@ def memory_traffic(network, compiled, plan, memory_map):
     Returns
     -------
     dict of str to dict
-        Block (engine value name, or ``head_keep``) -> ``{memory kind: {"reads", "writes",
+        Block (engine value name) -> ``{memory kind: {"reads", "writes",
         "read_bits", "write_bits"}}`` (:data:`MEMORY_KINDS`; kinds the block does not have are
         absent, a block without memory maps to ``{}``).
     """
@@ -183,8 +183,5 @@ def memory_traffic(network, compiled, plan, memory_map):
             for source in layer.inputs:
                 _add(entry, "fifo", writes=h * w, reads=h * w,
                      word_bits=network.format_of(source).bits)
-    head = {}
-    _add(head, "fifo", writes=1, reads=1, word_bits=network.logits_format.bits)
-    traffic["head_keep"] = head
     return {block: {kind: dict(counts) for kind, counts in kinds.items()}
             for block, kinds in traffic.items()}

@@ -28,7 +28,7 @@ def test_toggles_per_inference_of_the_every_op_network():
     assert toggles["images"] == 2 and toggles["warmup_images"] == 1
     assert toggles["cycles_per_inference"] == pytest.approx(plan.cycles_per_inference, rel=0.05)
     submodules = {name.replace(".", "_") for name, _ in network.engines} | {
-        "fork_qbn3", "fork_t2", "head_fork", "head_label", "head_keep", "head_join"}
+        "fork_qbn3", "fork_t2", "head"}
     assert set(toggles["blocks"]) == submodules
     for name, counts in toggles["blocks"].items():
         assert counts["bits"] > 0 and counts["toggles"] >= 0, name

@@ -57,7 +57,7 @@ def test_report_without_toggles_has_memory_and_ops_only():
     network, compiled, plan, memory_map = tiny_design()
     report = energy_report(network, compiled, plan, memory_map)
     assert list(report["engines"]) == [name for name, _ in network.engines]
-    assert list(report["other_blocks"]) == ["head_keep"]
+    assert list(report["other_blocks"]) == []
     assert report["toggle_model"] is None and report["measurement"] is None
     assert "not a measurement" in report["note"] and report["unit"] == "pJ per inference"
     total = report["total"]
