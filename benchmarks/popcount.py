@@ -40,7 +40,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from bnnhw import golden, toolchain
-from bnnhw.hw import NaivePopcount, ThresholdDense, XnorPopcount
+from bnnhw.hw import ConstMatrixDense, NaivePopcount, ThresholdDense, XnorPopcount
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -104,15 +104,21 @@ class _Da4mlBlackbox(wiring.Component):
         return m
 
 
-def payload(spec):
-    """The design under test for a row spec (an Amaranth component with ``a`` [``w``] ``count``)."""
+def payload(spec, family=None):
+    """The design under test for a row spec (an Amaranth component with ``a`` [``w``] ``count``).
+
+    ``family`` ("ice40", "ecp5", "cmos") matters only for bnnhw's layer (b): its constant-matrix
+    engine is emitted as iCE40 primitives for the iCE40 flows and as generic logic otherwise."""
     impl, weights, n = spec["impl"], spec["weights"], spec["n"]
     if spec.get("layer"):
         w, thr = layer_params()
         wbits = [[int(v > 0) for v in w[:, o]] for o in range(LAYER_OUT)]
         pthr = layer_popcount_thresholds(thr)
-        if impl == "ours":
+        if impl == "ours" and spec.get("engine") == "trees":
             dense = ThresholdDense(wbits, pthr, stages=spec.get("stages", 0))
+        elif impl == "ours":
+            dense = ConstMatrixDense(wbits, pthr, stages=spec.get("stages", 0),
+                                     target="ice40" if family == "ice40" else "generic")
         elif impl == "naive":
             dense = _NaiveLayer(wbits, pthr)
         else:
@@ -384,6 +390,8 @@ def _key(spec):
     parts = [spec.get("impl", "wrapper"), spec.get("weights", ""), str(spec["n"])]
     if spec.get("layer"):
         parts.append("layer")
+    if spec.get("engine") == "trees":
+        parts.append("trees")
     if spec.get("stages"):
         parts.append(f"s{spec['stages']}")
     if spec.get("shape"):
@@ -410,20 +418,34 @@ def run_row(spec, root, ecp5_device="25k"):
         row["seconds"] = round(time.monotonic() - t0, 1)
         return row
     extra = []
+    families = ("ice40", "ecp5", "cmos")
     if spec["impl"] == "da4ml":
         extra = da4ml_sources(spec, d / "da4ml")
         core_top = "dense" if spec.get("layer") else "xpc"
-        core_files = extra
+        core = {f: extra for f in families}
+        (d / "top.v").write_text(verilog.convert(_Wrapper(payload(spec), n_in), name="top"))
+        tops = {f: [d / "top.v"] for f in families}
     else:
-        (d / "payload.v").write_text(verilog.convert(payload(spec), name="payload"))
-        core_top, core_files = "payload", [d / "payload.v"]
-    for family in ("ice40", "ecp5", "cmos"):
-        row.update(yosys_stats(core_files, core_top, family, d / f"syn_{family}"))
-    (d / "top.v").write_text(verilog.convert(_Wrapper(payload(spec), n_in), name="top"))
-    files = [d / "top.v", *extra]
-    row["ice40_lc_total"], row["ice40_fmax_mhz"] = place_and_route(files, "ice40", d / "ice40")
+        # one payload (and wrapper) per distinct Verilog text: only bnnhw's layer (b) differs
+        # between families (iCE40 primitives for the iCE40 flows, generic logic otherwise)
+        core_top, core, tops, seen = "payload", {}, {}, {}
+        for f in families:
+            text = verilog.convert(payload(spec, f), name="payload")
+            if text not in seen:
+                suffix = "" if not seen else f"_{f}"
+                seen[text] = suffix
+                (d / f"payload{suffix}.v").write_text(text)
+                (d / f"top{suffix}.v").write_text(
+                    verilog.convert(_Wrapper(payload(spec, f), n_in), name="top"))
+            suffix = seen[text]
+            core[f] = [d / f"payload{suffix}.v"]
+            tops[f] = [d / f"top{suffix}.v"]
+    for family in families:
+        row.update(yosys_stats(core[family], core_top, family, d / f"syn_{family}"))
+    row["ice40_lc_total"], row["ice40_fmax_mhz"] = place_and_route(
+        [*tops["ice40"], *extra], "ice40", d / "ice40")
     row["ecp5_lut4_total"], row["ecp5_fmax_mhz"] = place_and_route(
-        files, "ecp5", d / "ecp5", ecp5_device)
+        [*tops["ecp5"], *extra], "ecp5", d / "ecp5", ecp5_device)
     row["seconds"] = round(time.monotonic() - t0, 1)
     return row
 
@@ -437,14 +459,17 @@ def specs(sizes, *, with_da4ml, pipelined=True):
         if with_da4ml:
             rows.append({"impl": "da4ml", "weights": "streamed", "n": n})
     layer = {"weights": "constant", "n": LAYER_IN * LAYER_OUT, "layer": f"{LAYER_IN}->{LAYER_OUT}"}
-    rows.append({"impl": "ours", **layer, "stages": 0})
+    # bnnhw's layer (b): the constant-matrix engine, and for comparison the per-output trees
+    rows.append({"impl": "ours", **layer, "engine": "constmatrix", "stages": 0})
+    rows.append({"impl": "ours", **layer, "engine": "trees", "stages": 0})
     rows.append({"impl": "naive", **layer})
     if with_da4ml:
         rows.append({"impl": "da4ml", **layer})
     if pipelined:
         for n in sizes:
             rows.append({"impl": "ours", "weights": "streamed", "n": n, "stages": 2})
-        rows.append({"impl": "ours", **layer, "stages": 2})
+        rows.append({"impl": "ours", **layer, "engine": "constmatrix", "stages": 2})
+        rows.append({"impl": "ours", **layer, "engine": "trees", "stages": 2})
     return rows
 
 
@@ -542,8 +567,11 @@ def write_markdown(path, result):
     ]
     order = {"ours": 0, "naive": 1, "da4ml": 2}
     for r in sorted(rows, key=lambda r: (bool(r.get("layer")), r["n"], r["weights"],
-                                         order[r["impl"]], r.get("stages", 0))):
+                                         order[r["impl"]], r.get("engine") == "trees",
+                                         r.get("stages", 0))):
         name = r["impl"] + (f" layer {r['layer']}" if r.get("layer") else "")
+        if r.get("engine") == "trees":
+            name += " (trees)"
         lines.append(
             f"| {name} | {r['weights']} | {r['n']} | {_fmt(r.get('stages'))} | "
             f"{_fmt(r.get('ice40_lc'))} | {_fmt(r.get('ice40_lc_per_mac'), 2)} | "
@@ -602,10 +630,12 @@ WRAPPER_NOTE = (
 
 def target_notes(rows):
     """Check the issue #3 targets against the measured rows; one Markdown bullet each."""
-    def find(impl, weights, n, layer=False, stages=0):
+    def find(impl, weights, n, layer=False, stages=0, engine="constmatrix"):
         for r in rows:
             if (r.get("impl"), r.get("weights"), r.get("n"), bool(r.get("layer"))) == \
-                    (impl, weights, n, layer) and r.get("stages", 0) == stages and "error" not in r:
+                    (impl, weights, n, layer) and r.get("stages", 0) == stages and \
+                    (not layer or impl != "ours" or r.get("engine") == engine) and \
+                    "error" not in r:
                 return r
         return None
 
@@ -629,14 +659,23 @@ def target_notes(rows):
                    f"{'MET' if per <= 1.0 else 'MISSED'}.")
     lo, la = find("ours", "constant", 1024, True), find("da4ml", "constant", 1024, True)
     if lo and la:
-        ok = lo["ice40_lc"] < la["ice40_lc"] and lo["ice40_fmax_mhz"] >= 2 * la["ice40_fmax_mhz"]
-        out.append(f"- Layer (b) 64->16: ours {lo['ice40_lc']} LC at {lo['ice40_fmax_mhz']:.1f} "
-                   f"MHz vs da4ml {la['ice40_lc']} LC at {la['ice40_fmax_mhz']:.1f} MHz (target: "
-                   f"fewer LC at >= 2x Fmax): {'MET' if ok else 'MISSED'}.")
+        def verdict(r, what):
+            lc, fm = r["ice40_lc"] / la["ice40_lc"], r["ice40_fmax_mhz"] / la["ice40_fmax_mhz"]
+            ok = lc < 1 and fm >= 2
+            return (f"{what}: {r['ice40_lc']} LC ({lc:.2f}x da4ml) at "
+                    f"{r['ice40_fmax_mhz']:.1f} MHz ({fm:.2f}x): {'MET' if ok else 'MISSED'}")
+        out.append(f"- Layer (b) 64->16, target fewer iCE40 LC than da4ml ({la['ice40_lc']} LC) "
+                   f"at >= 2x its Fmax ({la['ice40_fmax_mhz']:.1f} MHz, so >= "
+                   f"{2 * la['ice40_fmax_mhz']:.1f} MHz). "
+                   + verdict(lo, "Constant-matrix engine, combinational") + ".")
         lp = find("ours", "constant", 1024, True, stages=2)
         if lp:
-            out.append(f"  Pipelined (stages=2, latency 2): {lp['ice40_lc']} LC at "
-                       f"{lp['ice40_fmax_mhz']:.1f} MHz.")
+            out.append("  " + verdict(lp, "Pipelined (stages=2, latency 2 cycles)") + ".")
+        for st in (0, 2):
+            tr = find("ours", "constant", 1024, True, stages=st, engine="trees")
+            if tr:
+                out.append(f"  Before (per-output trees, `ThresholdDense`, stages={st}): "
+                           f"{tr['ice40_lc']} LC at {tr['ice40_fmax_mhz']:.1f} MHz.")
     elif lo:
         out.append("- Layer (b): no da4ml row (see the da4ml note).")
     return out
@@ -654,16 +693,16 @@ NOTES = [
     "it. Our ripple adders lose one cell per adder for the carry-out and one for nextpnr's "
     "carry-in feed-in; the streamed XNOR costs ~0.5 LUT/MAC more (absorbed two products per "
     "leaf LUT pair, but each carry-in bit needs its own XNOR LUT).",
-    "- **What would close the gap** (not done here): instantiate `SB_LUT4`/`SB_CARRY` directly "
-    "so each chain's carry-out continues into the next adder instead of costing a pass-through "
-    "cell (about one LC per adder, ~125 LC at N=256, which would give ~0.75x naive streamed); "
-    "generalized parallel counters mapped onto the carry chain (Kumm & Zipf, FPL 2014; "
-    "Preusser, DATE 2017), whose published gains are for LUT6 and smaller for LUT4. Below "
-    "1 LC/MAC needs sharing between outputs (da4ml's common-subexpression elimination on a "
-    "constant matrix), i.e. a layer-level optimisation, not a better popcount. For transistors, "
-    "`abc -g cmos2` maps full adders to NAND/NOR/NOT gates (no 28-transistor mirror adder), so a "
-    "better tree can only save the few adders Wallace wastes; 0.7x is out of reach without a "
-    "full-adder cell in the library.",
+    "- **What would close the gap** for a single popcount (not done here): instantiate "
+    "`SB_LUT4`/`SB_CARRY` directly so each chain's carry-out continues into the next adder "
+    "instead of costing a pass-through cell (about one LC per adder, ~125 LC at N=256, which "
+    "would give ~0.75x naive streamed); generalized parallel counters mapped onto the carry "
+    "chain (Kumm & Zipf, FPL 2014; Preusser, DATE 2017), whose published gains are for LUT6 and "
+    "smaller for LUT4. Below 1 LC/MAC needs sharing between outputs, a layer-level "
+    "optimisation: done for layer (b) by `ConstMatrixDense` (below), not for one popcount. For "
+    "transistors, `abc -g cmos2` maps full adders to NAND/NOR/NOT gates (no 28-transistor "
+    "mirror adder), so a better tree can only save the few adders Wallace wastes; 0.7x is out "
+    "of reach without a full-adder cell in the library.",
     "- **What is met:** Fmax. The carry-chain tree is shallower in LUT levels than the "
     "full-adder tree abc builds from `$macc`, so ours is faster than naive at every N on both "
     "families; `stages` pipelining raises it further at one cycle per rank.",
@@ -672,32 +711,69 @@ NOTES = [
     "`(x*2 - 1) @ W >= thr` on a 1-bit unsigned input (bit 1 = +1), written with "
     "`comb_trace` + `VerilogModel(...).write()` (combinational, `src/<name>.v` + `src/static`). "
     "The benchmark checks da4ml's own model of (b) against `bnnhw.golden` on 256 random inputs "
-    "before synthesizing. bnnhw's (b) is `ThresholdDense` (16 constant-weight XnorPopcounts "
-    "and `p >= ceil((thr + 64) / 2)` comparators); `naive` (b) is the plain behavioural Verilog "
-    "(`sum` of XNOR bits `>=` threshold).",
-    "- **Layer (b)**: the Fmax half of the target is met only with pipelining (`stages=2`, "
-    "latency 2; combinational ours is 1.5x da4ml's Fmax); the LC half is missed by 1.7x "
-    "(combinational) to 1.8x (pipelined), and ours is no smaller than the plain behavioural "
-    "layer, whose sixteen 64-bit sums Yosys already maps to full-adder trees. da4ml's distributed-arithmetic optimiser shares partial sums between "
-    "the 16 constant columns (common subexpressions of the weight matrix), which 16 independent "
-    "popcount trees cannot: they pay the ~1.8-2 LC/MAC of a single popcount 1024 times. Closing "
-    "this needs cross-output sharing in the compiler or in `ThresholdDense` (e.g. shared "
-    "partial popcounts of input groups whose weight patterns repeat across outputs), not a "
-    "better tree.",
+    "before synthesizing. bnnhw's (b) is `ConstMatrixDense` (`bnnhw/hw/constmatrix.py`), "
+    "emitted as `SB_LUT4`/`SB_CARRY` instances for the iCE40 flows (`target=\"ice40\"`) and as "
+    "generic Amaranth logic for ECP5 and the transistor count; the `(trees)` rows are the "
+    "previous `ThresholdDense` (16 constant-weight XnorPopcounts and `p >= ceil((thr + 64) / "
+    "2)` comparators), measured in the earlier full run. `naive` (b) is the plain behavioural "
+    "Verilog (`sum` of XNOR bits `>=` threshold).",
+    "- **Layer (b): the constant-matrix engine.** The 16 outputs are planned as one netlist. "
+    "(1) Shared full adders: a full adder on three literals of one output splits them into "
+    "parity (weight 1) and majority (weight 2); the parity of three nets is the same LUT for "
+    "every output holding them, whatever their signs, and the majority is one of four "
+    "functions (the output's sign pattern up to complement). So one XOR3 and at most four MAJ3 "
+    "LUTs remove a bit from all 16 outputs at once. A greedy pass applies this to the 64 inputs "
+    "and the parities it creates (Wallace order, triples whose sign patterns fall into the "
+    "fewest classes: 131 LUTs, 64 -> 33 bits per output), then to triples shared by >= 2 "
+    "outputs (RAG-n/Hcub-style CSE, on triples instead of pairs: 245 shared LUTs in all, 24 "
+    "bits per output). (2) Each output's remaining bit heap is reduced Dadda-style by carry "
+    "chains over arbitrary heap bits (one cell per removed bit, plus one per chain for its "
+    "carry-out) and LUT full adders where a weight is isolated; the threshold is added as the "
+    "constant `2^m - T`, so the result is bit m of the sum and no comparator is needed; "
+    "inverted literals go into chains computing in the inverted domain "
+    "(`maj(~a,~b,~c) = ~maj(a,b,c)`). (3) The netlist is emitted as primitives: as generic "
+    "logic, Yosys' abc9 re-synthesised the shared LUTs for delay and duplicated them (~+110 LC "
+    "measured), and carry-ins from shared nets kept nextpnr from pairing a chain's first carry "
+    "with its sum LUT (+1 LC each); carry-ins now come only from nets private to one output "
+    "(nextpnr's feed-in cell) or constants, and an explicit top LUT reads each chain's "
+    "carry-out (no feed-out cell). The plan (`ConstMatrixDense.cells`) predicts the placed "
+    "count within 4 LC (845 planned, 849 placed).",
+    "- **Layer (b): result.** Pipelined (`stages=2`, latency 2 cycles): 971 LC at 37.2 MHz vs "
+    "da4ml's 1200 LC at 17.2 MHz, 0.81x the cells at 2.17x the Fmax: **target met** (and 2.2x "
+    "fewer cells than the per-output trees). Combinational: 849 LC (0.71x da4ml, 0.42x naive) "
+    "but 21.2 MHz, 1.23x da4ml: the 2x Fmax half is missed without pipelining. The layer is "
+    "~14 LUT levels deep (shared parities 4-7, per-output chains ~8-10 with their entry and "
+    "exit LUTs) and a UP5K LUT hop costs ~4 ns with routing; `stages=2` cuts it at equal "
+    "estimated delay, with the shared logic capped at 4 LUT levels (+106 planned cells: "
+    "shallower sharing and 79 registers that cannot share a LUT's cell). `stages=3` measured "
+    "1077 LC at 48.6 MHz while exploring (not a row). Transistors: 18420 (17408 pipelined) vs "
+    "da4ml's 24146. ECP5 (generic emission): 1549 COMB vs da4ml's 1456; there the additions "
+    "map to CCU2C and abc9 duplicates logic for delay, and no primitive netlist was written.",
+    "- **Layer (b): caveats.** nextpnr's default router (router1) did not converge on some "
+    "seeds for some variants of this netlist (overused wires without progress; router2 or "
+    "another seed routed the same netlist in seconds). With self-adding carry-in cells "
+    "(`SB_CARRY(c, c, 0)`, a carry-in from a shared net without the pairing loss above) it got "
+    "stuck on seed 1 for several variants, which is why shared nets are never carry-ins. The "
+    "shipped netlists route with seed 1 (this benchmark's): the pipelined one on seeds 1-5 "
+    "(37.2-39.1 MHz), the combinational one on seeds 1-2 but not 3. Bit-exactness: "
+    "`tests/hw/test_constmatrix.py` (Amaranth simulator, Hypothesis on random matrices, and "
+    "Verilator runs of the emitted iCE40 primitive netlist with behavioural cell models).",
     "- **ECP5 combinational rows are inflated by delay-driven duplication**: `synth_ecp5` maps "
     "with abc9, which duplicates LUTs to shorten long combinational paths. With two register "
     "ranks the same streamed N=256 tree needs 543 LUT4 instead of 1119 (same 53 CCU2C), so "
     "compare ECP5 LUT counts of combinational rows with that in mind.",
     "- Pipelined rows (`stages` = 2) count fewer transistors and ECP5 LUTs than the "
     "combinational ones although they add flip-flops: the register ranks shorten the paths that "
-    "delay-driven mapping would otherwise duplicate logic on. The targets are checked on the "
-    "combinational rows.",
+    "delay-driven mapping would otherwise duplicate logic on. The popcount targets are checked "
+    "on the combinational rows; for layer (b) both forms are reported.",
     "- **Run time.** The rows were measured in one full run (35 min with `--jobs 2`) plus a "
     "`--only` rerun of four rows that had failed (the naive N=1024 sums overflowed Python's "
     "recursion limit in Amaranth, fixed in `NaivePopcount`; the layer rows' `abc -g cmos2` "
     "stalled, now bounded by a timeout). A clean single run takes roughly 75-90 min on this "
     "2-core box: `synth; abc -g cmos2` of the naive N=1024 rows alone takes ~25 min each. "
-    "`--keep DIR --resume` reuses finished tool runs.",
+    "`--keep DIR --resume` reuses finished tool runs. The two constant-matrix layer rows were "
+    "added by a later `--only ours_constant_1024_layer ours_constant_1024_layer_s2 --jobs 1` "
+    "run (2.4 min); the `(trees)` rows are the earlier ones, re-keyed.",
     "- ECP5 `ecp5_lut4` is nextpnr's TRELLIS_COMB (each CCU2C carry cell counts as two COMB), "
     "so it is not a pure LUT4 count; Yosys' LUT4 / CCU2C counts of the payload alone are in the "
     "JSON (`ecp5_lut4_syn`, `ecp5_ccu2c`). iCE40 Yosys counts are `ice40_lut4` / "
@@ -771,7 +847,8 @@ def main(argv=None):
     result = {
         "date": time.strftime("%Y-%m-%d"),
         "seconds": round(time.monotonic() - t0, 1),
-        "jobs": args.jobs,
+        # a --only merge keeps the main run's job count (the header describes that run)
+        "jobs": args.jobs if previous is None else previous.get("jobs", args.jobs),
         "ecp5_device": args.ecp5_device,
         "tools": tool_versions(),
         "seed": SEED,

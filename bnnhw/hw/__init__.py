@@ -1,6 +1,7 @@
 """Amaranth components of the bnnhw datapaths (docs/hw-conventions.md).
 
-Popcount trees and binary dot products (:mod:`.popcount`); the binary matrix-vector unit
+Popcount trees and binary dot products (:mod:`.popcount`); the constant-weight dense layer that
+shares work between its outputs (:mod:`.constmatrix`); the binary matrix-vector unit
 (:mod:`.mvau`) and the same with folded thresholds (:mod:`.mvtu`); the int8 dot-product unit
 (:mod:`.int8mac`); the PA-Net base combiner (:mod:`.panet`); threshold / sign units
 (:mod:`.threshold`); fixed-point units (:mod:`.fixed`); pooling and argmax (:mod:`.pool`); the
@@ -8,6 +9,7 @@ sliding-window unit that feeds convolutions (:mod:`.window`). Each is bit-exact 
 :mod:`bnnhw.golden`; tests connect them.
 """
 
+from .constmatrix import ConstMatrixDense
 from .fixed import DPReLU, QuantizedBN, Requantize, SaturatingAdd
 from .int8mac import Int8MAC, pack_int8_weights
 from .mvau import BinaryMVAU
@@ -27,7 +29,8 @@ from .window import SlidingWindow
 
 __all__ = [
     "AndPopcount", "NaivePopcount", "Popcount", "ThresholdDense", "XnorPopcount",
-    "popcount_depth", "BinaryMVAU", "BinaryMVTU", "Int8MAC", "pack_int8_weights", "PANetCombiner",
+    "popcount_depth", "ConstMatrixDense", "BinaryMVAU", "BinaryMVTU", "Int8MAC",
+    "pack_int8_weights", "PANetCombiner",
     "csd_digits", "ThresholdUnit", "DPReLU", "QuantizedBN", "Requantize", "SaturatingAdd",
     "Argmax", "BinaryMaxPool", "GlobalPopcountPool", "SlidingWindow",
 ]
