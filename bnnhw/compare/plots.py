@@ -61,8 +61,10 @@ def overview_plot(rows, path, *, title=None):
                 labelled.add(label)
                 family = key.split("_")[0]
                 no_fit = family in ("ice40", "ecp5") and row.get(f"{family}_fits") is False
-                ax.text(x, value * scale, _short(value * scale) + ("\nno fit" if no_fit else ""),
-                        ha="center", va="bottom", fontsize=7)
+                device = row.get(f"{family}_device") or ""
+                big = "85k" if key.endswith("fmax_mhz") and "85F" in device else ""
+                ax.text(x, value * scale, _short(value * scale) + ("\nno fit" if no_fit else "")
+                        + (f"\n({big})" if big else ""), ha="center", va="bottom", fontsize=7)
         if len(series) > 1 and labelled:
             ax.legend(fontsize=7, loc="upper right", ncol=len(series))
         values = [r.get(key) * scale for _, key in series for r in rows
