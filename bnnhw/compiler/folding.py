@@ -19,9 +19,13 @@ producer and are not folded.
 
 from dataclasses import dataclass
 
-__all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding"]
+__all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
+           "pooled_dense_layers", "POOLED_DRAIN_CYCLES"]
 
 MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense", "panet_conv2d")
+
+#: Cycles per image a pooled dense engine spends beyond its folds (``bnnhw.hw.pooldense``).
+POOLED_DRAIN_CYCLES = 3
 
 
 class FoldingError(ValueError):
@@ -46,6 +50,7 @@ class LayerFolding:
     simd: int = 1
     channels: int = 0
     groups: int = 1
+    pooled: bool = False
 
     def __post_init__(self):
         if self.pe < 1 or self.rows % self.pe:
@@ -74,7 +79,8 @@ class LayerFolding:
 
     @property
     def cycles(self):
-        return self.synapse_folds * self.neuron_folds * self.positions
+        folds = self.synapse_folds * self.neuron_folds * self.positions
+        return folds + POOLED_DRAIN_CYCLES if self.pooled else folds
 
     @property
     def lanes(self):
@@ -83,7 +89,7 @@ class LayerFolding:
 
     def with_(self, pe, simd):
         return LayerFolding(self.layer, self.op, self.rows, self.fan_in, self.positions, pe,
-                            simd, self.channels, self.groups)
+                            simd, self.channels, self.groups, self.pooled)
 
     @property
     def depthwise(self):
@@ -102,7 +108,7 @@ class LayerFolding:
     def to_dict(self):
         return {"layer": self.layer, "op": self.op, "rows": self.rows, "fan_in": self.fan_in,
                 "positions": self.positions, "channels": self.channels, "groups": self.groups,
-                "pe": self.pe, "simd": self.simd, "cycles": self.cycles}
+                "pe": self.pe, "simd": self.simd, "cycles": self.cycles, "pooled": self.pooled}
 
 
 @dataclass(frozen=True)
@@ -133,8 +139,29 @@ def _divisors(n):
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
+def pooled_dense_layers(compiled):
+    """``{dense layer: global pool layer}`` for each int8 dense layer that reads a global pool of
+    bits and is that pool's only reader: the hardware fuses the two into one engine
+    (``bnnhw.hw.pooldense``) that takes the pool's input pixels one at a time, so the dense
+    layer's folds repeat once per pooled position."""
+    layers = {layer.name: layer for layer in compiled.layers}
+    readers = {}
+    for layer in compiled.layers:
+        for source in layer.inputs:
+            readers.setdefault(source, []).append(layer.name)
+    fused = {}
+    for layer in compiled.layers:
+        pool = layers.get(layer.inputs[0]) if len(layer.inputs) == 1 else None
+        if layer.op == "int8_dense" and pool is not None and pool.op == "global_pool" \
+                and compiled.values[pool.inputs[0]].kind == "bits" \
+                and readers.get(pool.name) == [layer.name] and compiled.output != pool.name:
+            fused[layer.name] = pool
+    return fused
+
+
 def matrix_layers(compiled):
     """Unfolded (PE = SIMD = 1) :class:`LayerFolding` of every matrix-vector layer."""
+    pooled = pooled_dense_layers(compiled)
     result = []
     for layer in compiled.layers:
         if layer.op not in MATRIX_OPS:
@@ -145,10 +172,14 @@ def matrix_layers(compiled):
         rows = weight.shape[0]
         fan_in = int(weight[0].size)
         positions = value.shape[1] * value.shape[2]
+        if layer.name in pooled:
+            _, height, width = compiled.values[pooled[layer.name].inputs[0]].shape
+            positions = height * width
         channels = int(weight.shape[1]) if layer.op.endswith("conv2d") else 0
         groups = int(layer.params.get("groups", 1))
         result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions,
-                                   channels=channels, groups=groups))
+                                   channels=channels, groups=groups,
+                                   pooled=layer.name in pooled))
     return result
 
 

@@ -100,8 +100,11 @@ def _matrix(traffic, compiled, layer, folding, memory_map, fused):
     positions, sf, nf, pe = folding.positions, folding.synapse_folds, folding.neuron_folds, \
         folding.pe
     weights = _images(memory_map, layer.name, "weights")
-    _add(traffic, "weight_rom", reads=folding.cycles * len(weights),
-         read_bits=folding.cycles * sum(e["word_bits"] for e in weights))
+    steps = folding.positions * sf * nf       # one ROM word per PE per step
+    _add(traffic, "weight_rom", reads=steps * len(weights),
+         read_bits=steps * sum(e["word_bits"] for e in weights))
+    if folding.pooled:      # pooled dense: pixels straight from the stream, biases in the rings
+        return
     if layer.op.endswith("dense"):
         kernel, stride, padding = (h, w), (1, 1), (0, 0)
     else:

@@ -13,7 +13,10 @@
 - **Engines** (:mod:`.engines`) exchange pixel vectors. A binary convolution followed only by its
   threshold becomes one sliding-window + ``BinaryMVTU`` engine (thresholds from the compiler's
   per-PE images); other binary convolutions a ``BinaryMVAU`` engine; int8 convolutions and dense
-  layers an ``Int8MAC`` engine; per-channel layers a lane array of their units; permutations,
+  layers an ``Int8MAC`` engine, except that an int8 dense layer reading a global pool of bits
+  (the plan marks it ``pooled``) is one :class:`~.pooldense.PooledInt8Dense` engine with its pool
+  (no counters, no pooled vector: it accumulates the weights of the set bits pixel by pixel);
+  per-channel layers a lane array of their units; permutations,
   slices and concatenations are wiring (one register stage). A 1x1 unpadded stride-1
   convolution or a dense layer on a 1x1 map needs no line buffer: a serializer feeds its MVU.
 - **Branches**: a value read by several layers goes through an eager :class:`~.streams.Fork`;
@@ -47,6 +50,7 @@ from .int8mac import Int8MAC
 from .mvau import BinaryMVAU
 from .mvtu import BinaryMVTU, parse_hex
 from .panet import PANetMVU
+from .pooldense import PooledInt8Dense
 from .pool import BinaryMaxPool, GlobalPopcountPool
 from .streams import Deserializer, Fork, Join, Serializer, StreamFIFO
 from .threshold import ThresholdUnit
@@ -179,6 +183,12 @@ class StreamingNetwork(wiring.Component):
                 fused[layer.name] = users[0].name
         skipped = set(fused.values())
         self._fused = fused
+        # a global pool of bits read only by an int8 dense layer: one engine for both (the plan
+        # marks such dense layers, ``bnnhw.compiler.pooled_dense_layers``)
+        by_name = {layer.name: layer for layer in layers}
+        self._pooled = {f.layer: by_name[by_name[f.layer].inputs[0]]
+                        for f in self._plan.layers if f.pooled}
+        skipped |= {pool.name for pool in self._pooled.values()}
 
         # one stream per value; values with several readers get a fork
         self._sources = {"input": ("top", None)}
@@ -191,8 +201,12 @@ class StreamingNetwork(wiring.Component):
                                                      f"engine yet")
             out_name = fused.get(layer.name, layer.name)
             self._formats[out_name] = self._format(out_name)
+            inputs = list(layer.inputs)
+            if layer.name in self._pooled:
+                builder = self._build_pooled_int8_dense
+                inputs = list(self._pooled[layer.name].inputs)
             component = builder(layer, out_name)
-            self._add(out_name, component, list(layer.inputs))
+            self._add(out_name, component, inputs)
 
         output = compiled.output
         out_value = self._value(output)
@@ -307,6 +321,19 @@ class StreamingNetwork(wiring.Component):
                                                    out_fmt))
 
     _build_int8_dense = _build_int8_conv2d
+
+    def _build_pooled_int8_dense(self, layer, out_name):
+        folding = self._foldings[layer.name]
+        pool = self._pooled[layer.name]
+        c, h, w = self._value(pool.inputs[0]).shape
+        words = _images(self._files, self._memory_map, layer.name, "weights")
+        bias = [int(b) for b in np.asarray(layer.params["bias"]).ravel()]
+        core = PooledInt8Dense(weights=words, bias=bias, channels=c, positions=h * w,
+                               pe=folding.pe, simd=folding.simd)
+        out_fmt = self._formats[out_name]
+        return Chain([core], in_shape=unsigned(c), out_shape=unsigned(out_fmt.bits),
+                     output=lambda v: self._repack(v, PixelFormat(core.rows, signed(core.width)),
+                                                   out_fmt))
 
     def _build_pa_bases(self, layer, out_name):
         in_fmt = self._formats[layer.inputs[0]]

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from bnnhw.compiler import (
-    FoldingError, fan_in_order, lower, memory_images, plan_folding, write_images,
+    FoldingError, fan_in_order, lower, memory_images, plan_folding, pooled_dense_layers,
+    write_images,
 )
+from bnnhw.compiler.folding import POOLED_DRAIN_CYCLES
 from bnnhw.model import Model
 
 from ..model.samples import every_op_model
@@ -18,13 +20,19 @@ def compiled():
     return lower(Model.from_dict(*every_op_model(2, exact=True)))
 
 
-def _expected_cycles(layer, value):
-    """DESIGN.md §5 from the shapes: (K*K*C_in/groups / SIMD) * (C_out / PE) * H_out*W_out."""
+def _expected_cycles(layer, value, compiled=None):
+    """DESIGN.md §5 from the shapes: (K*K*C_in/groups / SIMD) * (C_out / PE) * H_out*W_out; a
+    dense layer fused with the global pool it reads repeats per pooled pixel, plus the drain."""
     weight = layer.params.get("weight", layer.params.get("weight_bases"))
     if layer.op == "panet_conv2d":
         weight = weight[0]
     c_out, fan_in = weight.shape[0], int(np.prod(weight.shape[1:]))
-    return lambda pe, simd: (fan_in // simd) * (c_out // pe) * value.shape[1] * value.shape[2]
+    positions, extra = value.shape[1] * value.shape[2], 0
+    pool = pooled_dense_layers(compiled).get(layer.name) if compiled is not None else None
+    if pool is not None:
+        _, h, w = compiled.values[pool.inputs[0]].shape
+        positions, extra = h * w, POOLED_DRAIN_CYCLES
+    return lambda pe, simd: (fan_in // simd) * (c_out // pe) * positions + extra
 
 
 @pytest.mark.parametrize("target", [None, 4096, 1000, 600, 576])
@@ -37,11 +45,26 @@ def test_target_folding_divides_and_matches_the_cycle_formula(compiled, target):
         assert folding.rows % folding.pe == 0 and folding.fan_in % folding.simd == 0
         if folding.op.endswith("conv2d"):   # a window transfer never straddles two pixels
             assert folding.channels % folding.simd == 0
-        formula = _expected_cycles(layers[folding.layer], compiled.values[folding.layer])
+        formula = _expected_cycles(layers[folding.layer], compiled.values[folding.layer],
+                                   compiled)
         assert folding.cycles == formula(folding.pe, folding.simd)
         if target is not None:
             assert folding.cycles <= target
     assert plan.cycles_per_inference == max(f.cycles for f in plan.layers)
+
+
+def test_pooled_dense_layers(compiled):
+    """The every-op network's classifier reads a global pool of bits: fused, folded per pixel."""
+    pooled = pooled_dense_layers(compiled)
+    assert len(pooled) == 1
+    (dense, pool), = pooled.items()
+    assert compiled.layer[dense].op == "int8_dense" and pool.op == "global_pool"
+    folding = plan_folding(compiled).by_layer[dense]
+    _, h, w = compiled.values[pool.inputs[0]].shape
+    assert folding.pooled and folding.positions == h * w
+    assert folding.to_dict()["pooled"] is True
+    others = [f for f in plan_folding(compiled).layers if f.layer != dense]
+    assert not any(f.pooled for f in others)
 
 
 def test_target_takes_the_fewest_lanes(compiled):

@@ -27,7 +27,7 @@ def test_plan_is_the_one_the_counts_assume():
            for f in plan.layers}
     assert got == {"stem": (1, 1, 4, 8, 16), "c1": (2, 8, 9, 4, 16), "c2": (2, 8, 9, 4, 16),
                    "c3": (1, 1, 4, 4, 16), "c4": (1, 1, 8, 6, 4), "pc5": (1, 1, 6, 8, 4),
-                   "fc": (1, 1, 8, 10, 1)}
+                   "fc": (1, 1, 8, 10, 4)}
 
 
 def test_binary_conv_with_fused_threshold():
@@ -68,12 +68,9 @@ def test_int8_engines():
         "vector_buffer": _access(reads=7 * 4 * 16, writes=4 * 16, read_bits=7 * 4 * 16 * 8,
                                  write_bits=4 * 16 * 8),
     }
-    # dense on a 1x1 map: a serializer, no line buffer
-    assert traffic["fc"] == {
-        "weight_rom": _access(reads=80, read_bits=80 * 8),
-        "param_rom": _access(reads=10, read_bits=10 * 32),
-        "vector_buffer": _access(reads=9 * 8, writes=8, read_bits=9 * 8 * 8, write_bits=8 * 8),
-    }
+    # dense fused with its global pool: every weight once per pooled pixel (4), biases in the
+    # accumulators' reset values, pixels straight from the stream (no buffer, no window)
+    assert traffic["fc"] == {"weight_rom": _access(reads=4 * 80, read_bits=4 * 80 * 8)}
 
 
 def test_one_by_one_convolutions_use_a_serializer():
@@ -110,6 +107,7 @@ def test_per_channel_units_pooling_and_fifos():
                                               write_bits=32 * 32)}
     assert traffic["cat"] == {"fifo": _access(reads=32, writes=32, read_bits=32 * 4,
                                               write_bits=32 * 4)}
-    for wiring in ("left", "right", "shuf", "c3.clip", "pa4", "gp"):
+    for wiring in ("left", "right", "shuf", "c3.clip", "pa4"):
         assert traffic[wiring] == {}
+    assert "gp" not in traffic      # the global pool is part of the fc engine
     assert list(traffic) == [name for name, _ in network.engines]

@@ -1,0 +1,196 @@
+"""A global popcount pool fused into the int8 dense layer that reads it.
+
+A classifier that ends ``global_pool`` (count of ones per channel over ``P`` positions of a bit
+map) -> ``int8_dense`` computes, per output row ``r``,
+
+    out[r] = bias[r] + sum_c W[r, c] * count[c],      count[c] = sum_p x_p[c]
+
+(``golden.global_popcount_pool`` then ``golden.int8_dense``). Both steps are linear in the bits,
+so the unit computes the same integers as
+
+    out[r] = bias[r] + sum_p sum_c W[r, c] * x_p[c]
+
+one pixel at a time: it never holds the ``C`` counters, the pooled vector nor an int8 copy of it,
+only one accumulator per row. A product ``W[r, c] * x_p[c]`` is ``W[r, c]`` or 0, so a cycle's
+``SIMD`` products are a masked sum of ROM bytes, no multiplier.
+
+**Folding** (as :class:`Int8MAC`, ``docs/compiler.md``): ``PE`` rows in parallel, ``SIMD``
+channels per cycle, ``SF = C / SIMD`` synapse folds, ``NF = rows / PE`` neuron folds; each pixel
+takes ``NF * SF`` cycles, an image ``P * NF * SF`` plus :data:`DRAIN_CYCLES` while the result is
+handed over. The weight ROMs have exactly ``Int8MAC``'s (and the compiler's) image layout: PE
+``p``'s word at address ``nf*SF + sf`` holds row ``nf*PE + p``, channels ``sf*SIMD + i`` at bits
+``8i .. 8i+7``.
+
+**Accumulators**: PE ``p`` keeps the ``NF`` rows ``nf*PE + p`` in a ring of registers. The ring's
+head takes every synapse fold of the current row and the ring rotates by one after the row's last
+fold, so after ``NF`` rows (one pixel) it is back in row order; no multiplexer selects a row. The
+rings reset to the biases and are reloaded with them when the result is handed over.
+
+**Streams**: ``i`` carries one pixel of ``C`` bits per transfer (bit ``c`` = channel ``c``), ``P``
+transfers per image; ``o`` carries the ``rows`` results, row ``r`` at bits ``r*width ..`` (signed,
+:attr:`width` bits, the exact range of the weights and biases). The pixel stays on ``i`` while its
+folds are issued (the stream rule keeps the payload stable until ``i.ready``), so the unit has no
+pixel register; ``i.ready`` rises with the pixel's last fold.
+
+**Pipeline**: issue (counters, ROM address, the ``SIMD`` bits of the pixel registered) -> ROM word
+-> registered masked sum per PE -> ring head. ``o.valid`` rises 2 edges after the edge that
+issued the image's last fold; nothing is issued for the next image until ``o`` has transferred
+(the rings hold the result), hence the :data:`DRAIN_CYCLES` per image. ``i.ready`` depends only
+on registers and ``i.valid``... never on ``o.ready``.
+"""
+
+from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for
+
+from ._rom import check_rom_images
+from .fixed import _int_param
+from .int8mac import _word_elements
+
+__all__ = ["PooledInt8Dense", "DRAIN_CYCLES"]
+
+#: Extra cycles per image beyond ``P * NF * SF``: the 3-stage pipeline drains and ``o`` transfers.
+DRAIN_CYCLES = 3
+
+
+class PooledInt8Dense(wiring.Component):
+    """``out[r] = bias[r] + sum_c W[r, c] * popcount_p(x_p[c])`` over ``positions`` pixels.
+
+    See the module docstring for the folding, the ring accumulators and the timing. Cycles per
+    image: ``positions * rows/pe * channels/simd + DRAIN_CYCLES`` (:attr:`cycles_per_image`).
+
+    Parameters
+    ----------
+    weights : sequence of sequences of int
+        ``pe`` ROM images in ``Int8MAC``'s layout (``pack_int8_weights``).
+    bias : sequence of int
+        One integer per row.
+    channels : int
+        ``C``, bits per input pixel (the dense layer's fan-in).
+    positions : int
+        ``P``, pixels per image (the pooled map's ``H * W``).
+    pe, simd : int
+        Rows in parallel (divides ``rows``), channels per cycle (divides ``channels``).
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(channels)))
+    o : Out(stream.Signature(unsigned(rows * width)))
+    """
+
+    def __init__(self, *, weights, bias, channels, positions, pe, simd):
+        self._bias = tuple(_int_param(b, f"bias[{r}]") for r, b in enumerate(bias))
+        if not self._bias:
+            raise ValueError("bias: expected one integer per row, got none")
+        self._rows = len(self._bias)
+        self._channels = _int_param(channels, "channels", 1)
+        self._positions = _int_param(positions, "positions", 1)
+        self._pe = _int_param(pe, "pe", 1)
+        self._simd = _int_param(simd, "simd", 1)
+        if self._rows % self._pe:
+            raise ValueError(f"pe: {self._pe} does not divide rows {self._rows}")
+        if self._channels % self._simd:
+            raise ValueError(f"simd: {self._simd} does not divide channels {self._channels}")
+        self._nf, self._sf = self._rows // self._pe, self._channels // self._simd
+        self._weights = check_rom_images(weights, name="weights", count=self._pe,
+                                         depth=self._nf * self._sf, word_bits=8 * self._simd)
+        lo = hi = 0
+        for r, b in enumerate(self._bias):
+            image, nf = self._weights[r % self._pe], r // self._pe
+            elements = [e for word in image[nf * self._sf:(nf + 1) * self._sf]
+                        for e in _word_elements(word, self._simd)]
+            lo = min(lo, b + self._positions * sum(e for e in elements if e < 0))
+            hi = max(hi, b + self._positions * sum(e for e in elements if e > 0))
+        self._width = max(bits_for(lo, require_sign_bit=True), bits_for(hi, True))
+        super().__init__({
+            "i": In(stream.Signature(unsigned(self._channels))),
+            "o": Out(stream.Signature(unsigned(self._rows * self._width))),
+        })
+
+    rows = property(lambda self: self._rows)
+    width = property(lambda self: self._width, doc="Bits of one signed result.")
+    cycles_per_image = property(
+        lambda self: self._positions * self._nf * self._sf + DRAIN_CYCLES)
+
+    def elaborate(self, platform):
+        m = Module()
+        pe, simd, nf_count, sf_count = self._pe, self._simd, self._nf, self._sf
+        positions, width = self._positions, self._width
+
+        # --- issue: (pixel, nf, sf) counters; stops after an image's last fold until o is taken
+        pixel = Signal(range(positions))
+        nf = Signal(range(nf_count))
+        sf = Signal(range(sf_count))
+        waiting = Signal()               # the image's last fold is issued, result not yet taken
+        last_sf = sf == sf_count - 1
+        last_of_pixel = last_sf & (nf == nf_count - 1)
+        last_of_image = last_of_pixel & (pixel == positions - 1)
+        issue = Signal()
+        m.d.comb += [
+            issue.eq(self.i.valid & ~waiting),
+            self.i.ready.eq(issue & last_of_pixel),
+        ]
+        with m.If(issue):
+            m.d.sync += sf.eq(sf + 1)
+            with m.If(last_sf):
+                m.d.sync += [sf.eq(0), nf.eq(nf + 1)]
+                with m.If(nf == nf_count - 1):
+                    m.d.sync += [nf.eq(0), pixel.eq(pixel + 1)]
+                    with m.If(pixel == positions - 1):
+                        m.d.sync += [pixel.eq(0), waiting.eq(1)]
+
+        # --- stage 1: ROM words and the pixel's SIMD bits
+        chunk1 = Signal(simd)
+        valid1, rotate1, last1 = Signal(), Signal(), Signal()
+        m.d.sync += [
+            chunk1.eq(self.i.payload.word_select(sf, simd)),
+            valid1.eq(issue), rotate1.eq(last_sf), last1.eq(last_of_image),
+        ]
+        address = nf * sf_count + sf
+        words = []
+        for p in range(pe):
+            rom = m.submodules[f"rom{p}"] = Memory(shape=unsigned(8 * simd),
+                                                   depth=nf_count * sf_count,
+                                                   init=self._weights[p])
+            port = rom.read_port()
+            m.d.comb += port.addr.eq(address)
+            words.append(port.data)
+
+        # --- stage 2: masked sums, registered
+        sum_shape = signed(8 + bits_for(simd))
+        sums = [Signal(sum_shape, name=f"sum{p}") for p in range(pe)]
+        valid2, rotate2, last2 = Signal(), Signal(), Signal()
+        m.d.sync += [valid2.eq(valid1), rotate2.eq(rotate1), last2.eq(last1)]
+        for p in range(pe):
+            terms = [chunk1[i].replicate(8) & words[p][8 * i:8 * i + 8] for i in range(simd)]
+            m.d.sync += sums[p].eq(_tree_sum([t.as_signed() for t in terms]))
+
+        # --- stage 3: ring heads; result out
+        rings = [[Signal(signed(width), init=self._bias[k * pe + p], name=f"ring{p}_{k}")
+                  for k in range(nf_count)] for p in range(pe)]
+        with m.If(valid2):
+            for ring, total in zip(rings, sums):
+                head = ring[0] + total
+                with m.If(rotate2):
+                    m.d.sync += [a.eq(b) for a, b in zip(ring, ring[1:])]
+                    m.d.sync += ring[-1].eq(head)
+                with m.Else():
+                    m.d.sync += ring[0].eq(head)
+            with m.If(last2):
+                m.d.sync += self.o.valid.eq(1)
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += [self.o.valid.eq(0), waiting.eq(0)]
+            m.d.sync += [ring[k].eq(self._bias[k * pe + p])
+                         for p, ring in enumerate(rings) for k in range(nf_count)]
+        m.d.comb += self.o.payload.eq(Cat(*(rings[r % pe][r // pe] for r in range(self._rows))))
+        return m
+
+
+def _tree_sum(values):
+    """Balanced adder tree (Amaranth widens each sum by one bit)."""
+    while len(values) > 1:
+        values = [values[k] + values[k + 1] if k + 1 < len(values) else values[k]
+                  for k in range(0, len(values), 2)]
+    return values[0]
