@@ -19,12 +19,13 @@ memory                        accesses per image
 ``vector_buffer``             matrix engines with several neuron folds per input vector: the
                               first fold writes the ``SF`` chunks, the other folds replay them
 ``fifo``                      join FIFOs (``add``, ``concat``): every input pixel written and
-                              read once (the output head holds the logits in a register)
+                              read once (the output head compares the held logits in place)
 ============================  ==================================================================
 
 ``pa_bases`` endpoints are constants in comparators (no ROM is read, although the memory map
-lists their image); permutations, slices, clipping, pooling units, serializers and deserializers
-hold registers only (their switching is in the toggle counts).
+lists their image); permutations, slices, clipping, pooling units (a max-pool whose windows tile
+the map included), serializers and deserializers hold registers only (their switching is in the
+toggle counts).
 """
 
 from collections import Counter
@@ -179,6 +180,8 @@ def memory_traffic(network, compiled, plan, memory_map):
         elif layer.op == "maxpool":
             kernel = _pair(layer.params["kernel"])
             stride = _pair(layer.params.get("stride", layer.params["kernel"]))
+            if stride == kernel and h % kernel[0] == 0 and w % kernel[1] == 0:
+                continue      # StreamingMaxPool: partial ORs in registers, no line buffer
             positions = int(np.prod(compiled.values[layer.name].shape[1:]))
             _window(entry, bits=c, height=h, width=w, kernel=kernel, stride=stride,
                     padding=(0, 0), positions=positions, chunk_bits=c)

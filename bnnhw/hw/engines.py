@@ -148,21 +148,28 @@ class LaneArray(wiring.Component):
 
 
 class PixelMap(wiring.Component):
-    """``o = fn(i)`` on whole pixel vectors, one register stage (latency 1, one pixel/cycle).
+    """``o = fn(i)`` on whole pixel vectors, one pixel per cycle.
 
     ``fn(payload)`` returns the output payload (a value of ``out_bits`` bits; wiring or
-    combinational logic).
+    combinational logic). ``registered=True`` (default): one register stage, latency 1.
+    ``registered=False``: no register at all (latency 0; ``o.valid = i.valid``, ``i.ready =
+    o.ready``), for maps that are pure wiring (permutations, slices, concatenations), which would
+    otherwise spend a flip-flop per bit on nothing.
     """
 
-    def __init__(self, fn, *, in_bits, out_bits):
-        self._fn = fn
+    def __init__(self, fn, *, in_bits, out_bits, registered=True):
+        self._fn, self._registered = fn, bool(registered)
         super().__init__({"i": In(stream.Signature(unsigned(in_bits))),
                           "o": Out(stream.Signature(unsigned(out_bits)))})
 
-    latency = property(lambda self: 1)
+    latency = property(lambda self: int(self._registered))
 
     def elaborate(self, platform):
         m = Module()
+        if not self._registered:
+            m.d.comb += [self.o.valid.eq(self.i.valid), self.i.ready.eq(self.o.ready),
+                         self.o.payload.eq(self._fn(self.i.payload))]
+            return m
         take = Signal()
         m.d.comb += [self.i.ready.eq(~self.o.valid | self.o.ready),
                      take.eq(self.i.valid & self.i.ready)]

@@ -9,7 +9,7 @@
   values ``0 .. 16``).
 - **Output** ``o``: one transfer per image: ``label`` (the argmax, lowest index on ties) in the
   low ``label_width`` bits, then the logits as a pixel vector (``logits_format``), from an
-  :class:`ArgmaxHead` (one class compared per cycle on the registered logits).
+  :class:`ArgmaxHead` (one class compared per cycle on the held logits).
 - **Engines** (:mod:`.engines`) exchange pixel vectors. A binary convolution followed only by its
   threshold becomes one sliding-window + ``BinaryMVTU`` engine (thresholds from the compiler's
   per-PE images); other binary convolutions a ``BinaryMVAU`` engine; int8 convolutions and dense
@@ -17,9 +17,10 @@
   (the plan marks it ``pooled``) is one :class:`~.pooldense.PooledInt8Dense` engine with its pool
   (no counters, no pooled vector: it accumulates the weights of the set bits pixel by pixel);
   per-channel layers a lane array of their units; permutations,
-  slices and concatenations are wiring (one register stage). A 1x1 unpadded stride-1
+  slices and concatenations are wiring (no register). A 1x1 unpadded stride-1
   convolution or a dense layer on a 1x1 map needs no line buffer: a serializer feeds its MVU.
-- **Branches**: a value read by several layers goes through an eager :class:`~.streams.Fork`;
+- **Branches**: a value read by several layers goes through an eager :class:`~.streams.Fork`
+  (unregistered: one flag per reader, the producer holds the pixel);
   every input of a join (``add``, ``concat``) has a FIFO of ``2 * H * W + 4`` pixels (at the join's
   resolution). Each branch absorbs less than one image before its first output (line buffers
   hold ``kh + sh`` rows), so the other branch's FIFO never fills while the join waits: no input
@@ -51,7 +52,7 @@ from .mvau import BinaryMVAU
 from .mvtu import BinaryMVTU, parse_hex
 from .panet import PANetMVU
 from .pooldense import PooledInt8Dense
-from .pool import BinaryMaxPool, GlobalPopcountPool
+from .pool import BinaryMaxPool, GlobalPopcountPool, StreamingMaxPool
 from .streams import Deserializer, Fork, Join, Serializer, StreamFIFO
 from .threshold import ThresholdUnit
 from .window import SlidingWindow
@@ -470,7 +471,7 @@ class StreamingNetwork(wiring.Component):
 
         return PixelMap(clip, in_bits=in_fmt.bits, out_bits=out_fmt.bits)
 
-    def _joined(self, layer, out_name, combine):
+    def _joined(self, layer, out_name, combine, *, registered=True):
         """Join of the inputs (each behind a FIFO) -> PixelMap(``combine``)."""
         fmts = [self._formats[name] for name in layer.inputs]
         join = Join(shapes=[unsigned(f.bits) for f in fmts])
@@ -481,7 +482,8 @@ class StreamingNetwork(wiring.Component):
             parts = [payload[offsets[k]:offsets[k + 1]] for k in range(len(fmts))]
             return combine(parts, fmts, out_fmt)
 
-        mapper = PixelMap(fn, in_bits=int(offsets[-1]), out_bits=out_fmt.bits)
+        mapper = PixelMap(fn, in_bits=int(offsets[-1]), out_bits=out_fmt.bits,
+                          registered=registered)
         return _JoinEngine(join, mapper, [f.bits for f in fmts], out_fmt.bits,
                            depth=2 * int(np.prod(self._value(out_name).shape[1:])) + 4)
 
@@ -503,14 +505,14 @@ class StreamingNetwork(wiring.Component):
             return Cat(*(self._repack(part, fmt, PixelFormat(fmt.elements, out_fmt.shape))
                          for part, fmt in zip(parts, fmts)))
 
-        return self._joined(layer, out_name, concat)
+        return self._joined(layer, out_name, concat, registered=False)   # wiring
 
     def _build_permute(self, layer, out_name):
         in_fmt = self._formats[layer.inputs[0]]
         order = [int(j) for j in np.asarray(layer.params["order"]).ravel()]
         bits = [j * in_fmt.width + b for j in order for b in range(in_fmt.width)]
         return PixelMap(lambda v: permute_bits(v, bits), in_bits=in_fmt.bits,
-                        out_bits=len(bits))
+                        out_bits=len(bits), registered=False)
 
     def _build_maxpool(self, layer, out_name):
         c, h, w = self._value(layer.inputs[0]).shape
@@ -518,6 +520,8 @@ class StreamingNetwork(wiring.Component):
         kernel = (int(kernel), int(kernel)) if np.isscalar(kernel) else tuple(map(int, kernel))
         stride = layer.params.get("stride", kernel)
         stride = (int(stride), int(stride)) if np.isscalar(stride) else tuple(map(int, stride))
+        if stride == kernel and h % kernel[0] == 0 and w % kernel[1] == 0:
+            return StreamingMaxPool(channels=c, height=h, width=w, kernel=kernel)
         window = SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
                                padding=0, pad_bit=0, simd=c)
         taps = kernel[0] * kernel[1]
@@ -554,7 +558,8 @@ class StreamingNetwork(wiring.Component):
             if len(users) == 1:
                 streams[name] = [source]
             else:
-                fork = Fork(shape=unsigned(self._formats[name].bits), outputs=len(users))
+                fork = Fork(shape=unsigned(self._formats[name].bits), outputs=len(users),
+                            registered=False)
                 m.submodules[f"fork_{name.replace('.', '_')}"] = fork
                 connect(source, fork.i)
                 streams[name] = [getattr(fork, f"o{k}") for k in range(len(users))]
@@ -580,11 +585,13 @@ class StreamingNetwork(wiring.Component):
 class ArgmaxHead(wiring.Component):
     """The network's output stage: a logits pixel vector in, ``{label, logits}`` out.
 
-    Registers the logits, then compares one class per cycle against the best so far (strictly
-    greater wins, so ties go to the lowest index, as ``numpy.argmax``) and presents the label in
-    the low ``label_width`` bits with the logits above. Takes ``classes + 1`` cycles per image
-    (far below any network's interval) and holds one image: ``i.ready`` is low while it works or
-    its result waits.
+    Compares one class of the input's logits per cycle against the best so far (strictly greater
+    wins, so ties go to the lowest index, as ``numpy.argmax``), then presents the label in the low
+    ``label_width`` bits with the input's logits above; the input and the output transfer
+    together (``o.valid = i.valid & done``, ``i.ready = done & o.ready``). It keeps no copy of
+    the logits: the stream rule holds the producer's payload until it transfers, so only the
+    best value, its index and a counter are registers. Takes ``classes`` cycles per image before
+    ``o.valid`` (far below any network's interval).
     """
 
     def __init__(self, fmt, label_width):
@@ -597,27 +604,24 @@ class ArgmaxHead(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt, classes = self._fmt, self._fmt.elements
-        logits = Signal(fmt.bits)
-        busy = Signal()
-        index = Signal(range(max(2, classes + 1)))
+        done = Signal()
+        index = Signal(range(max(2, classes)))
         best = Signal(fmt.shape)
         best_index = Signal(self._label_width)
         current = Signal(fmt.shape)
-        m.d.comb += current.eq(Array(element(logits, fmt, e) for e in range(classes))[index])
-        m.d.comb += self.i.ready.eq(~busy & ~self.o.valid)
+        m.d.comb += current.eq(Array(element(self.i.payload, fmt, e)
+                                     for e in range(classes))[index])
+        m.d.comb += [self.o.valid.eq(self.i.valid & done),
+                     self.i.ready.eq(done & self.o.ready),
+                     self.o.payload.eq(Cat(best_index, self.i.payload))]
+        with m.If(self.i.valid & ~done):
+            with m.If((index == 0) | (current > best)):
+                m.d.sync += [best.eq(current), best_index.eq(index)]
+            m.d.sync += index.eq(index + 1)
+            with m.If(index == classes - 1):
+                m.d.sync += done.eq(1)
         with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [logits.eq(self.i.payload), busy.eq(1), index.eq(1),
-                         best.eq(element(self.i.payload, fmt, 0)), best_index.eq(0)]
-        with m.Elif(busy):
-            with m.If(index == classes):
-                m.d.sync += [busy.eq(0), self.o.valid.eq(1),
-                             self.o.payload.eq(Cat(best_index, logits))]
-            with m.Else():
-                with m.If(current > best):
-                    m.d.sync += [best.eq(current), best_index.eq(index)]
-                m.d.sync += index.eq(index + 1)
+            m.d.sync += [done.eq(0), index.eq(0)]
         return m
 
 

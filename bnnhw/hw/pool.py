@@ -21,7 +21,7 @@ from amaranth.utils import ceil_log2
 
 from .fixed import _int_param
 
-__all__ = ["BinaryMaxPool", "GlobalPopcountPool", "Argmax"]
+__all__ = ["BinaryMaxPool", "StreamingMaxPool", "GlobalPopcountPool", "Argmax"]
 
 
 def _stall(m, component):
@@ -89,6 +89,78 @@ class BinaryMaxPool(wiring.Component):
             m.d.sync += self.o.valid.eq(self.i.valid)
             for lane in range(self._lanes):
                 m.d.sync += self.o.payload[lane].eq(self.i.payload[lane * k:(lane + 1) * k].any())
+        return m
+
+
+class StreamingMaxPool(wiring.Component):
+    """Max-pool (OR) of a bit map streamed one pixel per transfer, windows that tile the map.
+
+    For ``kernel == stride`` ``(kh, kw)`` dividing ``(H, W)`` and no padding (the usual 2x2 / 2
+    pool): input ``i`` carries one pixel of ``channels`` bits per transfer in raster order, images
+    back to back; output ``o`` one pooled pixel per window, raster order, bit ``c`` = the OR of
+    channel ``c`` over the window (``golden.binary_maxpool2d``).
+
+    It keeps only partial ORs, never a window: ``h`` for the window row being read (``kw``
+    pixels), and a queue of ``W / kw`` pixels holding each window's OR over the rows read so
+    far. Windows of one output row finish in order and the next window row reads them in the
+    same order, so the queue is a shift register: no address, no multiplexer, ``W / kw *
+    channels`` flip-flops (instead of line buffers of ``kh`` rows and a window register).
+
+    Latency 1 (output register, behind the window's last pixel); one input pixel per cycle
+    (``i.ready = ~o.valid | o.ready``).
+
+    Members
+    -------
+    i : In(stream.Signature(unsigned(channels)))
+    o : Out(stream.Signature(unsigned(channels)))
+    """
+
+    def __init__(self, *, channels, height, width, kernel):
+        self._channels = _int_param(channels, "channels", 1)
+        self._height = _int_param(height, "height", 1)
+        self._width = _int_param(width, "width", 1)
+        if isinstance(kernel, (tuple, list)):
+            if len(kernel) != 2:
+                raise ValueError(f"kernel: expected an int or a pair, got {kernel!r}")
+            kernel = (_int_param(kernel[0], "kernel", 1), _int_param(kernel[1], "kernel", 1))
+        else:
+            kernel = (_int_param(kernel, "kernel", 1),) * 2
+        if self._height % kernel[0] or self._width % kernel[1]:
+            raise ValueError(f"kernel: {kernel} does not tile a {self._height} x {self._width} "
+                             f"map")
+        self._kernel = kernel
+        super().__init__({
+            "i": In(stream.Signature(unsigned(self._channels))),
+            "o": Out(stream.Signature(unsigned(self._channels))),
+        })
+
+    latency = property(lambda self: 1)
+
+    def elaborate(self, platform):
+        m = Module()
+        (kh, kw), c = self._kernel, self._channels
+        x = Signal(range(self._width))
+        kx, ky = Signal(range(kw)), Signal(range(kh))
+        h = Signal(c)
+        queue = [Signal(c, name=f"queue{k}") for k in range(self._width // kw)]
+        advance = _stall(m, self)
+        take = self.i.valid & advance
+        row = Mux(kx == 0, 0, h) | self.i.payload          # OR over this window row so far
+        window = Mux(ky == 0, 0, queue[0]) | row            # ... and over the rows above
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(take):
+            m.d.sync += [h.eq(row), x.eq(x + 1), kx.eq(kx + 1)]
+            with m.If(kx == kw - 1):
+                m.d.sync += kx.eq(0)
+                m.d.sync += [a.eq(b) for a, b in zip(queue, queue[1:])]
+                m.d.sync += queue[-1].eq(window)
+                with m.If(ky == kh - 1):
+                    m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(window)]
+            with m.If(x == self._width - 1):      # H % kh == 0: images start at ky == 0
+                m.d.sync += [x.eq(0), ky.eq(ky + 1)]
+                with m.If(ky == kh - 1):
+                    m.d.sync += ky.eq(0)
         return m
 
 

@@ -213,13 +213,15 @@ class Deserializer(_VectorStream):
 class Fork(wiring.Component):
     """Copy every input item to each of ``outputs`` output streams exactly once.
 
-    An eager fork: the item is registered inside the block together with one valid flag per
-    output (``o<k>.valid``); output ``k`` clears its flag when it takes the item, so the outputs
-    may accept at different times. The next input item is accepted when every output has taken
-    the current one or takes it in the same cycle (``i.ready`` depends combinationally on the
-    ``o<k>.ready``, never the reverse). Throughput one item per cycle when all outputs are ready.
-
-    Latency 1 (the item register).
+    An eager fork: the outputs may accept at different times. ``registered=True`` (default): the
+    item is registered inside the block together with one valid flag per output (``o<k>.valid``);
+    output ``k`` clears its flag when it takes the item; latency 1. ``registered=False``: no item
+    register: every output shows the input's payload, ``o<k>.valid = i.valid & ~taken<k>`` with
+    one flag per output set when it takes the item (the stream rule keeps the input's payload
+    stable until it transfers); latency 0, one flip-flop per output. Either way the next input
+    item is accepted when every output has taken the current one or takes it in the same cycle
+    (``i.ready`` depends combinationally on the ``o<k>.ready``, never the reverse). Throughput
+    one item per cycle when all outputs are ready.
 
     Parameters
     ----------
@@ -228,6 +230,8 @@ class Fork(wiring.Component):
         ``data.Layout``, ...), at least 1 bit wide.
     outputs : int
         Number of outputs, ``>= 1``.
+    registered : bool
+        Hold the item in a register (default) or pass the input's payload through.
 
     Members
     -------
@@ -241,9 +245,12 @@ class Fork(wiring.Component):
         ``shape`` is not a shape of at least 1 bit, or ``outputs`` is not a positive integer.
     """
 
-    def __init__(self, *, shape, outputs):
+    def __init__(self, *, shape, outputs, registered=True):
         self._shape = _shape_param(shape, "shape")
         self._outputs = _int_param(outputs, "outputs", 1)
+        if not isinstance(registered, bool):
+            raise ValueError(f"registered: expected a bool, got {registered!r}")
+        self._registered = registered
         members = {"i": In(stream.Signature(self._shape))}
         members.update({f"o{k}": Out(stream.Signature(self._shape))
                         for k in range(self._outputs)})
@@ -251,7 +258,8 @@ class Fork(wiring.Component):
 
     shape = property(lambda self: self._shape, doc="Payload shape.")
     outputs = property(lambda self: self._outputs, doc="Number of output streams.")
-    latency = property(lambda self: 1, doc="Clock edges from input to outputs (no stalls).")
+    latency = property(lambda self: int(self._registered),
+                       doc="Clock edges from input to outputs (no stalls).")
 
     @property
     def o(self):
@@ -267,6 +275,17 @@ class Fork(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         outs = self.o
+        if not self._registered:
+            taken = Signal(self._outputs)
+            m.d.comb += self.i.ready.eq(Cat(t | out.ready for t, out in zip(taken, outs)).all())
+            for k, out in enumerate(outs):
+                m.d.comb += [_raw(out.payload).eq(_raw(self.i.payload)),
+                             out.valid.eq(self.i.valid & ~taken[k])]
+                with m.If(out.valid & out.ready):
+                    m.d.sync += taken[k].eq(1)
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += taken.eq(0)
+            return m
         item = Signal(Shape.cast(self._shape).width)
         # The current item leaves this cycle if no output still has to take it.
         m.d.comb += self.i.ready.eq(Cat(~out.valid | out.ready for out in outs).all())

@@ -7,6 +7,9 @@ instance and its parameters come from ``BNNHW_TB_INSTANCE`` / ``BNNHW_TB_SPEC`` 
 - ``maxpool`` (``kernel``, ``lanes``): random maps of three densities plus all-ones / all-zeros
   windows, one transfer per output position, lane ``l`` window bit ``w`` at ``l*K + w``;
   expected ``golden.binary_maxpool2d``;
+- ``streaming_maxpool`` (``channels``, ``height``, ``width``, ``kernel``): whole maps streamed
+  one pixel per transfer (all zeros, all ones, sparse, random, dense), raster order, bit ``c`` =
+  channel ``c``; expected ``golden.binary_maxpool2d`` pixels in raster order;
 - ``global_pool`` (``channels``, ``height``, ``width``): several images back to back (all ones,
   all zeros, sparse, random), position-major, channel-minor; expected
   ``golden.global_popcount_pool``;
@@ -46,6 +49,19 @@ def maxpool_vectors(spec, rng):
     return payloads, expected
 
 
+def streaming_maxpool_vectors(spec, rng):
+    c, h, w = spec["channels"], spec["height"], spec["width"]
+    x = np.stack([np.zeros((c, h, w), np.uint8), np.ones((c, h, w), np.uint8)]
+                 + [bits(rng, (c, h, w), d) for d in (0.05, 0.5, 0.9, 0.5)])
+    y = golden.binary_maxpool2d(x, tuple(spec["kernel"]))
+
+    def pixels(maps):
+        return [sum(int(b) << ch for ch, b in enumerate(m[:, r, s]))
+                for m in maps for r in range(m.shape[1]) for s in range(m.shape[2])]
+
+    return pixels(x), pixels(y)
+
+
 def global_pool_vectors(spec, rng):
     channels, height, width = spec["channels"], spec["height"], spec["width"]
     x = bits(rng, (5, channels, height, width), 0.5)
@@ -69,7 +85,8 @@ def argmax_vectors(spec, rng):
     return logits.ravel().tolist(), golden.argmax(logits).tolist()
 
 
-VECTORS = {"maxpool": maxpool_vectors, "global_pool": global_pool_vectors,
+VECTORS = {"maxpool": maxpool_vectors, "streaming_maxpool": streaming_maxpool_vectors,
+           "global_pool": global_pool_vectors,
            "argmax": argmax_vectors}
 
 

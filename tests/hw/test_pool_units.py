@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bnnhw import golden
-from bnnhw.hw.pool import Argmax, BinaryMaxPool, GlobalPopcountPool
+from bnnhw.hw.pool import Argmax, BinaryMaxPool, GlobalPopcountPool, StreamingMaxPool
 
 from .streams import run_harness_cocotb, run_stream, stream_timing
 
@@ -204,6 +204,8 @@ COCOTB_SPECS = {
     "am1": {"kind": "argmax", "classes": 2, "width": 1},
     "am2": {"kind": "argmax", "classes": 5, "width": 16},
     "am3": {"kind": "argmax", "classes": 1, "width": 3},
+    "sm0": {"kind": "streaming_maxpool", "channels": 32, "height": 8, "width": 8, "kernel": [2, 2]},
+    "sm1": {"kind": "streaming_maxpool", "channels": 3, "height": 6, "width": 4, "kernel": [3, 2]},
 }
 
 
@@ -212,6 +214,9 @@ def _cocotb_blocks():
     for key, spec in COCOTB_SPECS.items():
         if spec["kind"] == "maxpool":
             blocks[key] = BinaryMaxPool(kernel=tuple(spec["kernel"]), lanes=spec["lanes"])
+        elif spec["kind"] == "streaming_maxpool":
+            blocks[key] = StreamingMaxPool(channels=spec["channels"], height=spec["height"],
+                                           width=spec["width"], kernel=tuple(spec["kernel"]))
         elif spec["kind"] == "global_pool":
             blocks[key] = GlobalPopcountPool(
                 channels=spec["channels"], positions=spec["height"] * spec["width"])
@@ -225,3 +230,33 @@ def _cocotb_blocks():
 def test_cocotb_pool(key, tmp_path):
     run_harness_cocotb(make_blocks=_cocotb_blocks, block="pool", key=key,
                        tb_module="tb_pool.py", test_dir=tmp_path)
+
+
+# --- StreamingMaxPool ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channels, height, width, kernel", [
+    (8, 8, 8, 2), (3, 6, 4, (3, 2)), (5, 4, 6, (1, 3)), (2, 2, 2, 2), (4, 3, 3, 1),
+])
+@pytest.mark.parametrize("stalls", [(0.0, 0.0), (0.4, 0.4)], ids=["no_stall", "stall"])
+def test_streaming_max_pool_matches_golden(channels, height, width, kernel, stalls):
+    rng = np.random.default_rng(channels * height + width)
+    images = [np.zeros((channels, height, width)), np.ones((channels, height, width))]
+    images += [rng.integers(0, 2, (channels, height, width)) for _ in range(4)]
+    images += [(rng.random((channels, height, width)) < 0.1) for _ in range(2)]   # sparse ones
+    x = np.array(images, dtype=np.int64)
+    kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    want = golden.binary_maxpool2d(x, (kh, kw))
+    dut = StreamingMaxPool(channels=channels, height=height, width=width, kernel=kernel)
+    pixels = [sum(int(b) << c for c, b in enumerate(image[:, yy, xx]))
+              for image in x for yy in range(height) for xx in range(width)]
+    got = run_stream(dut, pixels, want.shape[0] * want.shape[2] * want.shape[3],
+                     stall_in=stalls[0], stall_out=stalls[1])
+    expected = [sum(int(b) << c for c, b in enumerate(image[:, yy, xx]))
+                for image in want for yy in range(want.shape[2]) for xx in range(want.shape[3])]
+    assert got == expected
+
+
+def test_streaming_max_pool_needs_tiling_windows():
+    with pytest.raises(ValueError, match="^kernel"):
+        StreamingMaxPool(channels=2, height=5, width=4, kernel=2)

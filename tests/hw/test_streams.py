@@ -251,12 +251,13 @@ def random_items(rng, shape, count):
     return items
 
 
+@pytest.mark.parametrize("registered", [True, False], ids=["registered", "passthrough"])
 @pytest.mark.parametrize("stalls", STALLS, ids=STALL_IDS)
 @pytest.mark.parametrize("shape, outputs", FORK_CONFIGS, ids=FORK_IDS)
-def test_fork(shape, outputs, stalls):
+def test_fork(shape, outputs, stalls, registered):
     rng = random.Random(outputs)
     items = random_items(rng, shape, 40)
-    dut = Fork(shape=shape, outputs=outputs)
+    dut = Fork(shape=shape, outputs=outputs, registered=registered)
     # Each output stalls with its own probability (some much more than others).
     out_stalls = [stalls[1] * (k + 1) / outputs for k in range(outputs)]
     got = run_streams(dut, [(dut.i, items, stalls[0])],
@@ -294,13 +295,48 @@ def test_fork_one_output_blocked():
     sim.run()
 
 
+@pytest.mark.parametrize("registered", [True, False], ids=["registered", "passthrough"])
 @pytest.mark.parametrize("shape, outputs", FORK_CONFIGS, ids=FORK_IDS)
-def test_fork_throughput(shape, outputs):
-    dut = Fork(shape=shape, outputs=outputs)
+def test_fork_throughput(shape, outputs, registered):
+    dut = Fork(shape=shape, outputs=outputs, registered=registered)
     items = random_items(random.Random(3), shape, 20)
     edges = timing_streams(dut, [(dut.i, items)], [(o, len(items)) for o in dut.o])
-    assert dut.latency == 1
-    assert edges == [list(range(1, 1 + len(items)))] * outputs
+    assert dut.latency == int(registered)
+    start = dut.latency
+    assert edges == [list(range(start, start + len(items)))] * outputs
+
+
+def test_passthrough_fork_holds_the_input_until_every_output_took_it():
+    """One output blocked: the others take the item once, the input is not accepted."""
+    dut = Fork(shape=unsigned(4), outputs=3, registered=False)
+
+    async def testbench(ctx):
+        ctx.set(dut.o0.ready, 1)
+        ctx.set(dut.o2.ready, 1)
+        ctx.set(dut.i.valid, 1)
+        ctx.set(dut.i.payload, 5)
+        accepted, taken = 0, [0, 0, 0]
+        for _ in range(10):
+            sampled = await ctx.tick().sample(dut.i.ready, *[o.valid for o in dut.o],
+                                              *[o.ready for o in dut.o])
+            in_ready, valids, readies = sampled[2], sampled[3:6], sampled[6:9]
+            accepted += in_ready
+            taken = [t + (v and r) for t, v, r in zip(taken, valids, readies)]
+        assert accepted == 0 and taken == [1, 0, 1]
+        assert ctx.get(dut.o1.valid) and ctx.get(dut.o1.payload) == 5
+        assert not ctx.get(dut.o0.valid) and not ctx.get(dut.o2.valid)
+        ctx.set(dut.o1.ready, 1)
+        assert ctx.get(dut.i.ready)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+
+
+def test_fork_registered_must_be_a_bool():
+    with pytest.raises(ValueError, match="^registered"):
+        Fork(shape=unsigned(4), outputs=2, registered=1)
 
 
 def test_fork_valid_is_registered():
