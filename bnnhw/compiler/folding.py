@@ -24,7 +24,8 @@ __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan
 
 MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense", "panet_conv2d")
 
-#: Cycles per image a pooled dense engine spends beyond its folds (``bnnhw.hw.pooldense``).
+#: Cycles per image a pooled dense engine spends beyond its folds (``bnnhw.hw.pooldense``); when
+#: its result is the network's output, the argmax head also holds it one cycle per class.
 POOLED_DRAIN_CYCLES = 3
 
 
@@ -51,6 +52,7 @@ class LayerFolding:
     channels: int = 0
     groups: int = 1
     pooled: bool = False
+    drain: int = 0
 
     def __post_init__(self):
         if self.pe < 1 or self.rows % self.pe:
@@ -80,7 +82,7 @@ class LayerFolding:
     @property
     def cycles(self):
         folds = self.synapse_folds * self.neuron_folds * self.positions
-        return folds + POOLED_DRAIN_CYCLES if self.pooled else folds
+        return folds + self.drain
 
     @property
     def lanes(self):
@@ -89,7 +91,7 @@ class LayerFolding:
 
     def with_(self, pe, simd):
         return LayerFolding(self.layer, self.op, self.rows, self.fan_in, self.positions, pe,
-                            simd, self.channels, self.groups, self.pooled)
+                            simd, self.channels, self.groups, self.pooled, self.drain)
 
     @property
     def depthwise(self):
@@ -108,7 +110,8 @@ class LayerFolding:
     def to_dict(self):
         return {"layer": self.layer, "op": self.op, "rows": self.rows, "fan_in": self.fan_in,
                 "positions": self.positions, "channels": self.channels, "groups": self.groups,
-                "pe": self.pe, "simd": self.simd, "cycles": self.cycles, "pooled": self.pooled}
+                "pe": self.pe, "simd": self.simd, "cycles": self.cycles, "pooled": self.pooled,
+                "drain": self.drain}
 
 
 @dataclass(frozen=True)
@@ -177,9 +180,12 @@ def matrix_layers(compiled):
             positions = height * width
         channels = int(weight.shape[1]) if layer.op.endswith("conv2d") else 0
         groups = int(layer.params.get("groups", 1))
+        drain = 0
+        if layer.name in pooled:     # pipeline drain, then the head's argmax on the held result
+            drain = POOLED_DRAIN_CYCLES + (rows if compiled.output == layer.name else 0)
         result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions,
                                    channels=channels, groups=groups,
-                                   pooled=layer.name in pooled))
+                                   pooled=layer.name in pooled, drain=drain))
     return result
 
 

@@ -46,8 +46,9 @@ def _block(name):
 def engine_of_layer(compiled, engine_names):
     """Compiled layer name -> the engine (value name) that computes it.
 
-    A binary convolution fused with its threshold is computed by the threshold's engine; every
-    other layer is its own engine.
+    A binary or int8 convolution fused with its threshold is computed by the threshold's engine,
+    a global pool fused into its dense layer by the dense layer's; every other layer is its own
+    engine.
     """
     engines = set(engine_names)
     consumers = {}
@@ -130,6 +131,10 @@ def _matrix(traffic, compiled, layer, folding, memory_map, fused):
             _add(traffic, "vector_buffer", writes=sf * positions, reads=(nf - 1) * sf * positions,
                  word_bits=8 * folding.simd)
         _add(traffic, "param_rom", reads=nf * positions, read_bits=folding.rows * positions * 32)
+        if fused is not None:       # threshold units on the MAC's lanes: one word per output
+            params = _images(memory_map, fused, "channel-params")
+            _add(traffic, "param_rom", reads=folding.rows * positions,
+                 word_bits=sum(e["word_bits"] for e in params))
     else:  # panet_conv2d: N activation bases side by side
         n = int(layer.params["activation_bases"])
         bits, chunk = c, n * folding.simd

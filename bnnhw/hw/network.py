@@ -175,12 +175,16 @@ class StreamingNetwork(wiring.Component):
         for layer in layers:
             for source in layer.inputs:
                 consumers.setdefault(source, []).append(layer)
+        self._consumers = consumers
         self._formats["input"] = self._format("input")
         fused = {}
         for layer in layers:
             users = consumers.get(layer.name, [])
             if layer.op in ("binary_conv2d", "binary_dense") and len(users) == 1 \
                     and users[0].op == "threshold" and users[0].params["offset"] == 0:
+                fused[layer.name] = users[0].name
+            # an int8 convolution read only by its threshold: threshold units on the MAC's lanes
+            if layer.op == "int8_conv2d" and len(users) == 1 and users[0].op == "threshold":
                 fused[layer.name] = users[0].name
         skipped = set(fused.values())
         self._fused = fused
@@ -226,13 +230,38 @@ class StreamingNetwork(wiring.Component):
 
     # --- engines per op --------------------------------------------------------------------
 
+    def _takes_pixels_at_once(self, layer):
+        """Whether ``layer``'s engine accepts an input pixel in one cycle whenever it has room
+        (a line buffer, a FIFO, a register stage), rather than holding it while it works through
+        it (serializers, the pooled dense layer)."""
+        if layer.op in ("add", "concat", "maxpool", "clip", "pa_bases"):
+            return True
+        if layer.op == "permute":
+            return not self._slow_readers(layer.name)
+        if layer.op in ("binary_conv2d", "int8_conv2d", "panet_conv2d"):
+            c, h, w, kernel, stride, padding = self._geometry(layer)
+            return not (kernel == (1, 1) and stride == (1, 1) and padding == (0, 0)) \
+                and not (kernel == (h, w) and h * w == 1 and padding == (0, 0))
+        return False
+
+    def _slow_readers(self, value):
+        """Whether some reader of ``value`` holds its pixels: then the producer's output
+        deserializer keeps a second buffer so that it can collect the next pixel meanwhile (one
+        buffer otherwise: the reader frees it in the cycle it is full)."""
+        readers = self._consumers.get(value, [])
+        if value == self._compiled.output:
+            return True         # the argmax head holds the logits one cycle per class
+        return not readers or not all(self._takes_pixels_at_once(r) for r in readers)
+
     def _window_or_serializer(self, layer, fmt, *, channels_bits, height, width, kernel, stride,
                               padding, pad_bit, groups, simd_bits):
         (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
         if (kh, kw) == (1, 1) and (sh, sw) == (1, 1) and (ph, pw) == (0, 0):
-            return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1)
+            return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1,
+                              registered=False)
         if (kh, kw) == (height, width) and (ph, pw) == (0, 0) and height * width == 1:
-            return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1)
+            return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1,
+                              registered=False)
         return SlidingWindow(channels=channels_bits, height=height, width=width, kernel=kernel,
                              stride=stride, padding=padding, pad_bit=pad_bit, simd=simd_bits,
                              groups=groups)
@@ -262,14 +291,16 @@ class StreamingNetwork(wiring.Component):
             core = BinaryMVTU.from_images(self._files, self._memory_map, layer.name, out_name,
                                           op=dot)
             k = core.slices
-            collect = Deserializer(elements=rows, width=k, lanes=pe)
+            collect = Deserializer(elements=rows, width=k, lanes=pe,
+                                   double_buffered=self._slow_readers(out_name))
             order = [r * k + n for n in range(k) for r in range(rows)]
             return Chain([window, core, collect], in_shape=unsigned(c), out_shape=unsigned(
                 out_fmt.bits), output=lambda v: permute_bits(v, order))
         words = _images(self._files, self._memory_map, layer.name, "weights")
         core = BinaryMVAU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
                           words=words, op=dot, groups=groups)
-        collect = Deserializer(elements=rows, width=core.count_width, lanes=pe)
+        collect = Deserializer(elements=rows, width=core.count_width, lanes=pe,
+                               double_buffered=self._slow_readers(out_name))
         return Chain([window, core, collect], in_shape=unsigned(c),
                      out_shape=unsigned(out_fmt.bits),
                      output=lambda v: self._repack(v, PixelFormat(rows, unsigned(
@@ -312,7 +343,17 @@ class StreamingNetwork(wiring.Component):
         bias = [int(b) for b in np.asarray(layer.params["bias"]).ravel()]
         core = Int8MAC(weights=words, bias=bias, fan_in=folding.fan_in, pe=pe, simd=simd,
                        depthwise=depthwise)
-        collect = Deserializer(elements=folding.rows, width=32, lanes=pe)
+        if out_name != layer.name:      # fused threshold: PE lanes of threshold units
+            lanes, k, width = self._threshold_lanes(self._layer(out_name), pe, signed(32))
+            collect = Deserializer(elements=folding.rows, width=k, lanes=pe,
+                                   double_buffered=self._slow_readers(out_name))
+            order = [r * k + n for n in range(k) for r in range(folding.rows)]
+            return Chain([window, core, lanes, collect], in_shape=unsigned(in_fmt.bits),
+                         out_shape=unsigned(self._formats[out_name].bits),
+                         input=lambda v: self._repack(v, in_fmt, PixelFormat(c, signed(8))),
+                         output=lambda v: permute_bits(v, order))
+        collect = Deserializer(elements=folding.rows, width=32, lanes=pe,
+                               double_buffered=self._slow_readers(out_name))
         out_fmt = self._formats[out_name]
         int8 = PixelFormat(c, signed(8))
         return Chain([window, core, collect], in_shape=unsigned(in_fmt.bits),
@@ -370,7 +411,7 @@ class StreamingNetwork(wiring.Component):
         core = PANetMVU(words=words, phi=p["phi"], fan_in=folding.fan_in, rows=folding.rows,
                         pe=folding.pe, simd=simd)
         collect = Deserializer(elements=folding.rows, width=core.output_shape.width,
-                               lanes=folding.pe)
+                               lanes=folding.pe, double_buffered=self._slow_readers(out_name))
         out_fmt = self._formats[out_name]
         channel_major = [j * c + ch for ch in range(c) for j in range(n)]   # bit ch*N + j
         split = [s * n + j for j in range(n) for s in range(simd)]           # base j at j*simd
@@ -393,8 +434,10 @@ class StreamingNetwork(wiring.Component):
         array = LaneArray(units, in_width=in_fmt.width, out_width=unit_out.width,
                           pre=lambda v, lane: to_unit(v.as_signed() if in_fmt.shape.signed
                                                       else v))
-        serial = Serializer(elements=c, width=in_fmt.width, lanes=lanes)
-        collect = Deserializer(elements=c, width=unit_out.width, lanes=lanes)
+        serial = Serializer(elements=c, width=in_fmt.width, lanes=lanes,
+                            registered=False)
+        collect = Deserializer(elements=c, width=unit_out.width, lanes=lanes,
+                               double_buffered=self._slow_readers(out_name))
         out_fmt = self._formats[out_name]
         if out_slices > 1:
             k = out_slices
@@ -405,7 +448,14 @@ class StreamingNetwork(wiring.Component):
         return Chain([serial, array, collect], in_shape=unsigned(in_fmt.bits),
                      out_shape=unsigned(out_fmt.bits), output=output)
 
-    def _build_threshold(self, layer, out_name):
+    def _layer(self, name):
+        return next(layer for layer in self._compiled.layers if layer.name == name)
+
+    def _threshold_parts(self, layer, in_shape):
+        """``(make_unit(channels), k, width, pre)`` of a threshold layer: units for a subset of
+        channels, slices per channel, popcount width, and the map of an input element of
+        ``in_shape`` to the unit's input (subtract the offset; exact, the difference lies in
+        ``[0, fan_in]``)."""
         st = layer.params["thresholds"]
         offset = int(layer.params["offset"])
         threshold = np.asarray(st.threshold)
@@ -417,10 +467,28 @@ class StreamingNetwork(wiring.Component):
             return ThresholdUnit(fan_in=int(st.fan_in), threshold=threshold[..., channels],
                                  invert=invert[..., channels], width=width)
 
+        def pre(v):
+            return (v - offset)[:width] if Shape.cast(in_shape).signed or offset else v[:width]
+
+        return unit, k, width, pre
+
+    def _threshold_lanes(self, layer, lanes, in_shape):
+        """``(LaneArray, k, width)``: ``lanes`` threshold units, lane ``l`` for channels ``l, l +
+        lanes, ..`` (a MAC's PE lanes), each lane's input an element of ``in_shape``."""
+        unit, k, width, pre = self._threshold_parts(layer, in_shape)
+        channels = self._value(layer.inputs[0]).shape[0]
+        in_width = Shape.cast(in_shape).width
+        array = LaneArray([unit(np.arange(lane, channels, lanes)) for lane in range(lanes)],
+                          in_width=in_width, out_width=k,
+                          pre=lambda v, lane: pre(v.as_signed() if Shape.cast(in_shape).signed
+                                                  else v))
+        return array, k, width
+
+    def _build_threshold(self, layer, out_name):
         in_fmt = self._formats[layer.inputs[0]]
-        return self._channel_engine(
-            layer, out_name, unit, unit_in=unsigned(width), unit_out=unsigned(k), out_slices=k,
-            pre=lambda v: (v - offset)[:width] if in_fmt.shape.signed or offset else v[:width])
+        unit, k, width, pre = self._threshold_parts(layer, in_fmt.shape)
+        return self._channel_engine(layer, out_name, unit, unit_in=unsigned(width),
+                                    unit_out=unsigned(k), out_slices=k, pre=pre)
 
     def _build_requantize(self, layer, out_name):
         p = layer.params
@@ -525,7 +593,7 @@ class StreamingNetwork(wiring.Component):
         window = SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
                                padding=0, pad_bit=0, simd=c)
         taps = kernel[0] * kernel[1]
-        collect = Deserializer(elements=taps, width=c, lanes=1)
+        collect = Deserializer(elements=taps, width=c, lanes=1, double_buffered=False)
         order = [t * c + lane for lane in range(c) for t in range(taps)]
         pool = BinaryMaxPool(kernel=kernel, lanes=c)
         return Chain([window, collect, pool], in_shape=unsigned(c), out_shape=unsigned(c),

@@ -21,7 +21,7 @@ payload until the transfer. Element ``e`` of a vector of ``width``-bit elements 
 input to the first cycle its result is presented (without stalls).
 """
 
-from amaranth.hdl import Cat, Module, Shape, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -87,6 +87,11 @@ class Serializer(_VectorStream):
 
     Latency 1 (from accepting a vector to presenting its first chunk).
 
+    ``registered=False``: no copy of the vector. ``o`` shows chunk ``t`` of the input's payload
+    (a multiplexer; the stream rule keeps the payload stable until it transfers), ``o.valid =
+    i.valid``, and ``i.ready`` rises with the last chunk's transfer; latency 0, same rate, one
+    counter instead of ``elements * width`` flip-flops.
+
     Parameters
     ----------
     elements : int
@@ -95,6 +100,8 @@ class Serializer(_VectorStream):
         Bits per element, ``>= 1``.
     lanes : int
         Elements per output transfer, ``>= 1``, dividing ``elements``; default 1.
+    registered : bool
+        Copy the vector into a shift register (default) or select chunks of the held input.
 
     Members
     -------
@@ -107,21 +114,40 @@ class Serializer(_VectorStream):
         A parameter is not a positive integer, or ``lanes`` does not divide ``elements``.
     """
 
-    def __init__(self, *, elements, width, lanes=1):
+    def __init__(self, *, elements, width, lanes=1, registered=True):
+        if not isinstance(registered, bool):
+            raise ValueError(f"registered: expected a bool, got {registered!r}")
+        self._registered = registered
         super().__init__(elements, width, lanes,
                          in_lanes=lambda self: self._elements, out_lanes=lambda self: self._lanes)
+
+    latency = property(lambda self: int(self._registered),
+                       doc="Clock edges from input to output (no stalls).")
 
     def elaborate(self, platform):
         m = Module()
         chunks, chunk_width = self.chunks, self.chunk_width
+        if not self._registered and chunks == 1:
+            wiring.connect(m, wiring.flipped(self.i), wiring.flipped(self.o))
+            return m
         vector = Signal(self.vector_width)
         advance = ~self.o.valid | self.o.ready  # the output register is free after this edge
-        m.d.comb += self.o.payload.eq(vector[:chunk_width])
+        if self._registered:
+            m.d.comb += self.o.payload.eq(vector[:chunk_width])
 
         if chunks == 1:
             m.d.comb += self.i.ready.eq(advance)
             with m.If(advance):
                 m.d.sync += [self.o.valid.eq(self.i.valid), vector.eq(self.i.payload)]
+            return m
+
+        if not self._registered:
+            index = Signal(range(chunks))       # the chunk on `o`
+            m.d.comb += [self.o.valid.eq(self.i.valid),
+                         self.o.payload.eq(self.i.payload.word_select(index, chunk_width)),
+                         self.i.ready.eq(self.o.ready & (index == chunks - 1))]
+            with m.If(self.o.valid & self.o.ready):
+                m.d.sync += index.eq(Mux(index == chunks - 1, 0, index + 1))
             return m
 
         remaining = Signal(range(chunks))  # chunks of the vector after the one on `o`
@@ -153,6 +179,11 @@ class Deserializer(_VectorStream):
     Latency 1 from accepting the last chunk of a vector to presenting it (``chunks`` edges from
     accepting its first chunk when the chunks arrive back to back).
 
+    ``double_buffered=False``: no assembly register; the chunks shift straight into the output
+    register, which takes the next vector's first chunk in the cycle the current vector
+    transfers. Same latency and rate while the output is taken promptly; a stalled output holds
+    back the input (``i.ready = ~o.valid | o.ready``). Half the flip-flops.
+
     Parameters
     ----------
     elements : int
@@ -161,6 +192,8 @@ class Deserializer(_VectorStream):
         Bits per element, ``>= 1``.
     lanes : int
         Elements per input transfer, ``>= 1``, dividing ``elements``; default 1.
+    double_buffered : bool
+        Separate assembly and output registers (default) or one register.
 
     Members
     -------
@@ -173,7 +206,10 @@ class Deserializer(_VectorStream):
         A parameter is not a positive integer, or ``lanes`` does not divide ``elements``.
     """
 
-    def __init__(self, *, elements, width, lanes=1):
+    def __init__(self, *, elements, width, lanes=1, double_buffered=True):
+        if not isinstance(double_buffered, bool):
+            raise ValueError(f"double_buffered: expected a bool, got {double_buffered!r}")
+        self._double = double_buffered
         super().__init__(elements, width, lanes,
                          in_lanes=lambda self: self._lanes, out_lanes=lambda self: self._elements)
 
@@ -188,6 +224,18 @@ class Deserializer(_VectorStream):
             m.d.comb += self.i.ready.eq(advance)
             with m.If(advance):
                 m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
+            return m
+
+        if not self._double:
+            # Chunks shift into the output register itself; after `chunks` of them chunk 0 is
+            # lowest and the vector is presented until it transfers.
+            count = Signal(range(chunks))
+            m.d.comb += self.i.ready.eq(advance)
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += [self.o.payload.eq(Cat(self.o.payload[chunk_width:], self.i.payload)),
+                             count.eq(Mux(count == chunks - 1, 0, count + 1))]
+                with m.If(count == chunks - 1):
+                    m.d.sync += self.o.valid.eq(1)
             return m
 
         # Chunks 0 .. chunks-2 shift in from the top; after chunks-1 of them chunk 0 is lowest.

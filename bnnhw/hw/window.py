@@ -85,7 +85,14 @@ from amaranth.utils import bits_for, ceil_log2
 
 from .fixed import _int_param, _is_bool
 
-__all__ = ["SlidingWindow"]
+__all__ = ["SlidingWindow", "block_rams"]
+
+
+def block_rams(width, depth):
+    """iCE40 ``SB_RAM40_4K`` blocks for a ``width x depth`` memory (modes 256x16, 512x8,
+    1024x4, 2048x2): what Yosys' memory mapping needs at the least."""
+    return min(-(-width // w) * -(-depth // d) for w, d in ((16, 256), (8, 512), (4, 1024),
+                                                            (2, 2048)))
 
 
 def _pair(value, name, lo):
@@ -129,6 +136,12 @@ class SlidingWindow(wiring.Component):
         groups``), so a transfer never straddles two pixels or two groups.
     buffer_rows : int, optional
         ``R``, input rows held by the line buffer, ``>= kh`` (default ``kh + sh``).
+    chunked_buffer : bool
+        Line-buffer words of ``simd`` bits instead of whole pixels (default ``False``): the
+        writer stores a pixel over ``C/simd`` cycles (the pixel stays on ``i`` meanwhile, the
+        stream rule), the reader reads exactly the chunk it emits. Same memory bits, narrower
+        and deeper, which fits block RAMs of 16 bits or less (iCE40) in far fewer blocks
+        (:func:`block_rams`); no multiplexer on the read side.
     groups : int
         ``G >= 1`` dividing ``channels`` (default 1): the window order of a grouped convolution
         (one window of ``kh*kw*C/G`` bits per group); the transfer count does not change.
@@ -154,7 +167,7 @@ class SlidingWindow(wiring.Component):
     """
 
     def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,
-                 simd=None, buffer_rows=None, groups=1):
+                 simd=None, buffer_rows=None, groups=1, chunked_buffer=False):
         self._channels = _int_param(channels, "channels", 1)
         self._groups = _int_param(groups, "groups", 1)
         if self._channels % self._groups:
@@ -183,6 +196,9 @@ class SlidingWindow(wiring.Component):
                              (self._width + 2 * pw - kw) // sw + 1)
         self._buffer_rows = kh + sh if buffer_rows is None else \
             _int_param(buffer_rows, "buffer_rows", kh)
+        if not _is_bool(chunked_buffer):
+            raise ValueError(f"chunked_buffer: expected a bool, got {chunked_buffer!r}")
+        self._chunked = bool(chunked_buffer)
         super().__init__({
             "i": In(stream.Signature(unsigned(self._channels))),
             "o": Out(stream.Signature(unsigned(self._simd))),
@@ -209,8 +225,13 @@ class SlidingWindow(wiring.Component):
         doc="Output transfers per image.")
     memory_bits = property(lambda self: self._buffer_rows * self._width * self._channels,
                            doc="Line-buffer bits, ``R*W*C``.")
+    chunked_buffer = property(lambda self: self._chunked,
+                              doc="Line-buffer words are ``simd``-bit chunks, not pixels.")
+    buffer_word_bits = property(lambda self: self._simd if self._chunked else self._channels,
+                                doc="Bits per line-buffer word.")
     cycles_per_image = property(
-        lambda self: max(self.chunks_per_image, self._height * self._width),
+        lambda self: max(self.chunks_per_image, self._height * self._width * (
+            self._channels // self._simd if self._chunked else 1)),
         doc="Steady-state cycles per image without stalls (default ``buffer_rows``).")
     latency = property(lambda self: 2,
                        doc="Edges from accepting the last pixel of a waited-for row to the "
@@ -229,7 +250,9 @@ class SlidingWindow(wiring.Component):
         run = ~stall
         m.d.comb += stall.eq(self.o.valid & ~self.o.ready)
 
-        buffer = Memory(shape=unsigned(C), depth=R * W, init=[])
+        word_chunks = C // simd                   # chunks of one pixel (all groups)
+        store = word_chunks if self._chunked else 1   # memory words per pixel
+        buffer = Memory(shape=unsigned(C // store), depth=R * W * store, init=[])
         m.submodules.line_buffer = buffer
         write = buffer.write_port()
         read = buffer.read_port()  # not transparent: the reader never reads a row being written
@@ -252,23 +275,28 @@ class SlidingWindow(wiring.Component):
         image_done = Signal()
         row_done = Signal()
 
-        # --- writer ---
-        write_addr = Signal(range(R * W))
+        # --- writer (a chunked buffer takes a pixel over `store` cycles, chunk wc each) ---
+        write_addr = Signal(range(R * W * store))
         wx = Signal(range(W))
+        wc = Signal(range(store))
         free = Signal()
+        accept = Signal()
         m.d.comb += [
             free.eq((rows < R) | (rows < R + top)),
-            self.i.ready.eq(free),
+            self.i.ready.eq(free & (wc == store - 1)),
+            accept.eq(self.i.valid & self.i.ready),
             write.addr.eq(write_addr),
-            write.data.eq(self.i.payload),
+            write.data.eq(self.i.payload.word_select(wc, C // store) if store > 1
+                          else self.i.payload),
             write.en.eq(self.i.valid & free),
         ]
         with m.If(self.i.valid & free):
-            m.d.sync += [
-                write_addr.eq(Mux(write_addr == R * W - 1, 0, write_addr + 1)),
-                wx.eq(Mux(wx == W - 1, 0, wx + 1)),
-            ]
-        m.d.comb += row_done.eq(self.i.valid & free & (wx == W - 1))
+            m.d.sync += write_addr.eq(Mux(write_addr == R * W * store - 1, 0, write_addr + 1))
+            if store > 1:
+                m.d.sync += wc.eq(Mux(wc == store - 1, 0, wc + 1))
+        with m.If(accept):
+            m.d.sync += wx.eq(Mux(wx == W - 1, 0, wx + 1))
+        m.d.comb += row_done.eq(accept & (wx == W - 1))
         m.d.sync += rows.eq(rows + row_done - Mux(image_done, H, 0))
 
         # --- reader: issue one chunk per cycle when its rows are complete and `o` moves ---
@@ -290,9 +318,13 @@ class SlidingWindow(wiring.Component):
             ix.eq(left + kx),
             slot.eq(Mux(slot_sum >= R, slot_sum - R, slot_sum)),
             pad.eq((iy < 0) | (iy >= H) | (ix < 0) | (ix >= W)),
-            read.addr.eq(slot * W + ix[:ceil_log2(max(W, 2)) + 1]),
             read.en.eq(run),
         ]
+        pixel_addr = slot * W + ix[:ceil_log2(max(W, 2)) + 1]
+        if store > 1:
+            m.d.comb += read.addr.eq(pixel_addr * store + g * n_chunks + cc)
+        else:
+            m.d.comb += read.addr.eq(pixel_addr)
 
         last_chunk = cc == n_chunks - 1
         last_kx = kx == kw - 1
@@ -329,7 +361,6 @@ class SlidingWindow(wiring.Component):
 
         # --- stage 1: read word (held by the port while stalled), pad flag, chunk index ---
         pad1 = Signal()
-        word_chunks = C // simd
         cc1 = Signal(range(word_chunks))
         with m.If(run):
             m.d.sync += [
@@ -338,6 +369,7 @@ class SlidingWindow(wiring.Component):
                 cc1.eq(g * n_chunks + cc),
             ]
         pad_word = Const((1 << simd) - 1 if self._pad_bit else 0, simd)
-        chunk = read.data.word_select(cc1, simd) if word_chunks > 1 else read.data
+        chunk = read.data.word_select(cc1, simd) if word_chunks > 1 and store == 1 \
+            else read.data
         m.d.comb += self.o.payload.eq(Mux(pad1, pad_word, chunk))
         return m

@@ -31,7 +31,8 @@ def _expected_cycles(layer, value, compiled=None):
     pool = pooled_dense_layers(compiled).get(layer.name) if compiled is not None else None
     if pool is not None:
         _, h, w = compiled.values[pool.inputs[0]].shape
-        positions, extra = h * w, POOLED_DRAIN_CYCLES
+        positions = h * w
+        extra = POOLED_DRAIN_CYCLES + (c_out if compiled.output == layer.name else 0)
     return lambda pe, simd: (fan_in // simd) * (c_out // pe) * positions + extra
 
 
@@ -62,6 +63,8 @@ def test_pooled_dense_layers(compiled):
     folding = plan_folding(compiled).by_layer[dense]
     _, h, w = compiled.values[pool.inputs[0]].shape
     assert folding.pooled and folding.positions == h * w
+    # pipeline drain, then the argmax head compares one class per cycle on the held result
+    assert folding.drain == POOLED_DRAIN_CYCLES + folding.rows
     assert folding.to_dict()["pooled"] is True
     others = [f for f in plan_folding(compiled).layers if f.layer != dense]
     assert not any(f.pooled for f in others)

@@ -143,6 +143,59 @@ def random_vectors(rng, count, elements, width):
     return [rng.getrandbits(elements * width) for _ in range(count)]
 
 
+def _lean_configs():
+    """VECTOR_CONFIGS with several chunks (one chunk lean is plain wiring, no clock of its own)."""
+    return [(e, w, n) for e, w, n in VECTOR_CONFIGS if e // n > 1]
+
+
+@pytest.mark.parametrize("stalls", STALLS, ids=STALL_IDS)
+@pytest.mark.parametrize("elements, width, lanes", _lean_configs())
+def test_serializer_without_register(elements, width, lanes, stalls):
+    """registered=False: chunks straight from the held input; same chunks, same rate, latency 0."""
+    rng = random.Random(elements * 100 + lanes)
+    vectors = random_vectors(rng, 12, elements, width) + [0, (1 << (elements * width)) - 1]
+    expected = [c for v in vectors for c in chunks_of(v, elements, width, lanes)]
+    dut = Serializer(elements=elements, width=width, lanes=lanes, registered=False)
+    assert run_stream(dut, vectors, len(expected), stall_in=stalls[0], stall_out=stalls[1],
+                      seed=lanes) == expected
+    dut = Serializer(elements=elements, width=width, lanes=lanes, registered=False)
+    count = 6 * elements // lanes
+    edges = stream_timing(dut, random_vectors(random.Random(1), 6, elements, width), count)
+    assert dut.latency == 0 and edges == list(range(count))
+
+
+@pytest.mark.parametrize("stalls", STALLS, ids=STALL_IDS)
+@pytest.mark.parametrize("elements, width, lanes", VECTOR_CONFIGS, ids=VECTOR_IDS)
+def test_single_buffered_deserializer(elements, width, lanes, stalls):
+    """double_buffered=False: same vectors; back to back at one chunk per cycle when the output
+    is always ready."""
+    rng = random.Random(elements * 100 + lanes + 7)
+    vectors = random_vectors(rng, 12, elements, width) + [0, (1 << (elements * width)) - 1]
+    payloads = [c for v in vectors for c in chunks_of(v, elements, width, lanes)]
+    dut = Deserializer(elements=elements, width=width, lanes=lanes, double_buffered=False)
+    assert run_stream(dut, payloads, len(vectors), stall_in=stalls[0], stall_out=stalls[1],
+                      seed=lanes + 1) == vectors
+    dut = Deserializer(elements=elements, width=width, lanes=lanes, double_buffered=False)
+    chunks = elements // lanes
+    edges = stream_timing(dut, payloads, len(vectors))
+    assert edges == [(v + 1) * chunks - 1 + dut.latency for v in range(len(vectors))]
+
+
+@pytest.mark.parametrize("elements, width, lanes", [(8, 2, 2), (5, 3, 1), (3, 4, 3)])
+def test_lean_round_trip(elements, width, lanes):
+    """Unregistered serializer -> single-buffered deserializer, under stalls."""
+    vectors = random_vectors(random.Random(elements), 20, elements, width)
+    dut = _RoundTrip(elements, width, lanes, lean=True)
+    assert run_stream(dut, vectors, len(vectors), stall_in=0.4, stall_out=0.4) == vectors
+
+
+def test_lean_flags_must_be_bools():
+    with pytest.raises(ValueError, match="^registered"):
+        Serializer(elements=4, width=1, registered=0)
+    with pytest.raises(ValueError, match="^double_buffered"):
+        Deserializer(elements=4, width=1, double_buffered="no")
+
+
 @pytest.mark.parametrize("stalls", STALLS, ids=STALL_IDS)
 @pytest.mark.parametrize("elements, width, lanes", VECTOR_CONFIGS, ids=VECTOR_IDS)
 def test_serializer(elements, width, lanes, stalls):
@@ -196,9 +249,10 @@ def test_deserializer_throughput(elements, width, lanes):
 class _RoundTrip(wiring.Component):
     """Serializer -> Deserializer (the identity on vectors)."""
 
-    def __init__(self, elements, width, lanes):
-        self.ser = Serializer(elements=elements, width=width, lanes=lanes)
-        self.des = Deserializer(elements=elements, width=width, lanes=lanes)
+    def __init__(self, elements, width, lanes, lean=False):
+        self.ser = Serializer(elements=elements, width=width, lanes=lanes, registered=not lean)
+        self.des = Deserializer(elements=elements, width=width, lanes=lanes,
+                                double_buffered=not lean)
         super().__init__({
             "i": In(stream.Signature(unsigned(elements * width))),
             "o": Out(stream.Signature(unsigned(elements * width))),

@@ -147,12 +147,17 @@ GROUPED_CONFIGS = {
 }
 
 
-def make(config):
+def make(config, chunked=False):
     """The unit of a 9-tuple (ungrouped) or 10-tuple (last element ``groups``) configuration."""
     c, h, w, kernel, stride, padding, pad_bit, simd, rows, *groups = config
     return SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
                          padding=padding, pad_bit=pad_bit, simd=simd, buffer_rows=rows,
-                         groups=groups[0] if groups else 1)
+                         groups=groups[0] if groups else 1, chunked_buffer=chunked)
+
+
+#: Configurations with several chunks per pixel, for the chunked line buffer.
+CHUNKED = {k: v for k, v in {**CONFIGS, **GROUPED_CONFIGS}.items()
+           if v[0] // (v[7] or v[0] // (v[9] if v[9:] else 1)) > 1}
 
 
 def images(config, seed, count=3):
@@ -189,6 +194,42 @@ def test_grouped_windows_match_reference(config, stalls):
     got = run_stream(dut, pixels(x), len(want), stall_in=stalls[0], stall_out=stalls[1],
                      seed=len(want) + groups, drain=40)
     assert got == want
+
+
+@pytest.mark.parametrize("stalls", list(STALLS.values()), ids=list(STALLS))
+@pytest.mark.parametrize("config", list(CHUNKED.values()), ids=list(CHUNKED))
+def test_chunked_buffer_windows_match_reference(config, stalls):
+    """Line-buffer words of ``simd`` bits: the same windows, under every stall pattern."""
+    dut = make(config, chunked=True)
+    groups = config[9] if config[9:] else 1
+    assert dut.buffer_word_bits == dut.simd and dut.memory_bits == make(config).memory_bits
+    x = images(config, sum(config[:3]) + config[6] + groups, count=4)
+    want = expected_chunks(x, *config[3:7], dut.simd, groups)
+    got = run_stream(dut, pixels(x), len(want), stall_in=stalls[0], stall_out=stalls[1],
+                     seed=len(want) + 1, drain=40)
+    assert got == want
+
+
+@pytest.mark.parametrize("key", ["3x3_s2_p1_c16", "1x1_c16_simd4", "g4_3x3_s1_p1", "g2_1x1_s2"])
+def test_chunked_buffer_timing(key):
+    """The writer takes ``C/simd`` cycles per pixel; output-bound layers keep one chunk per
+    cycle, input-bound ones take ``H*W*C/simd`` cycles per image."""
+    config = {**CONFIGS, **GROUPED_CONFIGS}[key]
+    dut = make(config, chunked=True)
+    c, h, w = config[:3]
+    count, cpi = 5, dut.chunks_per_image
+    edges = stream_timing(dut, [0] * (count * h * w), count * cpi)
+    firsts = [edges[n * cpi] for n in range(count)]
+    assert dut.cycles_per_image == max(cpi, h * w * c // dut.simd)
+    assert np.diff(firsts).tolist()[1:] == [dut.cycles_per_image] * (count - 2)
+
+
+def test_block_rams():
+    from bnnhw.hw.window import block_rams
+
+    assert block_rams(128, 16) == 8          # a pixel per word: 8 blocks of 16 bits
+    assert block_rams(32, 64) == 2           # the same bits in 32-bit chunks
+    assert block_rams(8, 256) == 1 and block_rams(16, 257) == 2 and block_rams(2, 2048) == 1
 
 
 def test_long_stream_all_patterns():
@@ -289,6 +330,7 @@ GOOD = {"channels": 4, "height": 5, "width": 6, "kernel": 3, "stride": 1, "paddi
     ({"groups": 2, "simd": 4}, "simd"),            # divides C = 4, not C/G = 2
     ({"groups": 4, "simd": 2}, "simd"),            # C/G = 1
     ({"channels": 6, "groups": 3, "simd": 3}, "simd"),
+    ({"chunked_buffer": 1}, "chunked_buffer"),
 ])
 def test_bad_parameters(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
@@ -399,13 +441,16 @@ COCOTB_CONFIGS = {
     "w2": (16, 4, 3, 1, 1, 0, 0, 16, None),
     "w3": (4, 6, 5, (2, 3), (2, 1), (0, 1), 1, 1, 2),
     "w4": (8, 5, 4, 3, 2, 1, 0, 2, None, 4),        # grouped, (g, k_h, k_w, c) order
+    "w5": (16, 4, 5, 3, 1, 1, 1, 4, None, 2),       # chunked line buffer (see CHUNKED_KEYS)
+    "w6": (8, 6, 4, 3, 2, 1, 0, 2, None),           # chunked, stride 2
 }
+CHUNKED_KEYS = {"w5", "w6"}
 
 
 def _cocotb_blocks():
     blocks, specs = {}, {}
     for key, config in COCOTB_CONFIGS.items():
-        blocks[key] = make(config)
+        blocks[key] = make(config, chunked=key in CHUNKED_KEYS)
         c, h, w, kernel, stride, padding, pad_bit, simd, _, *groups = config
         specs[key] = {"channels": c, "height": h, "width": w, "kernel": list(pair(kernel)),
                       "stride": list(pair(stride)), "padding": list(pair(padding)),
