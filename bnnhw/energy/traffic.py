@@ -15,7 +15,9 @@ memory                        accesses per image
                               one 32-bit value per output (``rows * positions``)
 ``line_buffer``               sliding window: ``H * W`` words of ``C`` bits written (each input
                               pixel once), one ``C``-bit word read per output chunk
-                              (``H_out * W_out * kh * kw * C / chunk``, border taps included)
+                              (``H_out * W_out * kh * kw * C / chunk``, border taps included);
+                              a chunked line buffer writes ``H * W * C / chunk`` and reads as
+                              many words of ``chunk`` bits
 ``vector_buffer``             matrix engines with several neuron folds per input vector: the
                               first fold writes the ``SF`` chunks, the other folds replay them
 ``fifo``                      join FIFOs (``add``, ``concat``): every input pixel written and
@@ -73,14 +75,20 @@ def _pair(value):
     return tuple(int(v) for v in value)
 
 
-def _window(traffic, *, bits, height, width, kernel, stride, padding, positions, chunk_bits):
-    """Line-buffer traffic of the engine's input stage (nothing for a serializer)."""
+def _window(traffic, *, bits, height, width, kernel, stride, padding, positions, chunk_bits,
+            chunked=False):
+    """Line-buffer traffic of the engine's input stage (nothing for a serializer); a chunked
+    line buffer stores and reads ``chunk_bits``-bit words."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     if (kh, kw) == (1, 1) and (sh, sw) == (1, 1) and (ph, pw) == (0, 0):
         return
     if (kh, kw) == (height, width) and (ph, pw) == (0, 0) and height * width == 1:
         return
     chunks = positions * kh * kw * bits // chunk_bits
+    if chunked:
+        _add(traffic, "line_buffer", writes=height * width * bits // chunk_bits, reads=chunks,
+             word_bits=chunk_bits)
+        return
     _add(traffic, "line_buffer", writes=height * width, reads=chunks, word_bits=bits)
 
 
@@ -96,7 +104,13 @@ def _images(memory_map, layer, kind):
     return [e for e in memory_map["images"] if e.get("layer") == layer and e.get("kind") == kind]
 
 
-def _matrix(traffic, compiled, layer, folding, memory_map, fused):
+def _chunked_window(network, engine):
+    """Whether ``engine``'s input stage is a sliding window with a chunked line buffer."""
+    stages = getattr(dict(network.engines)[engine], "stages", ())
+    return bool(stages) and getattr(stages[0], "chunked_buffer", False)
+
+
+def _matrix(traffic, compiled, layer, folding, memory_map, fused, chunked=False):
     value = compiled.values[layer.inputs[0]]
     c, h, w = (int(x) for x in value.shape)
     positions, sf, nf, pe = folding.positions, folding.synapse_folds, folding.neuron_folds, \
@@ -142,7 +156,7 @@ def _matrix(traffic, compiled, layer, folding, memory_map, fused):
             _add(traffic, "vector_buffer", writes=sf * positions, reads=(nf - 1) * sf * positions,
                  word_bits=n * folding.simd)
     _window(traffic, bits=bits, height=h, width=w, kernel=kernel, stride=stride,
-            padding=padding, positions=positions, chunk_bits=chunk)
+            padding=padding, positions=positions, chunk_bits=chunk, chunked=chunked)
 
 
 def memory_traffic(network, compiled, plan, memory_map):
@@ -173,7 +187,8 @@ def memory_traffic(network, compiled, plan, memory_map):
         entry = traffic[engine]
         if layer.name in by_layer:
             fused = engine if engine != layer.name else None
-            _matrix(entry, compiled, layer, by_layer[layer.name], memory_map, fused)
+            _matrix(entry, compiled, layer, by_layer[layer.name], memory_map, fused,
+                    chunked=_chunked_window(network, engine))
             continue
         if engine != layer.name or any(engine_of.get(x) == engine for x in layer.inputs):
             continue          # a fused threshold: counted with its convolution

@@ -55,7 +55,7 @@ from .pooldense import PooledInt8Dense
 from .pool import BinaryMaxPool, GlobalPopcountPool, StreamingMaxPool
 from .streams import Deserializer, Fork, Join, Serializer, StreamFIFO
 from .threshold import ThresholdUnit
-from .window import SlidingWindow
+from .window import SlidingWindow, block_rams
 
 __all__ = ["NetworkError", "StreamingNetwork"]
 
@@ -262,9 +262,14 @@ class StreamingNetwork(wiring.Component):
         if (kh, kw) == (height, width) and (ph, pw) == (0, 0) and height * width == 1:
             return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1,
                               registered=False)
+        # chunked line buffer when it needs fewer block RAMs and the writer keeps pace
+        rows = kernel[0] + stride[0]
+        chunks = channels_bits // simd_bits
+        chunked = chunks > 1 and height * width * chunks <= self._budget and \
+            block_rams(simd_bits, rows * width * chunks) < block_rams(channels_bits, rows * width)
         return SlidingWindow(channels=channels_bits, height=height, width=width, kernel=kernel,
                              stride=stride, padding=padding, pad_bit=pad_bit, simd=simd_bits,
-                             groups=groups)
+                             groups=groups, chunked_buffer=chunked)
 
     def _geometry(self, layer):
         c, h, w = self._value(layer.inputs[0]).shape

@@ -46,15 +46,18 @@ def test_binary_conv_with_fused_threshold():
     }
 
 
-def test_grouped_conv_reads_whole_line_buffer_words_and_needs_no_vector_buffer():
+def test_grouped_conv_reads_line_buffer_chunks_and_needs_no_vector_buffer():
+    network, _, _, _ = tiny_design()
     t2 = _traffic()["t2"]
     # 4 groups and NF = 4: each input vector (one group) feeds one neuron fold only
     assert "vector_buffer" not in t2
     assert t2["weight_rom"] == _access(reads=2 * 576, read_bits=9216)
     assert t2["threshold_rom"] == _access(reads=128, read_bits=128 * 8)   # k = 1: 7 + 1 bits
-    # input ms1: 32 bits per pixel; 16 positions x 9 taps x 32/8 chunks, a 32-bit word each
-    assert t2["line_buffer"] == _access(reads=576, writes=16, read_bits=576 * 32,
-                                        write_bits=16 * 32)
+    # input ms1: 32 bits per pixel in a chunked line buffer (8-bit words: one iCE40 block RAM
+    # instead of two); 16 positions x 9 taps x 32/8 chunks read, 16 pixels x 4 chunks written
+    assert dict(network.engines)["t2"].stages[0].chunked_buffer
+    assert t2["line_buffer"] == _access(reads=576, writes=64, read_bits=576 * 8,
+                                        write_bits=64 * 8)
 
 
 def test_int8_engines():
