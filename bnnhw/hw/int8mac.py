@@ -51,10 +51,11 @@ cycles. Under backpressure the whole unit waits (global stall), so a slow consum
 input side.
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for
 
 from ._rom import check_rom_images, sequence as _sequence
 from .fixed import _int_param, _is_bool
@@ -140,6 +141,11 @@ class Int8MAC(wiring.Component):
         (divides ``fan_in``).
     depthwise : bool
         Each row takes its own input vector (see the module docstring); default ``False``.
+    input_range : (int, int)
+        ``(lo, hi)`` within ``[-128, 127]``: the values the inputs take (default the whole int8
+        range). The multipliers take only the bits those values need (``[0, 16]``: 5 unsigned
+        bits) and the accumulators the exact range ``max|x| * sum|w| + |bias|``; the output
+        lanes stay int32 (sign-extended). An input outside the range gives wrong sums.
 
     Members
     -------
@@ -158,7 +164,8 @@ class Int8MAC(wiring.Component):
         (``|bias| + 128 * sum|w| >= 2**31``, the check of ``golden.int8``).
     """
 
-    def __init__(self, *, weights, bias, fan_in, pe, simd, depthwise=False):
+    def __init__(self, *, weights, bias, fan_in, pe, simd, depthwise=False,
+                 input_range=(-128, 127)):
         bias = _sequence(bias, "bias")
         if not bias:
             raise ValueError("bias: expected one int32 per row, got none")
@@ -174,6 +181,12 @@ class Int8MAC(wiring.Component):
 
         self._weights = check_rom_images(weights, name="weights", count=self._pe,
                                          depth=self._nf * self._sf, word_bits=8 * self._simd)
+        if not isinstance(input_range, (tuple, list)) or len(input_range) != 2:
+            raise ValueError(f"input_range: expected (lo, hi), got {input_range!r}")
+        lo = _int_param(input_range[0], "input_range", -128, 127)
+        hi = _int_param(input_range[1], "input_range", lo, 127)
+        self._input_range = (lo, hi)
+        largest = 0
         for r in range(self._rows):
             image, nf = self._weights[r % self._pe], r // self._pe
             magnitude = sum(abs(e) for word in image[nf * self._sf:(nf + 1) * self._sf]
@@ -183,12 +196,18 @@ class Int8MAC(wiring.Component):
                 raise ValueError(
                     f"weights: row {r} can reach |acc| = {worst}, which overflows the int32 "
                     f"accumulator")
+            largest = max(largest, max(-lo, hi) * magnitude + abs(self._bias[r]))
+        # accumulator: the exact range for inputs in input_range (the output stays int32)
+        self._acc_width = bits_for(largest, require_sign_bit=True) if largest else 2
 
         lanes = self._simd * (self._pe if depthwise else 1)
         super().__init__({
             "i": In(stream.Signature(data.ArrayLayout(signed(8), lanes))),
             "o": Out(stream.Signature(data.ArrayLayout(signed(32), self._pe))),
         })
+
+    accumulator_width = property(lambda self: self._acc_width,
+                                 doc="Bits of each accumulator (exact for ``input_range``).")
 
     @classmethod
     def from_matrix(cls, matrix, bias, *, pe, simd, depthwise=False):
@@ -252,7 +271,11 @@ class Int8MAC(wiring.Component):
             read = rom.read_port()
             m.d.comb += [read.addr.eq(address), read.en.eq(~stall)]
             roms.append(word_layout(read.data))
-        bias_rom = Memory(shape=data.ArrayLayout(signed(32), pe), depth=nf_count,
+        acc_shape = signed(self._acc_width)
+        lo, hi = self._input_range
+        x_shape = unsigned(bits_for(hi)) if lo >= 0 else signed(max(bits_for(lo, True),
+                                                                    bits_for(hi, True)))
+        bias_rom = Memory(shape=data.ArrayLayout(acc_shape, pe), depth=nf_count,
                           init=[list(self._bias[n * pe:(n + 1) * pe]) for n in range(nf_count)])
         m.submodules.bias = bias_rom
         bias_read = bias_rom.read_port()
@@ -283,21 +306,24 @@ class Int8MAC(wiring.Component):
             m.d.comb += x.eq(Mux(streamed1, x1, replay.data))
 
         # --- stage 2: PE dot products of SIMD elements ---
-        dot_shape = signed(16 + max(simd - 1, 0).bit_length())
+        dot_shape = signed(8 + x_shape.width + max(simd - 1, 0).bit_length())
         dots = [Signal(dot_shape, name=f"dot{p}") for p in range(pe)]
-        bias2 = Signal(data.ArrayLayout(signed(32), pe), name="bias2")
+        bias2 = Signal(data.ArrayLayout(acc_shape, pe), name="bias2")
         valid2, first2, last2 = Signal(name="valid2"), Signal(name="first2"), Signal(name="last2")
         with m.If(~stall):
             m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1),
                          bias2.eq(bias_read.data)]
             for p in range(pe):
                 base = p * simd if self._depthwise else 0
-                terms = [x[base + i] * roms[p][i] for i in range(simd)]
+                # inputs lie in input_range: their low bits are the value
+                elements = [Value.cast(x[base + i])[:x_shape.width] for i in range(simd)]
+                terms = [(e if lo >= 0 else e.as_signed()) * roms[p][i]
+                         for i, e in enumerate(elements)]
                 m.d.sync += dots[p].eq(_tree_sum(terms))
 
         # --- accumulate; output on the last synapse fold ---
-        acc = Signal(data.ArrayLayout(signed(32), pe), name="acc")
-        total = Signal(data.ArrayLayout(signed(32), pe), name="total")
+        acc = Signal(data.ArrayLayout(acc_shape, pe), name="acc")
+        total = Signal(data.ArrayLayout(acc_shape, pe), name="total")
         for p in range(pe):
             m.d.comb += total[p].eq(Mux(first2, bias2[p], acc[p]) + dots[p])
         with m.If(~stall):
@@ -305,7 +331,7 @@ class Int8MAC(wiring.Component):
             with m.If(valid2):
                 m.d.sync += acc.eq(total)
                 with m.If(last2):
-                    m.d.sync += self.o.payload.eq(total)
+                    m.d.sync += [self.o.payload[p].eq(total[p]) for p in range(pe)]
         return m
 
 

@@ -347,7 +347,7 @@ class StreamingNetwork(wiring.Component):
         words = _images(self._files, self._memory_map, layer.name, "weights")
         bias = [int(b) for b in np.asarray(layer.params["bias"]).ravel()]
         core = Int8MAC(weights=words, bias=bias, fan_in=folding.fan_in, pe=pe, simd=simd,
-                       depthwise=depthwise)
+                       depthwise=depthwise, input_range=(int(in_value.lo), int(in_value.hi)))
         if out_name != layer.name:      # fused threshold: PE lanes of threshold units
             lanes, k, width = self._threshold_lanes(self._layer(out_name), pe, signed(32))
             collect = Deserializer(elements=folding.rows, width=k, lanes=pe,
@@ -547,7 +547,7 @@ class StreamingNetwork(wiring.Component):
     def _joined(self, layer, out_name, combine, *, registered=True):
         """Join of the inputs (each behind a FIFO) -> PixelMap(``combine``)."""
         fmts = [self._formats[name] for name in layer.inputs]
-        join = Join(shapes=[unsigned(f.bits) for f in fmts])
+        join = Join(shapes=[unsigned(f.bits) for f in fmts], registered=False)   # FIFOs in
         out_fmt = self._formats[out_name]
         offsets = np.cumsum([0] + [f.bits for f in fmts])
 
@@ -594,7 +594,8 @@ class StreamingNetwork(wiring.Component):
         stride = layer.params.get("stride", kernel)
         stride = (int(stride), int(stride)) if np.isscalar(stride) else tuple(map(int, stride))
         if stride == kernel and h % kernel[0] == 0 and w % kernel[1] == 0:
-            return StreamingMaxPool(channels=c, height=h, width=w, kernel=kernel)
+            return StreamingMaxPool(channels=c, height=h, width=w, kernel=kernel,
+                                    registered=False)
         window = SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
                                padding=0, pad_bit=0, simd=c)
         taps = kernel[0] * kernel[1]

@@ -107,7 +107,9 @@ class StreamingMaxPool(wiring.Component):
     channels`` flip-flops (instead of line buffers of ``kh`` rows and a window register).
 
     Latency 1 (output register, behind the window's last pixel); one input pixel per cycle
-    (``i.ready = ~o.valid | o.ready``).
+    (``i.ready = ~o.valid | o.ready``). ``registered=False``: no output register; the window's
+    last pixel and its result transfer together (latency 0; ``i.ready`` then waits for
+    ``o.ready``).
 
     Members
     -------
@@ -115,7 +117,10 @@ class StreamingMaxPool(wiring.Component):
     o : Out(stream.Signature(unsigned(channels)))
     """
 
-    def __init__(self, *, channels, height, width, kernel):
+    def __init__(self, *, channels, height, width, kernel, registered=True):
+        if not isinstance(registered, bool):
+            raise ValueError(f"registered: expected a bool, got {registered!r}")
+        self._registered = registered
         self._channels = _int_param(channels, "channels", 1)
         self._height = _int_param(height, "height", 1)
         self._width = _int_param(width, "width", 1)
@@ -134,7 +139,7 @@ class StreamingMaxPool(wiring.Component):
             "o": Out(stream.Signature(unsigned(self._channels))),
         })
 
-    latency = property(lambda self: 1)
+    latency = property(lambda self: int(self._registered))
 
     def elaborate(self, platform):
         m = Module()
@@ -143,20 +148,27 @@ class StreamingMaxPool(wiring.Component):
         kx, ky = Signal(range(kw)), Signal(range(kh))
         h = Signal(c)
         queue = [Signal(c, name=f"queue{k}") for k in range(self._width // kw)]
-        advance = _stall(m, self)
-        take = self.i.valid & advance
         row = Mux(kx == 0, 0, h) | self.i.payload          # OR over this window row so far
         window = Mux(ky == 0, 0, queue[0]) | row            # ... and over the rows above
-        with m.If(advance):
-            m.d.sync += self.o.valid.eq(0)
+        if self._registered:
+            advance = _stall(m, self)
+            with m.If(advance):
+                m.d.sync += self.o.valid.eq(0)
+        else:       # the window's last pixel goes out with its result
+            ends = (kx == kw - 1) & (ky == kh - 1)
+            advance = ~ends | self.o.ready
+            m.d.comb += [self.i.ready.eq(advance), self.o.valid.eq(self.i.valid & ends),
+                         self.o.payload.eq(window)]
+        take = self.i.valid & advance
         with m.If(take):
             m.d.sync += [h.eq(row), x.eq(x + 1), kx.eq(kx + 1)]
             with m.If(kx == kw - 1):
                 m.d.sync += kx.eq(0)
                 m.d.sync += [a.eq(b) for a, b in zip(queue, queue[1:])]
                 m.d.sync += queue[-1].eq(window)
-                with m.If(ky == kh - 1):
-                    m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(window)]
+                if self._registered:
+                    with m.If(ky == kh - 1):
+                        m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(window)]
             with m.If(x == self._width - 1):      # H % kh == 0: images start at ky == 0
                 m.d.sync += [x.eq(0), ky.eq(ky + 1)]
                 with m.If(ky == kh - 1):

@@ -356,12 +356,16 @@ class Join(wiring.Component):
     other inputs' ``valid`` and on ``o.ready``; ``o.valid`` is a register. Throughput one item
     per cycle when all inputs are valid and the output is ready.
 
-    Latency 1 (the output register).
+    Latency 1 (the output register). ``registered=False``: no output register (latency 0,
+    ``o.valid`` = every input valid, the payload the inputs' payloads), for inputs that are
+    registers already (FIFO outputs).
 
     Parameters
     ----------
     shapes : sequence of shape-castable
         Payload shape of each input (at least one, each at least 1 bit wide).
+    registered : bool
+        Output register (default) or none.
 
     Members
     -------
@@ -376,7 +380,10 @@ class Join(wiring.Component):
         1 bit.
     """
 
-    def __init__(self, *, shapes):
+    def __init__(self, *, shapes, registered=True):
+        if not isinstance(registered, bool):
+            raise ValueError(f"registered: expected a bool, got {registered!r}")
+        self._registered = registered
         if isinstance(shapes, (str, bytes)) or not hasattr(shapes, "__iter__"):
             raise ValueError(f"shapes: expected a sequence of shapes, got {shapes!r}")
         shapes = tuple(_shape_param(shape, f"shapes[{k}]") for k, shape in enumerate(shapes))
@@ -391,7 +398,8 @@ class Join(wiring.Component):
     inputs = property(lambda self: len(self._shapes), doc="Number of input streams.")
     width = property(lambda self: sum(Shape.cast(shape).width for shape in self._shapes),
                      doc="Output payload bits (sum of the input widths).")
-    latency = property(lambda self: 1, doc="Clock edges from inputs to output (no stalls).")
+    latency = property(lambda self: int(self._registered),
+                       doc="Clock edges from inputs to output (no stalls).")
 
     @property
     def i(self):
@@ -407,6 +415,12 @@ class Join(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         ins = self.i
+        if not self._registered:
+            every = Cat(port.valid for port in ins).all()
+            m.d.comb += [self.o.valid.eq(every),
+                         self.o.payload.eq(Cat(_raw(port.payload) for port in ins))]
+            m.d.comb += [port.ready.eq(every & self.o.ready) for port in ins]
+            return m
         advance = ~self.o.valid | self.o.ready
         take = Signal()
         m.d.comb += take.eq(advance & Cat(port.valid for port in ins).all())

@@ -113,6 +113,25 @@ def test_dense(rows, fan_in, pe, simd, stalls):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("lo, hi", [(0, 16), (-3, 5), (0, 0), (-128, -1), (0, 127)])
+@pytest.mark.parametrize("pe, simd", [(1, 1), (2, 4)])
+def test_narrow_input_range(lo, hi, pe, simd):
+    """``input_range``: narrower multipliers and accumulators, the same sums for inputs in the
+    range (its ends included), under stalls."""
+    rng = np.random.default_rng(hi - lo + pe)
+    w = edge_weights(rng, 4, 8)
+    bias = [int(b) for b in rng.integers(-1000, 1000, 4)]
+    x = np.concatenate([np.full((1, 8), lo), np.full((1, 8), hi),
+                        rng.integers(lo, hi + 1, (10, 8))])
+    want = golden.int8_dense(x, w, bias)
+    dut = Int8MAC.from_matrix(w, bias, pe=pe, simd=simd)
+    narrow = Int8MAC(weights=pack_int8_weights(w, pe=pe, simd=simd), bias=bias, fan_in=8, pe=pe,
+                     simd=simd, input_range=(lo, hi))
+    assert narrow.accumulator_width <= dut.accumulator_width <= 32
+    got = rtl_dense(narrow, x, stall_in=0.3, stall_out=0.3, seed=pe)
+    np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("stalls", STALLS, ids=STALL_IDS)
 @pytest.mark.parametrize("channels, pe, simd", [(4, 1, 9), (6, 2, 3), (3, 3, 1), (2, 2, 9)])
 def test_depthwise(channels, pe, simd, stalls):
@@ -254,6 +273,9 @@ GOOD = {"weights": [[0, 0]], "bias": [0], "fan_in": 4, "pe": 1, "simd": 2}
     ({"bias": [INT32_MAX - 2 * 128 * 128 + 1], "weights": [[0x8080, 0]]}, "weights"),  # overflow
     ({"fan_in": 0}, "fan_in"),
     ({"depthwise": 1}, "depthwise"),
+    ({"input_range": (0, 200)}, "input_range"),
+    ({"input_range": (5, 4)}, "input_range"),
+    ({"input_range": 16}, "input_range"),
 ])
 def test_bad_parameters(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}"):

@@ -206,6 +206,8 @@ COCOTB_SPECS = {
     "am3": {"kind": "argmax", "classes": 1, "width": 3},
     "sm0": {"kind": "streaming_maxpool", "channels": 32, "height": 8, "width": 8, "kernel": [2, 2]},
     "sm1": {"kind": "streaming_maxpool", "channels": 3, "height": 6, "width": 4, "kernel": [3, 2]},
+    "sm2": {"kind": "streaming_maxpool", "channels": 4, "height": 4, "width": 8, "kernel": [2, 2],
+            "registered": False},
 }
 
 
@@ -216,7 +218,8 @@ def _cocotb_blocks():
             blocks[key] = BinaryMaxPool(kernel=tuple(spec["kernel"]), lanes=spec["lanes"])
         elif spec["kind"] == "streaming_maxpool":
             blocks[key] = StreamingMaxPool(channels=spec["channels"], height=spec["height"],
-                                           width=spec["width"], kernel=tuple(spec["kernel"]))
+                                           width=spec["width"], kernel=tuple(spec["kernel"]),
+                                           registered=spec.get("registered", True))
         elif spec["kind"] == "global_pool":
             blocks[key] = GlobalPopcountPool(
                 channels=spec["channels"], positions=spec["height"] * spec["width"])
@@ -239,7 +242,8 @@ def test_cocotb_pool(key, tmp_path):
     (8, 8, 8, 2), (3, 6, 4, (3, 2)), (5, 4, 6, (1, 3)), (2, 2, 2, 2), (4, 3, 3, 1),
 ])
 @pytest.mark.parametrize("stalls", [(0.0, 0.0), (0.4, 0.4)], ids=["no_stall", "stall"])
-def test_streaming_max_pool_matches_golden(channels, height, width, kernel, stalls):
+@pytest.mark.parametrize("registered", [True, False], ids=["registered", "passthrough"])
+def test_streaming_max_pool_matches_golden(channels, height, width, kernel, stalls, registered):
     rng = np.random.default_rng(channels * height + width)
     images = [np.zeros((channels, height, width)), np.ones((channels, height, width))]
     images += [rng.integers(0, 2, (channels, height, width)) for _ in range(4)]
@@ -247,7 +251,8 @@ def test_streaming_max_pool_matches_golden(channels, height, width, kernel, stal
     x = np.array(images, dtype=np.int64)
     kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
     want = golden.binary_maxpool2d(x, (kh, kw))
-    dut = StreamingMaxPool(channels=channels, height=height, width=width, kernel=kernel)
+    dut = StreamingMaxPool(channels=channels, height=height, width=width, kernel=kernel,
+                           registered=registered)
     pixels = [sum(int(b) << c for c, b in enumerate(image[:, yy, xx]))
               for image in x for yy in range(height) for xx in range(width)]
     got = run_stream(dut, pixels, want.shape[0] * want.shape[2] * want.shape[3],

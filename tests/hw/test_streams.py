@@ -14,7 +14,7 @@ import random
 
 import pytest
 from amaranth.back import verilog
-from amaranth.hdl import Module, Shape, signed, unsigned
+from amaranth.hdl import ClockDomain, Module, Shape, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
@@ -458,6 +458,35 @@ def test_join_throughput(shapes):
     edges = timing_streams(dut, sources, [(dut.o, 20)])
     assert dut.latency == 1
     assert edges == [list(range(1, 21))]
+
+
+class _ClockedJoin(Join):
+    """An unregistered Join with a ``sync`` domain for the simulator's clock."""
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.join = super().elaborate(platform)
+        m.domains.sync = ClockDomain()
+        return m
+
+
+@pytest.mark.parametrize("stalls", STALLS, ids=STALL_IDS)
+@pytest.mark.parametrize("shapes", JOIN_CONFIGS[:3], ids=JOIN_IDS[:3])
+def test_unregistered_join(shapes, stalls):
+    """registered=False: the same items, transferred in the cycle every input is valid."""
+    rng = random.Random(len(shapes) + 9)
+    dut = _ClockedJoin(shapes=shapes, registered=False)
+    assert dut.latency == 0
+    count = 40
+    columns = [[rng.getrandbits(Shape.cast(s).width) for _ in range(count)] for s in shapes]
+    in_stalls = [stalls[0] * (k + 1) / len(shapes) for k in range(len(shapes))]
+    sources = [(dut.input(k), list(columns[k]), in_stalls[k]) for k in range(len(shapes))]
+    got = run_streams(dut, sources, [(dut.o, count, stalls[1])], seed=len(shapes))
+    assert got == [join_expected(shapes, columns)]
+    dut = _ClockedJoin(shapes=shapes, registered=False)
+    edges = timing_streams(dut, [(port, column) for port, column in zip(dut.i, columns)],
+                           [(dut.o, count)])
+    assert edges == [list(range(count))]
 
 
 def test_join_valid_is_registered():
