@@ -238,6 +238,8 @@ class StreamingNetwork(wiring.Component):
             return True
         if layer.op == "permute":
             return not self._slow_readers(layer.name)
+        if layer.op == "global_pool":       # fused into its dense layer: a pixel buffer
+            return any(pool.name == layer.name for pool in self._pooled.values())
         if layer.op in ("binary_conv2d", "int8_conv2d", "panet_conv2d"):
             c, h, w, kernel, stride, padding = self._geometry(layer)
             return not (kernel == (1, 1) and stride == (1, 1) and padding == (0, 0)) \

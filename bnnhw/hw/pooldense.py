@@ -28,18 +28,20 @@ rings reset to the biases and are reloaded with them when the result is handed o
 
 **Streams**: ``i`` carries one pixel of ``C`` bits per transfer (bit ``c`` = channel ``c``), ``P``
 transfers per image; ``o`` carries the ``rows`` results, row ``r`` at bits ``r*width ..`` (signed,
-:attr:`width` bits, the exact range of the weights and biases). The pixel stays on ``i`` while its
-folds are issued (the stream rule keeps the payload stable until ``i.ready``), so the unit has no
-pixel register; ``i.ready`` rises with the pixel's last fold.
+:attr:`width` bits, the exact range of the weights and biases). A pixel buffer of two banks of
+``SF`` words of ``SIMD`` bits (``2*C`` bits, one block RAM) decouples the two: the writer stores
+a pixel over ``SF`` cycles into a free bank (the pixel stays on ``i`` meanwhile, the stream rule;
+``i.ready`` rises with its last word) while the folds read the other bank, so the producer is
+held ``SF`` cycles per pixel, not ``NF * SF``, and needs no second output buffer.
 
-**Pipeline**: issue (counters, ROM address, the ``SIMD`` bits of the pixel registered) -> ROM word
--> registered masked sum per PE -> ring head. ``o.valid`` rises 2 edges after the edge that
+**Pipeline**: issue (counters, ROM and pixel-buffer addresses) -> ROM word and pixel word ->
+registered masked sum per PE -> ring head. ``o.valid`` rises 2 edges after the edge that
 issued the image's last fold; nothing is issued for the next image until ``o`` has transferred
 (the rings hold the result), hence the :data:`DRAIN_CYCLES` per image. ``i.ready`` depends only
-on registers and ``i.valid``... never on ``o.ready``.
+on registers, never on ``o.ready``.
 """
 
-from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -119,6 +121,30 @@ class PooledInt8Dense(wiring.Component):
         pe, simd, nf_count, sf_count = self._pe, self._simd, self._nf, self._sf
         positions, width = self._positions, self._width
 
+        # --- pixel buffer: two banks of SF words of SIMD bits; the writer stores a pixel over
+        # SF cycles into a free bank while the reader folds over the other
+        pixels = m.submodules.pixels = Memory(shape=unsigned(simd), depth=2 * sf_count, init=[])
+        write, read = pixels.write_port(), pixels.read_port()
+        full = Signal(2)                 # bank holds a whole pixel not yet folded
+        write_bank, read_bank = Signal(), Signal()
+        chunk = Signal(range(sf_count))
+        bank_free = ~full.bit_select(write_bank, 1)
+        last_chunk = chunk == sf_count - 1
+        m.d.comb += [
+            write.addr.eq(Mux(write_bank, sf_count, 0) + chunk),
+            write.data.eq(self.i.payload.word_select(chunk, simd) if sf_count > 1
+                          else self.i.payload),
+            write.en.eq(self.i.valid & bank_free),
+            self.i.ready.eq(bank_free & last_chunk),
+        ]
+        filled = Signal(2)
+        emptied = Signal(2)
+        with m.If(self.i.valid & bank_free):
+            m.d.sync += chunk.eq(Mux(last_chunk, 0, chunk + 1))
+            with m.If(last_chunk):
+                m.d.sync += write_bank.eq(~write_bank)
+                m.d.comb += filled.eq(Mux(write_bank, 0b10, 0b01))
+
         # --- issue: (pixel, nf, sf) counters; stops after an image's last fold until o is taken
         pixel = Signal(range(positions))
         nf = Signal(range(nf_count))
@@ -129,25 +155,24 @@ class PooledInt8Dense(wiring.Component):
         last_of_image = last_of_pixel & (pixel == positions - 1)
         issue = Signal()
         m.d.comb += [
-            issue.eq(self.i.valid & ~waiting),
-            self.i.ready.eq(issue & last_of_pixel),
+            issue.eq(full.bit_select(read_bank, 1) & ~waiting),
+            read.addr.eq(Mux(read_bank, sf_count, 0) + sf),
         ]
         with m.If(issue):
             m.d.sync += sf.eq(sf + 1)
             with m.If(last_sf):
                 m.d.sync += [sf.eq(0), nf.eq(nf + 1)]
                 with m.If(nf == nf_count - 1):
-                    m.d.sync += [nf.eq(0), pixel.eq(pixel + 1)]
+                    m.d.sync += [nf.eq(0), pixel.eq(pixel + 1), read_bank.eq(~read_bank)]
+                    m.d.comb += emptied.eq(Mux(read_bank, 0b10, 0b01))
                     with m.If(pixel == positions - 1):
                         m.d.sync += [pixel.eq(0), waiting.eq(1)]
+        m.d.sync += full.eq((full | filled) & ~emptied)
 
-        # --- stage 1: ROM words and the pixel's SIMD bits
-        chunk1 = Signal(simd)
+        # --- stage 1: ROM words and the pixel's SIMD bits (pixel buffer word)
+        chunk1 = read.data
         valid1, rotate1, last1 = Signal(), Signal(), Signal()
-        m.d.sync += [
-            chunk1.eq(self.i.payload.word_select(sf, simd)),
-            valid1.eq(issue), rotate1.eq(last_sf), last1.eq(last_of_image),
-        ]
+        m.d.sync += [valid1.eq(issue), rotate1.eq(last_sf), last1.eq(last_of_image)]
         address = nf * sf_count + sf
         words = []
         for p in range(pe):
