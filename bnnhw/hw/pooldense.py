@@ -23,8 +23,9 @@ handed over. The weight ROMs have exactly ``Int8MAC``'s (and the compiler's) ima
 
 **Accumulators**: PE ``p`` keeps the ``NF`` rows ``nf*PE + p`` in a ring of registers. The ring's
 head takes every synapse fold of the current row and the ring rotates by one after the row's last
-fold, so after ``NF`` rows (one pixel) it is back in row order; no multiplexer selects a row. The
-rings reset to the biases and are reloaded with them when the result is handed over.
+fold, so after ``NF`` rows (one pixel) it is back in row order; no multiplexer selects a row. A
+row's first fold of an image starts from its bias (a constant selected by the row counter)
+instead of the ring, so the rings are never cleared or reloaded.
 
 **Streams**: ``i`` carries one pixel of ``C`` bits per transfer (bit ``c`` = channel ``c``), ``P``
 transfers per image; ``o`` carries the ``rows`` results, row ``r`` at bits ``r*width ..`` (signed,
@@ -41,7 +42,7 @@ issued the image's last fold; nothing is issued for the next image until ``o`` h
 on registers, never on ``o.ready``.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -171,8 +172,10 @@ class PooledInt8Dense(wiring.Component):
 
         # --- stage 1: ROM words and the pixel's SIMD bits (pixel buffer word)
         chunk1 = read.data
-        valid1, rotate1, last1 = Signal(), Signal(), Signal()
-        m.d.sync += [valid1.eq(issue), rotate1.eq(last_sf), last1.eq(last_of_image)]
+        valid1, rotate1, last1, start1 = Signal(), Signal(), Signal(), Signal()
+        nf1 = Signal.like(nf)
+        m.d.sync += [valid1.eq(issue), rotate1.eq(last_sf), last1.eq(last_of_image),
+                     start1.eq((pixel == 0) & (sf == 0)), nf1.eq(nf)]
         address = nf * sf_count + sf
         words = []
         for p in range(pe):
@@ -186,18 +189,22 @@ class PooledInt8Dense(wiring.Component):
         # --- stage 2: masked sums, registered
         sum_shape = signed(8 + bits_for(simd))
         sums = [Signal(sum_shape, name=f"sum{p}") for p in range(pe)]
-        valid2, rotate2, last2 = Signal(), Signal(), Signal()
-        m.d.sync += [valid2.eq(valid1), rotate2.eq(rotate1), last2.eq(last1)]
+        valid2, rotate2, last2, start2 = Signal(), Signal(), Signal(), Signal()
+        nf2 = Signal.like(nf)
+        m.d.sync += [valid2.eq(valid1), rotate2.eq(rotate1), last2.eq(last1),
+                     start2.eq(start1), nf2.eq(nf1)]
         for p in range(pe):
             terms = [chunk1[i].replicate(8) & words[p][8 * i:8 * i + 8] for i in range(simd)]
             m.d.sync += sums[p].eq(_tree_sum([t.as_signed() for t in terms]))
 
-        # --- stage 3: ring heads; result out
-        rings = [[Signal(signed(width), init=self._bias[k * pe + p], name=f"ring{p}_{k}")
-                  for k in range(nf_count)] for p in range(pe)]
+        # --- stage 3: ring heads (a row's first fold of an image starts from its bias); out
+        rings = [[Signal(signed(width), name=f"ring{p}_{k}") for k in range(nf_count)]
+                 for p in range(pe)]
         with m.If(valid2):
-            for ring, total in zip(rings, sums):
-                head = ring[0] + total
+            for p, (ring, total) in enumerate(zip(rings, sums)):
+                bias = Array(Const(self._bias[k * pe + p], signed(width))
+                             for k in range(nf_count))[nf2]
+                head = Mux(start2, bias, ring[0]) + total
                 with m.If(rotate2):
                     m.d.sync += [a.eq(b) for a, b in zip(ring, ring[1:])]
                     m.d.sync += ring[-1].eq(head)
@@ -207,8 +214,6 @@ class PooledInt8Dense(wiring.Component):
                 m.d.sync += self.o.valid.eq(1)
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += [self.o.valid.eq(0), waiting.eq(0)]
-            m.d.sync += [ring[k].eq(self._bias[k * pe + p])
-                         for p, ring in enumerate(rings) for k in range(nf_count)]
         m.d.comb += self.o.payload.eq(Cat(*(rings[r % pe][r // pe] for r in range(self._rows))))
         return m
 

@@ -257,8 +257,9 @@ class SlidingWindow(wiring.Component):
         write = buffer.write_port()
         read = buffer.read_port()  # not transparent: the reader never reads a row being written
 
-        # Signed coordinates: wide enough for every row/column offset and D in [-H, H + R].
-        span = 2 * (H + W + R + kh + kw + sh + sw + ph + pw) + 4
+        # Signed coordinates: wide enough for every row/column offset (at most a map side plus a
+        # kernel, a stride and the padding) and for D in [-H, H + R].
+        span = max(H, W) + R + max(kh, kw) + max(sh, sw) + max(ph, pw) + 2
         coord = signed(bits_for(span) + 1)
 
         # --- reader state (issue stage) ---
