@@ -57,6 +57,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
+from ._memory import buffer_memory
 from ._rom import check_rom_images, sequence as _sequence
 from .fixed import _int_param, _is_bool
 
@@ -293,7 +294,7 @@ class Int8MAC(wiring.Component):
         if self._depthwise or nf_count == 1:
             x = x1
         else:
-            buffer = Memory(shape=word_layout, depth=sf_count, init=[])
+            buffer = buffer_memory(shape=word_layout, depth=sf_count)
             m.submodules.buffer = buffer
             write = buffer.write_port()
             replay = buffer.read_port()

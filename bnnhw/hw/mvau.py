@@ -51,6 +51,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from ._memory import buffer_memory
 from ._rom import check_rom_images, sequence as _sequence
 from .fixed import _int_param, _is_bool
 from .popcount import AndPopcount, XnorPopcount, popcount_depth
@@ -289,7 +290,7 @@ class BinaryMVAU(wiring.Component):
             m.d.sync += chunk1.eq(self.i.payload)
         activation = chunk1
         if group_folds > 1:
-            buffer = Memory(shape=unsigned(self._simd), depth=sf_count, init=[])
+            buffer = buffer_memory(shape=unsigned(self._simd), depth=sf_count)
             m.submodules.vector_buffer = buffer
             write = buffer.write_port()
             read = buffer.read_port()

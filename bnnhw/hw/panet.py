@@ -40,6 +40,7 @@ from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ._memory import buffer_memory
 from ._rom import check_rom_images
 from .fixed import _int_param
 from .popcount import AndPopcount
@@ -293,7 +294,7 @@ class PANetMVU(wiring.Component):
             m.d.sync += chunk1.eq(self.i.payload)
         activation = chunk1
         if nf_count > 1:
-            buffer = Memory(shape=unsigned(self._n * self._simd), depth=sf_count, init=[])
+            buffer = buffer_memory(shape=unsigned(self._n * self._simd), depth=sf_count)
             m.submodules.vector_buffer = buffer
             write, read = buffer.write_port(), buffer.read_port()
             replay1 = Signal()

@@ -48,6 +48,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
+from ._memory import buffer_memory
 from ._rom import check_rom_images
 from .fixed import _int_param
 from .int8mac import _word_elements
@@ -124,7 +125,7 @@ class PooledInt8Dense(wiring.Component):
 
         # --- pixel buffer: two banks of SF words of SIMD bits; the writer stores a pixel over
         # SF cycles into a free bank while the reader folds over the other
-        pixels = m.submodules.pixels = Memory(shape=unsigned(simd), depth=2 * sf_count, init=[])
+        pixels = m.submodules.pixels = buffer_memory(shape=unsigned(simd), depth=2 * sf_count)
         write, read = pixels.write_port(), pixels.read_port()
         full = Signal(2)                 # bank holds a whole pixel not yet folded
         write_bank, read_bank = Signal(), Signal()

@@ -22,9 +22,10 @@ input to the first cycle its result is presented (without stalls).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Shape, Signal, unsigned
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ._memory import buffer_memory
 from .fixed import _int_param
 
 __all__ = ["Serializer", "Deserializer", "Fork", "Join", "StreamFIFO"]
@@ -435,11 +436,13 @@ class Join(wiring.Component):
 class StreamFIFO(wiring.Component):
     """First-in first-out buffer of ``depth`` items with stream interfaces.
 
-    A wrapper of :class:`amaranth.lib.fifo.SyncFIFOBuffered` (a memory of ``depth - 1`` items
-    followed by an output register, so ``o.valid`` and ``o.payload`` are registers and
-    ``i.ready`` depends only on the fill level, not on ``o.ready``). Throughput one item per cycle
-    for ``depth >= 3``; ``depth == 1`` (one register) and ``depth == 2`` alternate between
-    accepting and holding, one item per two cycles.
+    A memory of ``depth - 1`` items followed by the output (the memory's read register), as
+    :class:`amaranth.lib.fifo.SyncFIFOBuffered`, so ``o.valid`` and ``o.payload`` are registers
+    and ``i.ready`` depends only on the fill level, not on ``o.ready``. A word is read only once
+    it has been written in an earlier cycle, so the memory never sees a read of the word being
+    written (``_memory.buffer_memory``: the block RAM needs no collision logic). Throughput one
+    item per cycle for ``depth >= 3``; ``depth == 1`` (one register) and ``depth == 2``
+    alternate between accepting and holding, one item per two cycles.
 
     Latency 2 for ``depth >= 2`` (memory write, then the output register), 1 for ``depth == 1``.
 
@@ -476,14 +479,35 @@ class StreamFIFO(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        buffer = fifo.SyncFIFOBuffered(width=Shape.cast(self._shape).width, depth=self._depth)
-        m.submodules.fifo = buffer
+        width = Shape.cast(self._shape).width
+        take = self.o.valid & self.o.ready
+        if self._depth == 1:        # one register stage
+            m.d.comb += self.i.ready.eq(~self.o.valid)
+            with m.If(take):
+                m.d.sync += self.o.valid.eq(0)
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += [self.o.valid.eq(1), _raw(self.o.payload).eq(_raw(self.i.payload))]
+            return m
+        depth = self._depth - 1     # items in the memory; one more waits on `o`
+        memory = m.submodules.memory = buffer_memory(shape=unsigned(width), depth=depth)
+        write, read = memory.write_port(), memory.read_port()
+        head, tail = Signal(range(depth)), Signal(range(depth))
+        level = Signal(range(depth + 1))
+        push, pop = Signal(), Signal()
         m.d.comb += [
-            buffer.w_data.eq(_raw(self.i.payload)),
-            buffer.w_en.eq(self.i.valid),
-            self.i.ready.eq(buffer.w_rdy),
-            _raw(self.o.payload).eq(buffer.r_data),
-            self.o.valid.eq(buffer.r_rdy),
-            buffer.r_en.eq(self.o.ready),
+            self.i.ready.eq(level != depth),
+            push.eq(self.i.valid & self.i.ready),
+            # move the oldest item to `o` when `o` is empty or leaves now
+            pop.eq((level != 0) & (~self.o.valid | self.o.ready)),
+            write.addr.eq(tail), write.data.eq(_raw(self.i.payload)), write.en.eq(push),
+            read.addr.eq(head), read.en.eq(pop),
+            _raw(self.o.payload).eq(read.data),
         ]
+        with m.If(take):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(pop):
+            m.d.sync += [self.o.valid.eq(1), head.eq(Mux(head == depth - 1, 0, head + 1))]
+        with m.If(push):
+            m.d.sync += tail.eq(Mux(tail == depth - 1, 0, tail + 1))
+        m.d.sync += level.eq(level + push - pop)
         return m

@@ -79,10 +79,10 @@ layer with ``SF = NF = 1``) the input stream itself, one pixel per cycle, is the
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for, ceil_log2
 
+from ._memory import buffer_memory
 from .fixed import _int_param, _is_bool
 
 __all__ = ["SlidingWindow", "block_rams"]
@@ -252,7 +252,7 @@ class SlidingWindow(wiring.Component):
 
         word_chunks = C // simd                   # chunks of one pixel (all groups)
         store = word_chunks if self._chunked else 1   # memory words per pixel
-        buffer = Memory(shape=unsigned(C // store), depth=R * W * store, init=[])
+        buffer = buffer_memory(shape=unsigned(C // store), depth=R * W * store)
         m.submodules.line_buffer = buffer
         write = buffer.write_port()
         read = buffer.read_port()  # not transparent: the reader never reads a row being written
