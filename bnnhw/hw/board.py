@@ -5,7 +5,7 @@ with a serial port (``docs/board-protocol.md``)::
 
     uart_rx -> UARTReceiver -> FrameParser -> image buffer (Memory, one pixel per word)
                                    | done                  |
-                               controller -> stream pixels -> network -> result register
+                               controller -> stream pixels -> network (result held on o)
                                                                           |
     uart_tx <- UARTTransmitter <------------- reply (class / logits / info / error, CRC-8)
 
@@ -18,8 +18,9 @@ with a serial port (``docs/board-protocol.md``)::
   a parser that waits for a command byte: the board resynchronises by itself.
 - After a good CLASSIFY frame the controller streams the buffer's pixels into the network
   (``valid`` a register, the buffer's read port advancing only when the network takes a pixel:
-  the network may stall the input at any time) and keeps ``o.ready`` high, so the network's
-  result is taken as soon as it appears. A watchdog resets the network and replies with an error
+  the network may stall the input at any time). The network's result stays on its ``o``
+  (``o.ready`` low) while the reply reads it and is taken when the reply has been sent, so the
+  board keeps no copy of the logits. A watchdog resets the network and replies with an error
   if no result comes within ``watchdog_cycles``; every state of the board therefore ends within a
   bounded time and the board never hangs.
 - While the board is busy (streaming, waiting, replying) incoming bytes are dropped: the host
@@ -361,9 +362,10 @@ class ClassifierBoard(wiring.Component):
             with m.If(fetch):
                 m.d.sync += addr.eq(addr + 1)
 
-        # --- result: always taken, kept only while an image is in flight ---
-        m.d.comb += net.o.ready.eq(1)
-        result = Signal(len(net.o.payload))
+        # --- result: the network holds it on `o` (no copy here) until the reply is sent ---
+        release = Signal()
+        m.d.comb += net.o.ready.eq(release)
+        result = net.o.payload
         label_width = net.label_width
         label = result[:label_width]
 
@@ -423,8 +425,7 @@ class ClassifierBoard(wiring.Component):
             with m.State("CLASSIFY"):
                 m.d.sync += watchdog.eq(watchdog + 1)
                 with m.If(net.o.valid):
-                    m.d.sync += [result.eq(net.o.payload), streaming.eq(0),
-                                 self.led_status.eq(~self.led_status)]
+                    m.d.sync += [streaming.eq(0), self.led_status.eq(~self.led_status)]
                     with m.If(logits_wanted):
                         reply(_LOGITS)
                     with m.Else():
@@ -443,6 +444,8 @@ class ClassifierBoard(wiring.Component):
                     with m.Else():
                         m.d.sync += [tx.i.valid.eq(0),
                                      self.led_error.eq(kind == _ERROR)]
+                        # a class / logits reply read the held result: let it go now
+                        m.d.comb += release.eq((kind == _CLASS) | (kind == _LOGITS))
                         m.next = "IDLE"
         return m
 
