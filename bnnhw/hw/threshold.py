@@ -46,6 +46,10 @@ def _rows(value, name):
     return [value], False
 
 
+#: ROMs of at most this many words are read combinationally (LUTs) instead of through a register.
+ASYNC_ROM_DEPTH = 16
+
+
 class ThresholdUnit(wiring.Component):
     """Folded batch-norm sign on a stream of popcounts; ``k`` bits per channel (multi-slice).
 
@@ -151,16 +155,23 @@ class ThresholdUnit(wiring.Component):
             init=[[{"threshold": self._threshold[n][c], "invert": int(self._invert[n][c])}
                    for n in range(slices)] for c in range(channels)])
         m.submodules.rom = rom
-        read = rom.read_port()
-
-        channel = Signal(range(channels))
         stall = Signal()
         m.d.comb += [
             stall.eq(self.o.valid & ~self.o.ready),
             self.i.ready.eq(~stall),
-            read.en.eq(~stall),
-            read.addr.eq(channel),
         ]
+        channel = Signal(range(channels))
+        if channels <= ASYNC_ROM_DEPTH:
+            # A ROM of at most 16 words is one LUT4 per bit: read it combinationally from the
+            # channel of the registered popcount (no read register, no block RAM).
+            read = rom.read_port(domain="comb")
+            current = Signal(range(channels))
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += current.eq(channel)
+            m.d.comb += read.addr.eq(current)
+        else:
+            read = rom.read_port()
+            m.d.comb += [read.en.eq(~stall), read.addr.eq(channel)]
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += channel.eq(Mux(channel == channels - 1, 0, channel + 1))
 

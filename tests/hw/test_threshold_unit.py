@@ -91,6 +91,20 @@ def test_exhaustive_xnor(fan_in, k, stalls):
     assert got == expected_stream(p, thresholds)
 
 
+@pytest.mark.parametrize("stalls", STALLS, ids=["no_stall", "stall"])
+@pytest.mark.parametrize("channels", [16, 17, 40])
+def test_exhaustive_rom_depths(channels, stalls):
+    """Up to 16 channels the threshold ROM is read combinationally (LUTs), beyond through a
+    registered read port (block RAM): both give every bit, exhaustively."""
+    from bnnhw.hw.threshold import ASYNC_ROM_DEPTH
+
+    assert ASYNC_ROM_DEPTH == 16
+    thresholds = folded(channels, 9, channels, 4)
+    p = exhaustive_popcounts(9, channels)
+    got = rtl_run(thresholds, p, stall_in=stalls[0], stall_out=stalls[1], seed=channels)
+    assert got == expected_stream(p, thresholds)
+
+
 @pytest.mark.parametrize("k", [None, 2])
 @pytest.mark.parametrize("fan_in", [1, 5, 9])
 def test_exhaustive_and_domain_and_clip(fan_in, k):
@@ -216,6 +230,7 @@ COCOTB_CONFIGS = {
     "t0": (9, 5, None, None, "xnor"),
     "t1": (16, 3, 2, 7, "and"),
     "t2": (27, 7, 4, None, "xnor"),
+    "t3": (9, 20, 2, None, "xnor"),      # > 16 channels: registered ROM read
 }
 
 
