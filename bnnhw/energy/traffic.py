@@ -18,8 +18,11 @@ memory                        accesses per image
                               (``H_out * W_out * kh * kw * C / chunk``, border taps included);
                               a chunked line buffer writes ``H * W * C / chunk`` and reads as
                               many words of ``chunk`` bits
-``vector_buffer``             matrix engines with several neuron folds per input vector: the
-                              first fold writes the ``SF`` chunks, the other folds replay them
+``vector_buffer``             matrix engines with several neuron folds per input vector fed by
+                              a serializer: the first fold writes the ``SF`` chunks, the other
+                              folds replay them (behind a sliding window the window re-reads
+                              its line buffer once per fold instead: more line-buffer reads,
+                              no vector buffer)
 ``fifo``                      join FIFOs (``add``, ``concat``): every input pixel written and
                               read once (the output head compares the held logits in place)
 ============================  ==================================================================
@@ -104,13 +107,14 @@ def _images(memory_map, layer, kind):
     return [e for e in memory_map["images"] if e.get("layer") == layer and e.get("kind") == kind]
 
 
-def _chunked_window(network, engine):
-    """Whether ``engine``'s input stage is a sliding window with a chunked line buffer."""
+def _window_of(network, engine):
+    """``(chunked, repeat)`` of ``engine``'s input sliding window (``(False, 1)`` without one)."""
     stages = getattr(dict(network.engines)[engine], "stages", ())
-    return bool(stages) and getattr(stages[0], "chunked_buffer", False)
+    first = stages[0] if stages else None
+    return bool(getattr(first, "chunked_buffer", False)), int(getattr(first, "repeat", 1))
 
 
-def _matrix(traffic, compiled, layer, folding, memory_map, fused, chunked=False):
+def _matrix(traffic, compiled, layer, folding, memory_map, fused, chunked=False, repeat=1):
     value = compiled.values[layer.inputs[0]]
     c, h, w = (int(x) for x in value.shape)
     positions, sf, nf, pe = folding.positions, folding.synapse_folds, folding.neuron_folds, \
@@ -131,7 +135,7 @@ def _matrix(traffic, compiled, layer, folding, memory_map, fused, chunked=False)
     if layer.op.startswith("binary"):
         groups = int(layer.params.get("groups", 1))
         bits, chunk = c, folding.simd
-        if nf // groups > 1:
+        if nf // groups > 1 and repeat == 1:
             _add(traffic, "vector_buffer", writes=groups * sf * positions,
                  reads=(nf - groups) * sf * positions, word_bits=folding.simd)
         if fused is not None:
@@ -141,7 +145,7 @@ def _matrix(traffic, compiled, layer, folding, memory_map, fused, chunked=False)
     elif layer.op.startswith("int8"):
         bits = 8 * c
         chunk = 8 * (pe if folding.depthwise else folding.simd)
-        if not folding.depthwise and nf > 1:
+        if not folding.depthwise and nf > 1 and repeat == 1:
             _add(traffic, "vector_buffer", writes=sf * positions, reads=(nf - 1) * sf * positions,
                  word_bits=8 * folding.simd)
         _add(traffic, "param_rom", reads=nf * positions, read_bits=folding.rows * positions * 32)
@@ -156,7 +160,7 @@ def _matrix(traffic, compiled, layer, folding, memory_map, fused, chunked=False)
             _add(traffic, "vector_buffer", writes=sf * positions, reads=(nf - 1) * sf * positions,
                  word_bits=n * folding.simd)
     _window(traffic, bits=bits, height=h, width=w, kernel=kernel, stride=stride,
-            padding=padding, positions=positions, chunk_bits=chunk, chunked=chunked)
+            padding=padding, positions=positions * repeat, chunk_bits=chunk, chunked=chunked)
 
 
 def memory_traffic(network, compiled, plan, memory_map):
@@ -187,8 +191,9 @@ def memory_traffic(network, compiled, plan, memory_map):
         entry = traffic[engine]
         if layer.name in by_layer:
             fused = engine if engine != layer.name else None
+            chunked, repeat = _window_of(network, engine)
             _matrix(entry, compiled, layer, by_layer[layer.name], memory_map, fused,
-                    chunked=_chunked_window(network, engine))
+                    chunked=chunked, repeat=repeat)
             continue
         if engine != layer.name or any(engine_of.get(x) == engine for x in layer.inputs):
             continue          # a fused threshold: counted with its convolution

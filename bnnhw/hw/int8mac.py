@@ -142,6 +142,10 @@ class Int8MAC(wiring.Component):
         (divides ``fan_in``).
     depthwise : bool
         Each row takes its own input vector (see the module docstring); default ``False``.
+    reread : bool
+        Dense mode: the input vector arrives once per neuron fold (the sliding window re-reads
+        its line buffer), so there is no vector buffer and the input is taken every cycle;
+        default ``False``.
     input_range : (int, int)
         ``(lo, hi)`` within ``[-128, 127]``: the values the inputs take (default the whole int8
         range). The multipliers take only the bits those values need (``[0, 16]``: 5 unsigned
@@ -166,7 +170,10 @@ class Int8MAC(wiring.Component):
     """
 
     def __init__(self, *, weights, bias, fan_in, pe, simd, depthwise=False,
-                 input_range=(-128, 127)):
+                 input_range=(-128, 127), reread=False):
+        if not _is_bool(reread):
+            raise ValueError(f"reread: expected a bool, got {reread!r}")
+        self._reread = bool(reread)
         bias = _sequence(bias, "bias")
         if not bias:
             raise ValueError("bias: expected one int32 per row, got none")
@@ -250,7 +257,8 @@ class Int8MAC(wiring.Component):
         nf = Signal(range(nf_count), name="nf")
         address = Signal(range(depth), name="address")
         streaming = Signal()  # this fold's operands come from the input stream
-        m.d.comb += streaming.eq(1 if self._depthwise or nf_count == 1 else nf == 0)
+        m.d.comb += streaming.eq(1 if self._depthwise or nf_count == 1 or self._reread
+                                 else nf == 0)
         issue = Signal()
         m.d.comb += [
             self.i.ready.eq(~stall & streaming),
@@ -291,7 +299,7 @@ class Int8MAC(wiring.Component):
                 valid1.eq(issue), first1.eq(sf == 0), last1.eq(sf == sf_count - 1),
                 streamed1.eq(streaming), x1.eq(self.i.payload),
             ]
-        if self._depthwise or nf_count == 1:
+        if self._depthwise or nf_count == 1 or self._reread:
             x = x1
         else:
             buffer = buffer_memory(shape=word_layout, depth=sf_count)

@@ -136,6 +136,10 @@ class BinaryMVAU(wiring.Component):
         (``fan_in`` bits of group ``g``), so a position takes ``G`` vectors back to back, vector
         ``g`` buffered and replayed for its ``NF/G`` neuron folds. The ROM layout and the
         ``SF * NF`` cycles per position are unchanged; ``G`` must divide ``NF``.
+    reread : bool
+        The input vector arrives once per neuron fold (``NF/G`` times per vector; a
+        ``SlidingWindow`` with ``repeat=NF/G`` re-reads its line buffer), so no vector buffer:
+        every step takes a chunk from the stream. Default ``False``.
 
     Members
     -------
@@ -157,7 +161,10 @@ class BinaryMVAU(wiring.Component):
     """
 
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
-                 op="xnor", saturate_at=None, stages=0, groups=1):
+                 op="xnor", saturate_at=None, stages=0, groups=1, reread=False):
+        if not _is_bool(reread):
+            raise ValueError(f"reread: expected a bool, got {reread!r}")
+        self._reread = bool(reread)
         if op not in ("xnor", "and"):
             raise ValueError(f"op: expected 'xnor' or 'and', got {op!r}")
         self._op = op
@@ -236,6 +243,8 @@ class BinaryMVAU(wiring.Component):
     op = property(lambda self: self._op, doc='``"xnor"`` or ``"and"``.')
     saturate_at = property(lambda self: self._saturate_at, doc="``P``, or ``None``.")
     stages = property(lambda self: self._stages, doc="Pipeline ranks of each popcount tree.")
+    reread = property(lambda self: self._reread,
+                      doc="The input vector arrives once per neuron fold (no vector buffer).")
     count_width = property(lambda self: self._count_width, doc="Bits per output count.")
     words = property(lambda self: self._words,
                      doc="ROM images (tuple per PE), or ``None`` with constant weights.")
@@ -268,7 +277,9 @@ class BinaryMVAU(wiring.Component):
         first_fold = Signal()
         step = Signal()
         m.d.comb += [
-            first_fold.eq(nf == 0),
+            # reread: every fold takes its chunks from the stream (the window sends the vector
+            # once per fold), so every fold is a "first" fold and no buffer exists
+            first_fold.eq(1 if self._reread else nf == 0),
             step.eq(Mux(first_fold, self.i.valid, 1)),
             self.i.ready.eq(run & first_fold),
         ]
@@ -289,7 +300,7 @@ class BinaryMVAU(wiring.Component):
         with m.If(self.i.valid & self.i.ready):  # loaded only on transfers: no garbage toggles
             m.d.sync += chunk1.eq(self.i.payload)
         activation = chunk1
-        if group_folds > 1:
+        if group_folds > 1 and not self._reread:
             buffer = buffer_memory(shape=unsigned(self._simd), depth=sf_count)
             m.submodules.vector_buffer = buffer
             write = buffer.write_port()

@@ -164,10 +164,11 @@ class BinaryMVTU(wiring.Component):
 
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
                  op="xnor", saturate_at=None, stages=0, threshold=None, invert=None,
-                 threshold_words=None, slices=None, threshold_width=None, groups=1):
+                 threshold_words=None, slices=None, threshold_width=None, groups=1,
+                 reread=False):
         self._mvau = BinaryMVAU(fan_in=fan_in, rows=rows, pe=pe, simd=simd, words=words,
                                 weights=weights, op=op, saturate_at=saturate_at, stages=stages,
-                                groups=groups)
+                                groups=groups, reread=reread)
         mvau = self._mvau
         fan_in, rows, pe = mvau.fan_in, mvau.rows, mvau.pe
         nf_count = mvau.neuron_folds
@@ -257,7 +258,7 @@ class BinaryMVTU(wiring.Component):
 
     @classmethod
     def from_images(cls, files, memory_map, layer, threshold_layer, *, op="xnor",
-                    saturate_at=None, stages=0):
+                    saturate_at=None, stages=0, reread=False):
         """Build from the compiler's images of matrix ``layer`` and its ``threshold_layer``.
 
         ``files``: file name -> image text (bytes or str), as ``memory_images`` returns, or a
@@ -323,7 +324,7 @@ class BinaryMVTU(wiring.Component):
         return cls(fan_in=folding["fan_in"], rows=folding["rows"], pe=pe, simd=folding["simd"],
                    words=words, op=op, saturate_at=saturate_at, stages=stages,
                    threshold_words=threshold_words, slices=slices, threshold_width=width,
-                   groups=folding.get("groups", 1))
+                   groups=folding.get("groups", 1), reread=reread)
 
     # --- properties ------------------------------------------------------------------------------
 

@@ -256,7 +256,10 @@ class StreamingNetwork(wiring.Component):
         return not readers or not all(self._takes_pixels_at_once(r) for r in readers)
 
     def _window_or_serializer(self, layer, fmt, *, channels_bits, height, width, kernel, stride,
-                              padding, pad_bit, groups, simd_bits):
+                              padding, pad_bit, groups, simd_bits, repeat=1):
+        """A serializer (1x1 convolutions, dense layers on a 1x1 map) or a sliding window; a
+        window sends each (group's) window ``repeat`` times, once per neuron fold of a
+        ``reread`` MVU (no vector buffer)."""
         (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
         if (kh, kw) == (1, 1) and (sh, sw) == (1, 1) and (ph, pw) == (0, 0):
             return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1,
@@ -271,7 +274,7 @@ class StreamingNetwork(wiring.Component):
             block_rams(simd_bits, rows * width * chunks) < block_rams(channels_bits, rows * width)
         return SlidingWindow(channels=channels_bits, height=height, width=width, kernel=kernel,
                              stride=stride, padding=padding, pad_bit=pad_bit, simd=simd_bits,
-                             groups=groups, chunked_buffer=chunked)
+                             groups=groups, chunked_buffer=chunked, repeat=repeat)
 
     def _geometry(self, layer):
         c, h, w = self._value(layer.inputs[0]).shape
@@ -290,13 +293,14 @@ class StreamingNetwork(wiring.Component):
         window = self._window_or_serializer(
             layer, self._formats[layer.inputs[0]], channels_bits=c, height=h, width=w,
             kernel=kernel, stride=stride, padding=padding, pad_bit=pad_bit, groups=groups,
-            simd_bits=folding.simd)
+            simd_bits=folding.simd, repeat=folding.rows // folding.pe // groups)
+        reread = getattr(window, "repeat", 1) > 1
         rows, pe = folding.rows, folding.pe
         dot = layer.params.get("dot", "xnor")
         out_fmt = self._formats[out_name]
         if out_name != layer.name:      # fused threshold
             core = BinaryMVTU.from_images(self._files, self._memory_map, layer.name, out_name,
-                                          op=dot)
+                                          op=dot, reread=reread)
             k = core.slices
             collect = Deserializer(elements=rows, width=k, lanes=pe,
                                    double_buffered=self._slow_readers(out_name))
@@ -305,7 +309,7 @@ class StreamingNetwork(wiring.Component):
                 out_fmt.bits), output=lambda v: permute_bits(v, order))
         words = _images(self._files, self._memory_map, layer.name, "weights")
         core = BinaryMVAU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
-                          words=words, op=dot, groups=groups)
+                          words=words, op=dot, groups=groups, reread=reread)
         collect = Deserializer(elements=rows, width=core.count_width, lanes=pe,
                                double_buffered=self._slow_readers(out_name))
         return Chain([window, core, collect], in_shape=unsigned(c),
@@ -345,11 +349,13 @@ class StreamingNetwork(wiring.Component):
         else:
             window = self._window_or_serializer(
                 layer, in_fmt, channels_bits=8 * c, height=h, width=w, kernel=kernel,
-                stride=stride, padding=padding, pad_bit=0, groups=1, simd_bits=8 * simd)
+                stride=stride, padding=padding, pad_bit=0, groups=1, simd_bits=8 * simd,
+                repeat=folding.rows // pe)
         words = _images(self._files, self._memory_map, layer.name, "weights")
         bias = [int(b) for b in np.asarray(layer.params["bias"]).ravel()]
         core = Int8MAC(weights=words, bias=bias, fan_in=folding.fan_in, pe=pe, simd=simd,
-                       depthwise=depthwise, input_range=(int(in_value.lo), int(in_value.hi)))
+                       depthwise=depthwise, input_range=(int(in_value.lo), int(in_value.hi)),
+                       reread=not depthwise and getattr(window, "repeat", 1) > 1)
         if out_name != layer.name:      # fused threshold: PE lanes of threshold units
             lanes, k, width = self._threshold_lanes(self._layer(out_name), pe, signed(32))
             collect = Deserializer(elements=folding.rows, width=k, lanes=pe,

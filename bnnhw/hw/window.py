@@ -136,6 +136,10 @@ class SlidingWindow(wiring.Component):
         groups``), so a transfer never straddles two pixels or two groups.
     buffer_rows : int, optional
         ``R``, input rows held by the line buffer, ``>= kh`` (default ``kh + sh``).
+    repeat : int
+        Each window (each group's window) goes out ``repeat`` times in a row (default 1): the
+        line buffer is re-read for every neuron fold of a ``reread`` MVAU, which then needs no
+        vector buffer.
     chunked_buffer : bool
         Line-buffer words of ``simd`` bits instead of whole pixels (default ``False``): the
         writer stores a pixel over ``C/simd`` cycles (the pixel stays on ``i`` meanwhile, the
@@ -167,7 +171,7 @@ class SlidingWindow(wiring.Component):
     """
 
     def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,
-                 simd=None, buffer_rows=None, groups=1, chunked_buffer=False):
+                 simd=None, buffer_rows=None, groups=1, chunked_buffer=False, repeat=1):
         self._channels = _int_param(channels, "channels", 1)
         self._groups = _int_param(groups, "groups", 1)
         if self._channels % self._groups:
@@ -196,6 +200,7 @@ class SlidingWindow(wiring.Component):
                              (self._width + 2 * pw - kw) // sw + 1)
         self._buffer_rows = kh + sh if buffer_rows is None else \
             _int_param(buffer_rows, "buffer_rows", kh)
+        self._repeat = _int_param(repeat, "repeat", 1)
         if not _is_bool(chunked_buffer):
             raise ValueError(f"chunked_buffer: expected a bool, got {chunked_buffer!r}")
         self._chunked = bool(chunked_buffer)
@@ -220,9 +225,11 @@ class SlidingWindow(wiring.Component):
                       doc="Bits per window, ``kh*kw*C``.")
     chunks_per_window = property(lambda self: self.fan_in // self._simd,
                                  doc="Output transfers per window, ``kh*kw*C/simd``.")
+    repeat = property(lambda self: self._repeat,
+                      doc="Times each (group's) window goes out in a row.")
     chunks_per_image = property(
-        lambda self: self._output_size[0] * self._output_size[1] * self.chunks_per_window,
-        doc="Output transfers per image.")
+        lambda self: self._output_size[0] * self._output_size[1] * self.chunks_per_window
+        * self._repeat, doc="Output transfers per image.")
     memory_bits = property(lambda self: self._buffer_rows * self._width * self._channels,
                            doc="Line-buffer bits, ``R*W*C``.")
     chunked_buffer = property(lambda self: self._chunked,
@@ -272,6 +279,7 @@ class SlidingWindow(wiring.Component):
         kx = Signal(range(kw))
         cc = Signal(range(n_chunks))
         g = Signal(range(G))
+        rep = Signal(range(self._repeat))
         rows = Signal(coord)                     # D
         image_done = Signal()
         row_done = Signal()
@@ -331,10 +339,11 @@ class SlidingWindow(wiring.Component):
         last_kx = kx == kw - 1
         last_ky = ky == kh - 1
         last_g = g == G - 1
+        last_rep = rep == self._repeat - 1
         last_ox = ox == w_out - 1
         last_oy = oy == h_out - 1
-        m.d.comb += image_done.eq(issue & last_chunk & last_kx & last_ky & last_g & last_ox
-                                  & last_oy)
+        m.d.comb += image_done.eq(issue & last_chunk & last_kx & last_ky & last_rep & last_g
+                                  & last_ox & last_oy)
         # slot of row `top` of the next output row / next image's first output row
         step_oy = sh % R
         step_image = (H - (h_out - 1) * sh) % R
@@ -345,8 +354,10 @@ class SlidingWindow(wiring.Component):
                 with m.If(last_kx):
                     m.d.sync += ky.eq(Mux(last_ky, 0, ky + 1))
                     with m.If(last_ky):
+                        m.d.sync += rep.eq(Mux(last_rep, 0, rep + 1))
+                    with m.If(last_ky & last_rep):
                         m.d.sync += g.eq(Mux(last_g, 0, g + 1))
-                    with m.If(last_ky & last_g):
+                    with m.If(last_ky & last_rep & last_g):
                         m.d.sync += [
                             ox.eq(Mux(last_ox, 0, ox + 1)),
                             left.eq(Mux(last_ox, -pw, left + sw)),

@@ -38,11 +38,10 @@ def test_binary_conv_with_fused_threshold():
         "weight_rom": _access(reads=2 * 576, read_bits=9216),
         # 2 PEs x NF*positions = 64 words of 4 slices x (7-bit threshold + invert) = 32 bits
         "threshold_rom": _access(reads=128, read_bits=128 * 32),
-        # 4x4 pixels of 8 bits in; one 8-bit word per output chunk: 16 positions x 9 taps
-        "line_buffer": _access(reads=144, writes=16, read_bits=144 * 8, write_bits=16 * 8),
-        # fold 0 writes the SF = 9 chunks of each window, folds 1..3 replay them
-        "vector_buffer": _access(reads=3 * 9 * 16, writes=9 * 16, read_bits=3 * 9 * 16 * 8,
-                                 write_bits=9 * 16 * 8),
+        # 4x4 pixels of 8 bits in; one 8-bit word per output chunk: 16 positions x 9 taps, once
+        # per neuron fold (NF = 4: the window re-reads, the MVTU keeps no vector buffer)
+        "line_buffer": _access(reads=4 * 144, writes=16, read_bits=4 * 144 * 8,
+                               write_bits=16 * 8),
     }
 
 
@@ -66,10 +65,10 @@ def test_int8_engines():
         "weight_rom": _access(reads=512, read_bits=512 * 8),
         # bias: one 32-bit value per output channel and position
         "param_rom": _access(reads=8 * 16, read_bits=8 * 16 * 32),
-        # 8x8 input pixels of one int8 channel; 2x2 windows: 16 positions x 4 taps
-        "line_buffer": _access(reads=64, writes=64, read_bits=64 * 8, write_bits=64 * 8),
-        "vector_buffer": _access(reads=7 * 4 * 16, writes=4 * 16, read_bits=7 * 4 * 16 * 8,
-                                 write_bits=4 * 16 * 8),
+        # 8x8 input pixels of one int8 channel; 2x2 windows: 16 positions x 4 taps, re-read for
+        # each of the NF = 8 neuron folds (no vector buffer)
+        "line_buffer": _access(reads=8 * 64, writes=64, read_bits=8 * 64 * 8,
+                               write_bits=64 * 8),
     }
     # dense fused with its global pool: every weight once per pooled pixel (4), biases in the
     # accumulators' reset values, pixels straight from the stream (no buffer, no window)

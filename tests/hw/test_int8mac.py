@@ -113,6 +113,23 @@ def test_dense(rows, fan_in, pe, simd, stalls):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("pe, simd", [(1, 1), (2, 4), (3, 2)])
+def test_reread_takes_the_vector_once_per_fold(pe, simd):
+    """``reread``: the vector arrives ``NF`` times (as a repeating sliding window sends it); no
+    buffer, the same accumulators, under stalls."""
+    rng = np.random.default_rng(pe * 7 + simd)
+    w = edge_weights(rng, 6, 8)
+    bias = edge_bias(rng, w)
+    x = edge_inputs(rng, 8, 5)
+    want = golden.int8_dense(x, w, bias)
+    dut = Int8MAC(weights=pack_int8_weights(w, pe=pe, simd=simd), bias=bias, fan_in=8, pe=pe,
+                  simd=simd, reread=True)
+    nf = 6 // pe
+    payloads = [chunk for v in x for _ in range(nf) for chunk in dense_payloads(v[None], simd)]
+    words = run_stream(dut, payloads, len(x) * nf, stall_in=0.3, stall_out=0.3, seed=pe)
+    np.testing.assert_array_equal(unpack_lanes(words, pe).reshape(len(x), 6), want)
+
+
 @pytest.mark.parametrize("lo, hi", [(0, 16), (-3, 5), (0, 0), (-128, -1), (0, 127)])
 @pytest.mark.parametrize("pe, simd", [(1, 1), (2, 4)])
 def test_narrow_input_range(lo, hi, pe, simd):
@@ -276,6 +293,7 @@ GOOD = {"weights": [[0, 0]], "bias": [0], "fan_in": 4, "pe": 1, "simd": 2}
     ({"input_range": (0, 200)}, "input_range"),
     ({"input_range": (5, 4)}, "input_range"),
     ({"input_range": 16}, "input_range"),
+    ({"reread": 1}, "reread"),
 ])
 def test_bad_parameters(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}"):

@@ -443,6 +443,7 @@ GOOD = {"rows": 4, "fan_in": 6, "pe": 2, "simd": 3, "words": [[0] * 4, [7] * 4]}
     ({"saturate_at": 0}, "saturate_at"),
     ({"saturate_at": -3}, "saturate_at"),
     ({"saturate_at": 2.5}, "saturate_at"),
+    ({"reread": "yes"}, "reread"),
     ({"stages": 5}, "stages"),
     ({"stages": -1}, "stages"),
     ({"stages": 1.0}, "stages"),

@@ -331,6 +331,7 @@ GOOD = {"channels": 4, "height": 5, "width": 6, "kernel": 3, "stride": 1, "paddi
     ({"groups": 4, "simd": 2}, "simd"),            # C/G = 1
     ({"channels": 6, "groups": 3, "simd": 3}, "simd"),
     ({"chunked_buffer": 1}, "chunked_buffer"),
+    ({"repeat": 0}, "repeat"),
 ])
 def test_bad_parameters(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
@@ -377,16 +378,22 @@ def rom_words(rows_hw, pe, simd):
     (8, 6, 4, 4, 2, 2, 0, 1, "xnor", 1, 8),
     (3, 5, 6, 5, (1, 3), (1, 2), (0, 1), 1, "and", 5, 3),
 ])
+@pytest.mark.parametrize("reread", [False, True], ids=["buffered", "reread"])
 def test_conv_engine_matches_golden(c, h, w, c_out, kernel, stride, padding, pad_bit, op, pe,
-                                    simd):
+                                    simd, reread):
+    """``reread``: the window sends each window once per neuron fold (``repeat = NF``) and the
+    MVAU keeps no vector buffer; the counts are the same."""
     rng = np.random.default_rng(c * h * w + c_out)
     kh, kw = pair(kernel)
     weights = rng.integers(0, 2, (c_out, c, kh, kw))
     rows_hw = weights.reshape(c_out, -1)[:, fan_in_order(weights.shape)]
     window = SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
-                           padding=padding, pad_bit=pad_bit, simd=simd)
+                           padding=padding, pad_bit=pad_bit, simd=simd,
+                           repeat=c_out // pe if reread else 1, chunked_buffer=reread and c > simd)
     mvau = BinaryMVAU(fan_in=window.fan_in, rows=c_out, pe=pe, simd=simd,
-                      words=rom_words(rows_hw, pe, simd), op=op)
+                      words=rom_words(rows_hw, pe, simd), op=op, reread=reread)
+    assert window.chunks_per_image * (1 if reread else c_out // pe) == \
+        window.output_size[0] * window.output_size[1] * (window.fan_in // simd) * (c_out // pe)
     x = rng.integers(0, 2, (3, c, h, w))
     x[1] = 1 - pad_bit
     p = golden.binary_conv2d(x, weights, stride=stride, padding=padding,
@@ -407,18 +414,21 @@ def test_conv_engine_matches_golden(c, h, w, c_out, kernel, stride, padding, pad
     (4, 6, 8, 4, 2, 2, 0, 1, "xnor", 1, 1, 4),    # G = C = C_out (depthwise)
     (6, 5, 4, 12, (1, 3), 1, (0, 1), 0, "xnor", 2, 3, 2),   # NF/G = 3
     ])
+@pytest.mark.parametrize("reread", [False, True], ids=["buffered", "reread"])
 def test_grouped_conv_engine_matches_golden(c, h, w, c_out, kernel, stride, padding, pad_bit, op,
-                                            pe, simd, groups):
+                                            pe, simd, groups, reread):
     """SlidingWindow(groups=G) -> BinaryMVAU(groups=G, fan_in = kh*kw*C/G) =
-    golden.binary_conv2d(groups=G); ROMs in the compiler's layout of the grouped weights."""
+    golden.binary_conv2d(groups=G); ROMs in the compiler's layout of the grouped weights.
+    ``reread``: each group's window goes out ``NF/G`` times, no vector buffer."""
     rng = np.random.default_rng(c * h * w + c_out + groups)
     kh, kw = pair(kernel)
     weights = rng.integers(0, 2, (c_out, c // groups, kh, kw))
     rows_hw = weights.reshape(c_out, -1)[:, fan_in_order(weights.shape)]
     window = SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
-                           padding=padding, pad_bit=pad_bit, simd=simd, groups=groups)
+                           padding=padding, pad_bit=pad_bit, simd=simd, groups=groups,
+                           repeat=c_out // pe // groups if reread else 1)
     mvau = BinaryMVAU(fan_in=window.fan_in // groups, rows=c_out, pe=pe, simd=simd,
-                      words=rom_words(rows_hw, pe, simd), op=op, groups=groups)
+                      words=rom_words(rows_hw, pe, simd), op=op, groups=groups, reread=reread)
     x = rng.integers(0, 2, (3, c, h, w))
     x[1] = 1 - pad_bit
     p = golden.binary_conv2d(x, weights, stride=stride, padding=padding, groups=groups,
