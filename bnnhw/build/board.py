@@ -47,6 +47,26 @@ def _overflow_text(items):
                      f"{100 * o['used'] / o['available']:.0f} %)" for o in items)
 
 
+def _synthesize_from_verilog(plan):
+    """Make the plan's Yosys script read Amaranth's Verilog of the design instead of its RTLIL.
+
+    Both describe the same netlist, but Yosys honours a memory's ``no_rw_check`` attribute
+    (``bnnhw/hw/_memory.py``: buffers that never read a word as it is written) only when it
+    folds a read register into the memory itself, which happens for the Verilog (a register
+    after an asynchronous read) and not for Amaranth's RTLIL (read ports already synchronous).
+    From RTLIL every buffer would get collision logic: about 570 more iCE40 logic cells for
+    boolnet, the difference between fitting the iCEBreaker and not. ``bnnhw.synth`` reads the
+    same Verilog, so the board's utilisation matches its numbers.
+    """
+    script = f"{NAME}.ys"
+    text = plan.files.get(script)
+    if isinstance(text, bytes):
+        text = text.decode()
+    if text and f"read_rtlil {NAME}.il" in text and f"{NAME}.debug.v" in plan.files:
+        plan.files[script] = text.replace(f"read_rtlil {NAME}.il",
+                                          f"read_verilog -sv {NAME}.debug.v")
+
+
 def build_board(network, board, work_dir, *, program=False, log=print):
     """Build (and with ``program`` load) a bitstream of ``network`` for ``board``.
 
@@ -76,7 +96,9 @@ def build_board(network, board, work_dir, *, program=False, log=print):
         try:
             # prepare + execute_local rather than Platform.build: build() insists on the
             # programmer (openFPGALoader / iceprog, not on PyPI) even when not programming
-            products = platform.prepare(top, NAME).execute_local(str(work_dir))
+            plan = platform.prepare(top, NAME, debug_verilog=True)
+            _synthesize_from_verilog(plan)
+            products = plan.execute_local(str(work_dir))
         except (subprocess.CalledProcessError, RuntimeError, OSError) as error:
             failure = error
     text = timing.read_text(errors="replace") if timing.exists() else ""
