@@ -24,6 +24,15 @@ from .fixed import _int_param
 __all__ = ["BinaryMaxPool", "StreamingMaxPool", "GlobalPopcountPool", "Argmax"]
 
 
+def _kernel_pair(kernel):
+    """``kernel`` (an int or a pair of positive ints) as ``(kh, kw)``; ValueError naming it."""
+    if isinstance(kernel, (tuple, list)):
+        if len(kernel) != 2:
+            raise ValueError(f"kernel: expected an int or a pair, got {kernel!r}")
+        return (_int_param(kernel[0], "kernel", 1), _int_param(kernel[1], "kernel", 1))
+    return (_int_param(kernel, "kernel", 1),) * 2
+
+
 def _stall(m, component):
     """Drive the global stall of a one-register unit; return ``~stall`` (the advance enable)."""
     advance = Signal()
@@ -63,12 +72,7 @@ class BinaryMaxPool(wiring.Component):
     """
 
     def __init__(self, *, kernel, lanes=1):
-        if isinstance(kernel, (tuple, list)):
-            if len(kernel) != 2:
-                raise ValueError(f"kernel: expected an int or a pair, got {kernel!r}")
-            kernel = (_int_param(kernel[0], "kernel", 1), _int_param(kernel[1], "kernel", 1))
-        else:
-            kernel = (_int_param(kernel, "kernel", 1),) * 2
+        kernel = _kernel_pair(kernel)
         self._kernel = kernel
         self._lanes = _int_param(lanes, "lanes", 1)
         super().__init__({
@@ -124,12 +128,7 @@ class StreamingMaxPool(wiring.Component):
         self._channels = _int_param(channels, "channels", 1)
         self._height = _int_param(height, "height", 1)
         self._width = _int_param(width, "width", 1)
-        if isinstance(kernel, (tuple, list)):
-            if len(kernel) != 2:
-                raise ValueError(f"kernel: expected an int or a pair, got {kernel!r}")
-            kernel = (_int_param(kernel[0], "kernel", 1), _int_param(kernel[1], "kernel", 1))
-        else:
-            kernel = (_int_param(kernel, "kernel", 1),) * 2
+        kernel = _kernel_pair(kernel)
         if self._height % kernel[0] or self._width % kernel[1]:
             raise ValueError(f"kernel: {kernel} does not tile a {self._height} x {self._width} "
                              f"map")

@@ -51,7 +51,7 @@ from amaranth.utils import bits_for
 from ._memory import buffer_memory
 from ._rom import check_rom_images
 from .fixed import _int_param
-from .int8mac import _word_elements
+from .int8mac import _tree_sum, _word_elements
 
 __all__ = ["PooledInt8Dense", "DRAIN_CYCLES"]
 
@@ -218,10 +218,3 @@ class PooledInt8Dense(wiring.Component):
         m.d.comb += self.o.payload.eq(Cat(*(rings[r % pe][r // pe] for r in range(self._rows))))
         return m
 
-
-def _tree_sum(values):
-    """Balanced adder tree (Amaranth widens each sum by one bit)."""
-    while len(values) > 1:
-        values = [values[k] + values[k + 1] if k + 1 < len(values) else values[k]
-                  for k in range(0, len(values), 2)]
-    return values[0]
