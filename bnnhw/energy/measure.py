@@ -49,7 +49,8 @@ def measure_toggles(network, images, *, work_dir, compiled=None, warmup=1, cxx_o
     -------
     dict
         ``blocks`` (block -> ``{"toggles", "bits", "memory_toggles", "memory_bits"}``, toggles
-        per inference; blocks are the network's submodules), ``network_toggles`` (their sum),
+        per inference; blocks are the network's submodules, every engine included: a wiring
+        engine without signals of its own has zeros), ``network_toggles`` (their sum),
         ``images`` (images averaged over), ``warmup_images``, ``method``,
         ``cycles_per_inference`` (measured), ``rtl_equals_golden`` (``None`` without
         ``compiled``), ``seconds`` (wall time of build and both runs).
@@ -76,6 +77,11 @@ def measure_toggles(network, images, *, work_dir, compiled=None, warmup=1, cxx_o
         base = short.get(block)
         per_image = counts.minus(base) if base is not None else counts
         blocks[block] = per_image.scaled(1 / measured).to_dict()
+    for name, _ in network.engines:
+        # wiring engines (permutations, slices) have no signals of their own: their wires are
+        # their producer's, counted there
+        blocks.setdefault(name.replace(".", "_"), {"toggles": 0.0, "bits": 0,
+                                                   "memory_toggles": 0.0, "memory_bits": 0})
     equal = None
     if compiled is not None:
         golden_logits = compiled.run(images).reshape(count, -1)
