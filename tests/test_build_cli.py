@@ -151,14 +151,16 @@ def test_simulation_flags_are_checked(design, tmp_path, capsys, flags, message):
     assert not (tmp_path / "out").exists()
 
 
-def _fake_board(fits_from):
-    """A stand-in for the board step: 'fits' once the network runs at >= ``fits_from`` cycles."""
+def _fake_board(fits_from, used=lambda cycles: 6000):
+    """A stand-in for the board step: 'fits' once the network runs at >= ``fits_from`` cycles;
+    below that it overflows with ``used(cycles)`` logic cells."""
     from bnnhw.build.board import BoardError
 
     def build_board(network, board, work_dir, *, program=False, log=print):
         if network.cycles_per_inference < fits_from:
+            lc = used(network.cycles_per_inference)
             raise BoardError("board: does not fit", overflows=[{
-                "resource": "ICESTORM_LC", "used": 6000, "available": 5280, "over_by": 720}])
+                "resource": "ICESTORM_LC", "used": lc, "available": 5280, "over_by": lc - 5280}])
         return {"board": board, "device": "iCE40UP5K SG48", "bitstream": "bnnhw_board.bin",
                 "bitstream_bytes": b"bits", "timing_log": "log", "utilisation": {
                     "ICESTORM_LC": {"used": 5000, "available": 5280}}, "fmax_mhz": 20.0,
@@ -181,8 +183,34 @@ def test_fit_doubles_the_folding_target_until_the_board_fits(design, tmp_path, m
 
 def test_fit_gives_up_when_folding_cannot_shrink_further(design, tmp_path, monkeypatch):
     from bnnhw.build import board
-    monkeypatch.setattr(board, "build_board", _fake_board(fits_from=10 ** 9))
+    # every folding a little smaller, never small enough
+    monkeypatch.setattr(board, "build_board", _fake_board(
+        fits_from=10 ** 9, used=lambda cycles: 6000 - min(cycles, 10 ** 6) // 1000))
     with pytest.raises(BuildError, match="--fit: the design does not fit the icebreaker even "
                                          "folded as far as it goes"):
         run_build(str(design), out=tmp_path / "out", fit="icebreaker", log=_quiet)
+    assert not (tmp_path / "out").exists()
+
+
+def test_fit_stops_when_folding_makes_the_design_larger(design, tmp_path, monkeypatch):
+    """Deep folding can grow a design (narrow ROMs turn into logic): two foldings in a row
+    larger than the best end the search, naming the best."""
+    from bnnhw.build import board
+    sequence = iter([6000, 5900, 5950, 6000, 6100, 6200, 6300])
+    sizes = {}
+
+    def used(cycles):
+        if cycles not in sizes:
+            sizes[cycles] = next(sequence)
+        return sizes[cycles]
+
+    monkeypatch.setattr(board, "build_board", _fake_board(fits_from=10 ** 9, used=used))
+    with pytest.raises(BuildError) as error:
+        run_build(str(design), out=tmp_path / "out", target_cycles=576, fit="icebreaker",
+                  log=_quiet)
+    best = sorted(sizes)[1]
+    message = str(error.value)
+    assert "folding it further stopped making it smaller" in message
+    assert f"at {best} cycles per inference (ICESTORM_LC 5900/5280)" in message
+    assert len(sizes) == 4          # 6000, 5900 (best), 5950, 6000: two in a row larger
     assert not (tmp_path / "out").exists()

@@ -417,6 +417,19 @@ def _publish(files, out):
         raise
 
 
+#: ``--fit`` stops after this many foldings in a row that overflow more than the best one.
+FIT_PATIENCE = 2
+
+
+def _excess(overflow):
+    """How far over the device a build is: the overflows summed relative to what is there."""
+    return sum(o["over_by"] / o["available"] for o in overflow)
+
+
+def _overflow_summary(overflow):
+    return "; ".join(f"{o['resource']} {o['used']}/{o['available']}" for o in overflow)
+
+
 def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
               synth=(), energy=None, board=None, program=False, fit=None, log=print):
     """Run :data:`STEPS` for ``design`` and publish the artefacts into ``out``.
@@ -482,8 +495,16 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
             if any(a["cycles_per_inference"] == cycles for a in attempts[:-1]):
                 raise BuildError(f"--fit: the design does not fit the {fit} even folded as far "
                                  f"as it goes ({cycles} cycles per inference): "
-                                 + "; ".join(f"{o['resource']} {o['used']}/{o['available']}"
-                                             for o in over)) from None
+                                 + _overflow_summary(over)) from None
+            best = min(range(len(attempts)), key=lambda k: _excess(attempts[k]["overflow"]))
+            if len(attempts) - 1 - best >= FIT_PATIENCE:
+                smallest = attempts[best]
+                raise BuildError(
+                    f"--fit: the design does not fit the {fit}, and folding it further stopped "
+                    f"making it smaller: the smallest overflow was at "
+                    f"{smallest['cycles_per_inference']} cycles per inference ("
+                    f"{_overflow_summary(smallest['overflow'])}); the last "
+                    f"{FIT_PATIENCE} foldings were larger") from None
             target_cycles = 2 * cycles
             log(f"      fit: does not fit the {fit} at {cycles} cycles per inference; "
                 f"trying --target-cycles {target_cycles}")
