@@ -193,7 +193,9 @@ def energy_report(network, compiled, plan, memory_map, toggles=None, transistors
         n_transistors = _transistors_of(transistors, block, name)
         toggle_fj, model = None, None
         if count is not None:
-            if n_transistors is not None and count.bits > 0:
+            if count.bits == 0 and count.toggles == 0:   # wiring: no signals of its own
+                model, toggle_fj = None, 0.0
+            elif n_transistors is not None:
                 model = "transistors"
                 toggle_fj = count.toggles * n_transistors / count.bits * \
                     constants.transistor_toggle_fj
