@@ -66,13 +66,16 @@ def _gate_row(micro):
                f"{per.get('and', 0):g} ({mix('and')}); with XNOR and AND as library cells "
                f"(Yosys' table: {table['xnor']} vs {table['and']}, like PA-Net's 7 nm cells) "
                "the ratio is exactly 2x.")
-    return {
-        "claim": f"XNOR vs AND product gates ({micro['width']} two-input gates)",
-        "paper_ratio": paper["ratio"], "paper": paper["text"], "source": paper["source"],
-        "ours": ours,
-        "measured": "CMOS transistors, XNOR / AND (Yosys `abc -g cmos2`, `stat -tech cmos`)",
-        "verdict": verdict(ours, paper["ratio"]), "why": why,
-    }
+    return _claim_row(
+        paper, ours, why, claim=f"XNOR vs AND product gates ({micro['width']} two-input gates)",
+        measured="CMOS transistors, XNOR / AND (Yosys `abc -g cmos2`, `stat -tech cmos`)")
+
+
+def _claim_row(paper, ours, why, *, claim, measured):
+    """One row of the claims table: the paper's ratio and text next to ours and the verdict."""
+    return {"claim": claim, "paper_ratio": paper["ratio"], "paper": paper["text"],
+            "source": paper["source"], "ours": ours, "measured": measured,
+            "verdict": verdict(ours, paper["ratio"]), "why": why}
 
 
 def _pe_row(micro):
@@ -88,13 +91,10 @@ def _pe_row(micro):
            f"{share_text} and is the same for both, so the gates' difference shrinks to "
            f"{ours:.2f}x for the whole PE{ice_text}." if ours is not None else
            "Not synthesized.")
-    return {
-        "claim": f"XNOR vs AND popcount PE ({micro['width']} bits, streamed weights)",
-        "paper_ratio": paper["ratio"], "paper": paper["text"], "source": paper["source"],
-        "ours": ours,
-        "measured": "CMOS transistors of `XnorPopcount` / `AndPopcount` (gates + popcount tree)",
-        "verdict": verdict(ours, paper["ratio"]), "why": why,
-    }
+    return _claim_row(
+        paper, ours, why,
+        claim=f"XNOR vs AND popcount PE ({micro['width']} bits, streamed weights)",
+        measured="CMOS transistors of `XnorPopcount` / `AndPopcount` (gates + popcount tree)")
 
 
 def _accumulator_rows(micro):
@@ -131,14 +131,10 @@ def _accumulator_rows(micro):
                       "more than the 4x width ratio." if ours > 4 else
                       "less than 4x: the 8-bit flow keeps int16 parameters and a 25-bit "
                       "intermediate."))
-        rows.append({
-            "claim": f"32-bit vs 8-bit accumulator + {names[bn]}, N = {micro['fan_in']}, "
-                     f"{micro['simd']} bits per chunk",
-            "paper_ratio": paper["ratio"], "paper": paper["text"], "source": paper["source"],
-            "ours": ours,
-            "measured": "CMOS transistors, 32-bit lane / 8-bit lane (parameters on ports)",
-            "verdict": verdict(ours, paper["ratio"]), "why": why,
-        })
+        rows.append(_claim_row(
+            paper, ours, why, claim=f"32-bit vs 8-bit accumulator + {names[bn]}, "
+                                    f"N = {micro['fan_in']}, {micro['simd']} bits per chunk",
+            measured="CMOS transistors, 32-bit lane / 8-bit lane (parameters on ports)"))
     return rows
 
 
@@ -163,13 +159,9 @@ def _energy_row(energy):
                f"no DRAM, so {rest}{near}.")
         if verdict(ours, paper["ratio"]) == "agrees":
             why = "Agrees: " + why
-    return {
-        "claim": "BoolNet vs XNOR-Net-style design energy per inference",
-        "paper_ratio": paper["ratio"], "paper": paper["text"], "source": paper["source"],
-        "ours": ours,
-        "measured": f"xnornet / boolnet, {basis}" if basis else "xnornet / boolnet",
-        "verdict": verdict(ours, paper["ratio"]), "why": why,
-    }
+    return _claim_row(
+        paper, ours, why, claim="BoolNet vs XNOR-Net-style design energy per inference",
+        measured=f"xnornet / boolnet, {basis}" if basis else "xnornet / boolnet")
 
 
 def claim_rows(pe=None, accumulator=None, energy=None):

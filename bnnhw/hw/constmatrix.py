@@ -56,6 +56,8 @@ from amaranth.hdl import Cat, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .popcount import _check_op, _check_thresholds
+
 __all__ = ["ConstMatrixDense", "ICE40_CELL_MODELS"]
 
 
@@ -914,16 +916,8 @@ class ConstMatrixDense(wiring.Component):
     def __init__(self, weights, thresholds, *, op="xnor", stages=0, target="generic", beta=1.5,
                  max_depth=None):
         self._weights = _check_weights(weights)
-        thresholds = list(thresholds)
-        if len(thresholds) != len(self._weights):
-            raise ValueError(f"thresholds must have one value per output ({len(self._weights)}), "
-                             f"not {len(thresholds)}")
-        for t in thresholds:
-            if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-                raise ValueError(f"thresholds must be integers, not {t!r}")
-        self._thresholds = tuple(int(t) for t in thresholds)
-        if op not in ("xnor", "and"):
-            raise ValueError(f"op must be 'xnor' or 'and', not {op!r}")
+        self._thresholds = _check_thresholds(thresholds, len(self._weights))
+        _check_op(op)
         if target not in ("generic", "ice40"):
             raise ValueError(f"target must be 'generic' or 'ice40', not {target!r}")
         if isinstance(stages, bool) or not isinstance(stages, numbers.Integral):

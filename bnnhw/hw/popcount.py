@@ -223,6 +223,24 @@ def _check_bits(weights, width, name="weights"):
 # --- components -----------------------------------------------------------------------------------
 
 
+def _check_thresholds(thresholds, outputs):
+    """``thresholds`` as a tuple of ``outputs`` ints (ValueError naming ``thresholds``)."""
+    thresholds = list(thresholds)
+    if len(thresholds) != outputs:
+        raise ValueError(
+            f"thresholds must have one value per output ({outputs}), not {len(thresholds)}")
+    for t in thresholds:
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+            raise ValueError(f"thresholds must be integers, not {t!r}")
+    return tuple(int(t) for t in thresholds)
+
+
+def _check_op(op):
+    if op not in ("xnor", "and"):
+        raise ValueError(f"op must be 'xnor' or 'and', not {op!r}")
+    return op
+
+
 class Popcount(wiring.Component):
     """Number of ones of a ``width``-bit input, as a pipelined compressor tree.
 
@@ -532,17 +550,8 @@ class ThresholdDense(wiring.Component):
             raise ValueError("weights must be a non-empty (outputs, width) array of bits")
         width = len(rows[0])
         self._weights = tuple(_check_bits(row, width, "weights") for row in rows)
-        thresholds = list(thresholds)
-        if len(thresholds) != len(rows):
-            raise ValueError(
-                f"thresholds must have one value per output ({len(rows)}), not {len(thresholds)}")
-        for t in thresholds:
-            if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-                raise ValueError(f"thresholds must be integers, not {t!r}")
-        self._thresholds = tuple(int(t) for t in thresholds)
-        if op not in ("xnor", "and"):
-            raise ValueError(f"op must be 'xnor' or 'and', not {op!r}")
-        self._op = op
+        self._thresholds = _check_thresholds(thresholds, len(rows))
+        self._op = _check_op(op)
         cls = XnorPopcount if op == "xnor" else AndPopcount
         self._units = [cls(width, weights=row, stages=stages) for row in self._weights]
         self._stages = self._units[0].stages
