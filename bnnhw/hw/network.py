@@ -190,7 +190,7 @@ class StreamingNetwork(wiring.Component):
         self._fused = fused
         # a global pool of bits read only by an int8 dense layer: one engine for both (the plan
         # marks such dense layers, ``bnnhw.compiler.pooled_dense_layers``)
-        by_name = {layer.name: layer for layer in layers}
+        by_name = compiled.layer
         self._pooled = {f.layer: by_name[by_name[f.layer].inputs[0]]
                         for f in self._plan.layers if f.pooled}
         skipped |= {pool.name for pool in self._pooled.values()}
@@ -357,7 +357,8 @@ class StreamingNetwork(wiring.Component):
                        depthwise=depthwise, input_range=(int(in_value.lo), int(in_value.hi)),
                        reread=not depthwise and getattr(window, "repeat", 1) > 1)
         if out_name != layer.name:      # fused threshold: PE lanes of threshold units
-            lanes, k, width = self._threshold_lanes(self._layer(out_name), pe, signed(32))
+            lanes, k, width = self._threshold_lanes(self._compiled.layer[out_name], pe,
+                                                       signed(32))
             collect = Deserializer(elements=folding.rows, width=k, lanes=pe,
                                    double_buffered=self._slow_readers(out_name))
             order = [r * k + n for n in range(k) for r in range(folding.rows)]
@@ -460,9 +461,6 @@ class StreamingNetwork(wiring.Component):
             output = lambda v: self._repack(v, PixelFormat(c, unit_out), out_fmt)  # noqa: E731
         return Chain([serial, array, collect], in_shape=unsigned(in_fmt.bits),
                      out_shape=unsigned(out_fmt.bits), output=output)
-
-    def _layer(self, name):
-        return next(layer for layer in self._compiled.layers if layer.name == name)
 
     def _threshold_parts(self, layer, in_shape):
         """``(make_unit(channels), k, width, pre)`` of a threshold layer: units for a subset of
