@@ -57,7 +57,7 @@ from .streams import Deserializer, Fork, Join, Serializer, StreamFIFO
 from .threshold import ThresholdUnit
 from .window import SlidingWindow, block_rams
 
-__all__ = ["NetworkError", "StreamingNetwork"]
+__all__ = ["NetworkError", "StreamingNetwork", "clip_dot", "clip_width"]
 
 MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense")
 
@@ -68,6 +68,26 @@ class NetworkError(ValueError):
     def __init__(self, layer, field, message):
         self.layer, self.field = layer, field
         super().__init__(f"layer {layer!r}: {field}: {message}")
+
+
+def clip_width(fan_in, bound):
+    """Bits of :func:`clip_dot`'s result: a signed value holding ``[-min(N, B), min(N, B)]``."""
+    return Shape.cast(range(-min(fan_in, bound), min(fan_in, bound) + 1)).width
+
+
+def clip_dot(p, shape, fan_in, bound):
+    """``clip(2p - N, -B, B)`` of a popcount ``p`` (a value of ``shape``, in ``[0, N]``), as a
+    ``signed(clip_width(N, B))`` value (golden's ``clip`` layer).
+
+    ``2p - N`` is formed in a signed width that holds both ``2p <= 2N`` and ``-N`` (one bit
+    more than ``N`` itself needs, plus the sign), so it never wraps, whatever ``N`` and ``p``'s
+    shape: Amaranth's ``as_signed`` on ``p << 1`` alone would read ``p >= 2**(w-1)`` as negative.
+    """
+    shape = Shape.cast(shape)
+    wide = signed(max(shape.width, int(fan_in).bit_length()) + 2)
+    d = (convert(p, shape, wide).as_signed() << 1) - int(fan_in)
+    y = Mux(d > bound, bound, Mux(d < -bound, -bound, d))
+    return convert(y, signed(len(y)), signed(clip_width(fan_in, bound))).as_signed()
 
 
 def _lanes(channels, positions, budget):
@@ -541,12 +561,10 @@ class StreamingNetwork(wiring.Component):
         fan_in, bound = int(layer.params["fan_in"]), int(layer.params["bound"])
 
         def clip(payload):
-            out = []
-            for e in range(in_fmt.elements):
-                d = (element(payload, in_fmt, e) << 1).as_signed() - fan_in
-                y = Mux(d > bound, bound, Mux(d < -bound, -bound, d))
-                out.append(convert(y, signed(len(y)), out_fmt.shape))
-            return Cat(*out)
+            return Cat(*(convert(clip_dot(element(payload, in_fmt, e), in_fmt.shape, fan_in,
+                                          bound), signed(clip_width(fan_in, bound)),
+                                 out_fmt.shape)
+                         for e in range(in_fmt.elements)))
 
         return PixelMap(clip, in_bits=in_fmt.bits, out_bits=out_fmt.bits)
 
