@@ -17,6 +17,7 @@ over layers; element-wise engines (thresholds, pooling, requantization) keep pac
 producer and are not folded.
 """
 
+import numbers
 from dataclasses import dataclass
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
@@ -119,6 +120,7 @@ class FoldingPlan:
     """Per-layer foldings, in network order."""
 
     layers: tuple
+    stream_cycles: int = 1
 
     @property
     def by_layer(self):
@@ -126,8 +128,10 @@ class FoldingPlan:
 
     @property
     def cycles_per_inference(self):
-        """Initiation interval of the pipeline: the slowest layer's cycles."""
-        return max(f.cycles for f in self.layers)
+        """Initiation interval of the pipeline: the slowest layer's cycles; without any matrix
+        layer, ``stream_cycles`` (the input's pixels: the input stream takes one pixel per
+        cycle, and every other engine keeps pace with it)."""
+        return max((f.cycles for f in self.layers), default=self.stream_cycles)
 
     @property
     def lanes(self):
@@ -179,7 +183,19 @@ def matrix_layers(compiled):
             _, height, width = compiled.values[pooled[layer.name].inputs[0]].shape
             positions = height * width
         channels = int(weight.shape[1]) if layer.op.endswith("conv2d") else 0
+        in_c, in_h, in_w = compiled.values[layer.inputs[0]].shape
+        if layer.op.endswith("dense") and layer.name not in pooled and in_h * in_w > 1:
+            # a dense layer on a multi-pixel map reads it through a sliding window as large as
+            # the map: one transfer may not straddle two pixels either
+            channels = int(in_c)
         groups = int(layer.params.get("groups", 1))
+        if groups > 1 and layer.op == "panet_conv2d":
+            raise FoldingError(layer.name, "groups", f"grouped PA-Net convolutions have no "
+                                                     f"hardware engine (groups={groups})")
+        if groups > 1 and layer.op == "int8_conv2d" and not (groups == rows and channels == 1):
+            raise FoldingError(layer.name, "groups", f"grouped int8 convolutions are built "
+                                                     f"only depthwise (groups == input == "
+                                                     f"output channels), got groups={groups}")
         drain = 0
         if layer.name in pooled:     # pipeline drain, then the head's argmax on the held result
             drain = POOLED_DRAIN_CYCLES + (rows if compiled.output == layer.name else 0)
@@ -232,6 +248,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
         A folding that does not divide its layer, a target that cannot be met (the message
         gives the fastest possible), an unknown layer in ``overrides``.
     """
+    stream_cycles = int(compiled.input_shape[1]) * int(compiled.input_shape[2])
     if target_cycles is not None and max_lanes is not None:
         raise FoldingError(None, "target_cycles", "give a cycle target or a lane cap, not both")
     overrides = dict(overrides or {})
@@ -241,6 +258,14 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
         if name not in names:
             raise FoldingError(name, "folding", "not a matrix-vector layer of this network "
                                                 f"(those are: {', '.join(sorted(names))})")
+    for name, value in overrides.items():
+        pair = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+        if len(pair) != 2:
+            raise FoldingError(name, "folding", f"expected (pe, simd), got {value!r}")
+        for field, number in zip(("pe", "simd"), pair):
+            if isinstance(number, bool) or not isinstance(number, numbers.Integral):
+                raise FoldingError(name, field, f"expected a positive integer, got {number!r}")
+        overrides[name] = tuple(int(n) for n in pair)
     fixed = {f.layer: f.with_(*overrides[f.layer]) for f in layers if f.layer in overrides}
     if target_cycles is not None:
         if isinstance(target_cycles, bool) or not isinstance(target_cycles, int) \
@@ -264,7 +289,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")
             chosen.append(choice)
-        return FoldingPlan(tuple(chosen))
+        return FoldingPlan(tuple(chosen), stream_cycles)
     chosen = [fixed.get(f.layer, f) for f in layers]
     if max_lanes is not None:
         if sum(f.lanes for f in chosen) > max_lanes:
@@ -282,4 +307,4 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             if total > max_lanes:
                 break
             chosen[slowest] = step
-    return FoldingPlan(tuple(chosen))
+    return FoldingPlan(tuple(chosen), stream_cycles)

@@ -15,14 +15,17 @@ from ..golden import IntLayer
 from ..model import ModelError
 from .quantize import ConversionError, fixed_point, requant_params
 
-__all__ = ["CompiledNetwork", "Value", "lower"]
+__all__ = ["CompiledNetwork", "Value", "lower", "value_dots"]
 
 
 @dataclass(frozen=True)
 class Value:
     """A compiled tensor: integers in ``[lo, hi]`` (units of ``2**-frac_bits``) or bits.
 
-    ``fan_in``, ``dot`` and ``clip`` are set for popcounts of a binary layer.
+    ``fan_in``, ``dot`` and ``clip`` are set for popcounts of a binary layer. A concatenation of
+    several binary layers' popcounts that differ in them keeps each channel's own in ``dots``
+    (``((fan_in, dot, clip), ...)`` per channel); ``fan_in`` is then the largest, ``dot`` is
+    ``"mixed"``. :func:`value_dots` gives the per-channel view of either form.
     """
 
     kind: str
@@ -33,10 +36,36 @@ class Value:
     fan_in: int = 0
     dot: str = ""
     clip: int = None
+    dots: tuple = None
 
     @property
     def is_popcount(self):
         return self.fan_in > 0
+
+
+def value_dots(value):
+    """``((fan_in, dot, clip), ...)`` per channel of a popcount :class:`Value`."""
+    if value.dots is not None:
+        return value.dots
+    return ((value.fan_in, value.dot, value.clip),) * value.shape[0]
+
+
+def _popcount_value(shape, dots):
+    dots = tuple(dots)
+    top = max(d[0] for d in dots)
+    if len(set(dots)) == 1:
+        fan_in, dot, clip = dots[0]
+        return Value("int", shape, 0, top, fan_in=fan_in, dot=dot, clip=clip)
+    return Value("int", shape, 0, top, fan_in=top, dot="mixed", dots=dots)
+
+
+def _dot_groups(value):
+    """``[(channel indices, fan_in, dot, clip)]``: the channels of a popcount value that share
+    one binary layer's dot value, in first-appearance order."""
+    groups = {}
+    for channel, dot in enumerate(value_dots(value)):
+        groups.setdefault(dot, []).append(channel)
+    return [(np.asarray(channels), *dot) for dot, channels in groups.items()]
 
 
 @dataclass(frozen=True)
@@ -53,6 +82,39 @@ class CompiledNetwork:
     @property
     def layer(self):
         return {layer.name: layer for layer in self.layers}
+
+    @property
+    def output_frac_bits(self):
+        """Fractional bits ``F`` of the integer logits (non-zero for a PA-Net output layer)."""
+        return int(self.values[self.output].frac_bits)
+
+    @property
+    def output_scale(self):
+        """The model's value of one unit of the integer logits, ``2**-F`` (1.0 unless the output
+        is a PA-Net sum): ``run(x) * output_scale`` is in the model's units, the argmax is the
+        same either way."""
+        return 2.0 ** -self.output_frac_bits
+
+    def logits(self, x):
+        """Output of ``run`` in the model's units (float64): integer logits * ``output_scale``."""
+        return np.asarray(self.run(x), np.float64) * self.output_scale
+
+    def check_inputs(self, x):
+        """Raise ValueError (message starting ``inputs:``) unless ``x`` is a batch ``(B, C, H,
+        W)`` of integers within the model's declared input type and range."""
+        x = np.asarray(x)
+        value = self.values["input"]
+        if x.ndim != 4 or tuple(x.shape[1:]) != tuple(value.shape):
+            raise ValueError(f"inputs: expected shape (B, {', '.join(map(str, value.shape))}), "
+                             f"got {x.shape}")
+        if x.dtype == bool or not np.issubdtype(x.dtype, np.integer):
+            if not (np.issubdtype(x.dtype, np.floating) and np.isfinite(x).all()
+                    and (x == np.round(x)).all()):
+                raise ValueError(f"inputs: expected integers, got dtype {x.dtype}")
+        if x.size and (x.min() < value.lo or x.max() > value.hi):
+            bad = tuple(int(i) for i in np.argwhere((x < value.lo) | (x > value.hi))[0])
+            raise ValueError(f"inputs: value {x[bad]} at {bad} is outside the declared range "
+                             f"[{value.lo}, {value.hi}]")
 
     def run(self, x, *, keep=False):
         """``golden.run`` on a batch of images ``(B, C, H, W)``."""
@@ -148,9 +210,14 @@ def _fold(low, a, b, x, bias):
     """SignThreshold (over ``x - offset``) and offset for ``((a*v + b) + bias) >= 0``."""
     value = low.values[x]
     if value.is_popcount:
-        folded = golden.fold_sign_threshold(a, b, fan_in=value.fan_in, op=value.dot,
-                                            clip=value.clip, bias=bias)
-        return folded, 0
+        a, b = np.broadcast_to(a, value.shape[:1]), np.broadcast_to(b, value.shape[:1])
+        threshold = np.zeros(value.shape[0], np.int64)
+        invert = np.zeros(value.shape[0], bool)
+        for channels, fan_in, dot, clip in _dot_groups(value):
+            folded = golden.fold_sign_threshold(a[channels], b[channels], fan_in=fan_in, op=dot,
+                                                clip=clip, bias=bias)
+            threshold[channels], invert[channels] = folded.threshold, folded.invert
+        return golden.SignThreshold(threshold, invert, value.fan_in), 0
     # v = raw * 2**-F; scaling a by a power of two is exact, so the rule is unchanged
     scaled = a * 2.0 ** -value.frac_bits
     return golden.fold_sign_range(scaled, b, lo=value.lo, hi=value.hi, bias=bias), value.lo
@@ -179,15 +246,25 @@ def _threshold(low, layer, out_type):
     threshold = np.asarray(layer.params["threshold"], np.int64)
     invert = layer.params.get("invert")
     invert = np.zeros(threshold.shape, bool) if invert is None else np.asarray(invert)
-    if layer.attrs.get("domain", "popcount") == "dot":
-        points = golden.dot_values(value.fan_in, op=value.dot, clip=value.clip)
-    else:
-        points = np.arange(value.fan_in + 1)
-    rows = threshold.reshape(-1, 1)
-    table = (points[None, :] >= rows) != invert.reshape(-1, 1)
-    canonical, flags = golden.fold_table(table)
-    thresholds = golden.SignThreshold(canonical.reshape(threshold.shape),
-                                      flags.reshape(threshold.shape), value.fan_in)
+    threshold = threshold.reshape(-1, value.shape[0])
+    invert = invert.reshape(threshold.shape)
+    canonical = np.zeros(threshold.shape, np.int64)
+    flags = np.zeros(threshold.shape, bool)
+    for channels, fan_in, dot, clip in _dot_groups(value):
+        # "dot": the threshold is on what a batch norm would see (numerics §5): the clipped
+        # 2p - N of an XNOR layer, p of an AND layer; "popcount": on p itself
+        if layer.attrs.get("domain", "popcount") == "dot":
+            points = golden.dot_values(fan_in, op=dot, clip=clip)
+        else:
+            points = np.arange(fan_in + 1)
+        rows = threshold[:, channels].reshape(-1, 1)
+        table = (points[None, :] >= rows) != invert[:, channels].reshape(-1, 1)
+        t, f = golden.fold_table(table)
+        canonical[:, channels] = t.reshape(len(threshold), -1)
+        flags[:, channels] = f.reshape(len(threshold), -1)
+    shape = np.shape(layer.params["threshold"])
+    thresholds = golden.SignThreshold(canonical.reshape(shape), flags.reshape(shape),
+                                      value.fan_in)
     return low.emit(layer.name, "threshold", [x], {"thresholds": thresholds, "offset": 0},
                     Value("bits", out_type.shape))
 
@@ -254,9 +331,11 @@ def _global_pool(low, layer, out_type):
 def _permute(low, layer, out_type, order):
     x = low.source(layer)
     value = low.values[x]
-    return low.emit(layer.name, "permute", [x], {"order": np.asarray(order, np.int64)},
-                    Value(value.kind, out_type.shape, value.lo, value.hi, value.frac_bits,
-                          value.fan_in, value.dot, value.clip))
+    if value.is_popcount:
+        result = _popcount_value(out_type.shape, [value_dots(value)[i] for i in order])
+    else:
+        result = Value(value.kind, out_type.shape, value.lo, value.hi, value.frac_bits)
+    return low.emit(layer.name, "permute", [x], {"order": np.asarray(order, np.int64)}, result)
 
 
 def _slice(low, layer, out_type):
@@ -271,9 +350,18 @@ def _shuffle(low, layer, out_type):
 def _concat(low, layer, out_type):
     inputs = [low.produced[name] for name in layer.inputs]
     values = [low.values[name] for name in inputs]
+    if values[0].is_popcount:     # validation: all parts are popcounts
+        result = _popcount_value(out_type.shape, [d for v in values for d in value_dots(v)])
+        return low.emit(layer.name, "concat", inputs, {}, result)
+    frac_bits = {v.frac_bits for v in values}
+    if len(frac_bits) > 1:
+        raise ModelError(layer.name, "inputs", f"the concatenated PA-Net sums have different "
+                                               f"fixed-point scales (2^-F, F in "
+                                               f"{sorted(frac_bits)}: their phi need different "
+                                               "fraction bits); export phi on one scale")
     return low.emit(layer.name, "concat", inputs, {},
                     Value(values[0].kind, out_type.shape, min(v.lo for v in values),
-                          max(v.hi for v in values)))
+                          max(v.hi for v in values), frac_bits.pop()))
 
 
 def _pa_bases(low, layer, out_type):
@@ -323,13 +411,15 @@ _LOWER = {
 _FOLDABLE = ("binary_conv2d", "int8_conv2d", "binary_dense", "int8_dense")
 
 
-def _fold_permutations(layers, output):
+def _fold_permutations(layers, output, values):
     """Fold full channel permutations into the weights of ungrouped consumers (exact)."""
     layers = list(layers)
     for permute in [layer for layer in layers if layer.op == "permute"]:
         order = permute.params["order"]
-        if sorted(order.tolist()) != list(range(len(order))) or permute.name == output:
-            continue  # a selection (slice) or the output: keep the wiring
+        channels = values[permute.inputs[0]].shape[0]
+        if len(order) != channels or sorted(order.tolist()) != list(range(channels)) \
+                or permute.name == output:
+            continue  # a selection (slice, even one starting at 0) or the output: wiring
         consumers = [layer for layer in layers if permute.name in layer.inputs]
         if not consumers or any(c.op not in _FOLDABLE or c.params.get("groups", 1) != 1
                                 for c in consumers):
@@ -360,7 +450,7 @@ def lower(model):
         if result is not None:
             low.produced[layer.name] = result
     output = low.produced[model.output]
-    layers = _fold_permutations(low.layers, output)
+    layers = _fold_permutations(low.layers, output, low.values)
     kept = {layer.name for layer in layers} | {"input"}
     values = {name: value for name, value in low.values.items() if name in kept}
     return CompiledNetwork(model.name, model.input_shape, layers, output, values, low.notes)

@@ -111,6 +111,13 @@ class Model:
         if types[output].kind != "int":
             raise ModelError(output, "output", "the output layer must give integer logits, got "
                                                f"{types[output].describe()}")
+        output_layer = next(layer for layer in layers if layer.name == output)
+        if output_layer.op in ("conv2d", "dense") and "clip" in output_layer.attrs:
+            raise ModelError(output, "clip", "the output layer's logits are its popcounts; a "
+                                             "saturating accumulator (clip) there would change "
+                                             "nothing the hardware computes, so it is not "
+                                             "accepted (clip only feeds a quantized_bn, batch "
+                                             "norm, sign or threshold after the layer)")
         for layer in layers:
             used_by = consumers.get(layer.name, [])
             if not used_by and layer.name != output:

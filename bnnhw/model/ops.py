@@ -7,7 +7,7 @@ user-facing description of the same table.
 
 import numpy as np
 
-from .types import INT8_RANGE, TensorType
+from .types import INT8_RANGE, TensorType, channel_dots, popcount_detail
 
 __all__ = ["OPS", "ARITY"]
 
@@ -55,7 +55,8 @@ def infer_conv2d(check, inputs):
     if precision == "binary":
         _require(check, x, ("bits",), what="bits (a binary feature map)")
         op = check.choice_attr("dot", ("xnor", "and"), "xnor")
-        if max(padding) > 0:
+        if max(padding) > 0 or "pad_value" in check.attrs:
+            # required with a border; accepted (and without effect) when there is none
             check.choice_attr("pad_value", (1, -1))
         clip = check.int_attr("clip", None, lo=1)
         if clip is not None and op != "xnor":
@@ -163,6 +164,9 @@ def infer_quantized_bn(check, inputs):
     """ResNet-style 8-bit batch norm on a clipped XNOR accumulator."""
     (x,) = inputs
     _require(check, x, ("int",), ("popcount",), what="popcounts of a binary layer")
+    if "channel_dots" in x.detail:
+        check.fail("inputs", "quantized batch norm needs the popcounts of one binary layer (one "
+                             "fan-in, dot and clip); this input concatenates layers that differ")
     if x.detail.get("op") != "xnor" or x.detail.get("clip") is None \
             or x.detail["clip"] > INT8_RANGE[1]:
         check.fail("inputs", "quantized batch norm needs an XNOR layer with clip <= 127")
@@ -193,10 +197,14 @@ def infer_dprelu(check, inputs):
 
 
 def infer_add(check, inputs):
-    """Saturating add of two int8 tensors of one shape."""
+    """Saturating add of two symmetric 8-bit tensors of one shape (operands in [-127, 127])."""
     x, r = inputs
-    _int8_input(check, x)
-    _int8_input(check, r)
+    for value in (x, r):
+        _require(check, value, ("int",), what="int8 data")
+        if value.lo < INT8_RANGE[0] or value.hi > INT8_RANGE[1]:
+            hint = " (declare input.range within [-127, 127])" if value.source == "input" else ""
+            check.fail("inputs", f"add needs operands in {list(INT8_RANGE)}, got "
+                                 f"{value.describe()}{hint}")
     if x.shape != r.shape:
         check.fail("inputs", f"shapes differ: {x.shape} and {r.shape}")
     return TensorType("int", x.shape, *INT8_RANGE, "int8")
@@ -228,7 +236,13 @@ def infer_slice(check, inputs):
     stop = check.int_attr("stop", lo=1)
     if not start < stop <= x.channels:
         check.fail("stop", f"expected start < stop <= {x.channels}, got {start}:{stop}")
-    return TensorType(x.kind, (stop - start, *x.shape[1:]), x.lo, x.hi, x.source, 1, x.detail)
+    detail = x.detail
+    if x.source == "popcount":
+        dots = channel_dots(x)[start:stop]
+        detail = popcount_detail(dots)
+        return TensorType(x.kind, (stop - start, *x.shape[1:]), 0, max(d[0] for d in dots),
+                          x.source, 1, detail)
+    return TensorType(x.kind, (stop - start, *x.shape[1:]), x.lo, x.hi, x.source, 1, detail)
 
 
 def infer_concat(check, inputs):
@@ -239,6 +253,17 @@ def infer_concat(check, inputs):
             check.fail("inputs", f"cannot concatenate {first.describe()} and "
                                  f"{other.describe()}")
     channels = sum(t.channels for t in inputs)
+    for unit in ("popcount", "fixed"):
+        if any(t.source == unit for t in inputs) and any(t.source != unit for t in inputs):
+            other = next(t for t in inputs if t.source != unit)
+            what = {"popcount": "binary-layer popcounts", "fixed": "PA-Net sums"}[unit]
+            check.fail("inputs", f"cannot concatenate {what} with {other.describe()}"
+                                 + (f" from {other.source}" if other.source else "")
+                                 + ": a batch norm or sign after it would mix units")
+    if first.source == "popcount":
+        dots = [d for t in inputs for d in channel_dots(t)]
+        return TensorType("int", (channels, *first.shape[1:]), 0, max(d[0] for d in dots),
+                          "popcount", detail=popcount_detail(dots))
     return TensorType(first.kind, (channels, *first.shape[1:]), min(t.lo for t in inputs),
                       max(t.hi for t in inputs), first.source)
 
@@ -249,7 +274,13 @@ def infer_shuffle(check, inputs):
     groups = check.int_attr("groups", lo=1)
     if x.channels % groups:
         check.fail("groups", f"{groups} does not divide {x.channels} channels")
-    return TensorType(x.kind, x.shape, x.lo, x.hi, x.source, 1, x.detail)
+    detail = x.detail
+    if x.source == "popcount":
+        dots = channel_dots(x)
+        detail = popcount_detail(dots[int(i)] for i in
+                                 (np.arange(x.channels) % groups) * (x.channels // groups)
+                                 + np.arange(x.channels) // groups)
+    return TensorType(x.kind, x.shape, x.lo, x.hi, x.source, 1, detail)
 
 
 def infer_pa_bases(check, inputs):

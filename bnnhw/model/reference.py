@@ -10,6 +10,7 @@ parameters are representable in the compiled fixed-point formats. Whole batches,
 import numpy as np
 
 from .. import golden
+from .types import channel_dots
 
 __all__ = ["run_float", "classify_float"]
 
@@ -47,13 +48,20 @@ def _binary(layer, x, t_out):
 
 
 def _dot_value(types, name, value):
-    """What a batch norm or sign sees of ``name``: the (clipped) dot value for popcounts."""
+    """What a batch norm, sign, ``dot``-domain threshold or PA-Net bases sees of ``name``: the
+    (clipped) dot value of each channel for popcounts (``2p - N`` for XNOR, ``p`` for AND, each
+    channel with its own binary layer's ``N``, ``op`` and ``clip``), the value itself otherwise."""
     t = types[name]
+    value = np.asarray(value, np.float64)
     if t.source != "popcount":
-        return np.asarray(value, np.float64)
-    v = 2.0 * value - t.hi if t.detail["op"] == "xnor" else np.asarray(value, np.float64)
-    clip = t.detail["clip"]
-    return np.clip(v, -clip, clip) if clip is not None else v
+        return value
+    dots = channel_dots(t)
+    shape = (1, -1) + (1,) * (value.ndim - 2)
+    fan_in = np.array([d[0] for d in dots], np.float64).reshape(shape)
+    xnor = np.array([d[1] == "xnor" for d in dots]).reshape(shape)
+    clip = np.array([np.inf if d[2] is None else d[2] for d in dots], np.float64).reshape(shape)
+    v = np.where(xnor, 2.0 * value - fan_in, value)
+    return np.clip(v, -clip, clip)
 
 
 def _per_channel(vector, ndim):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-__all__ = ["TensorType", "INT8_RANGE"]
+__all__ = ["TensorType", "INT8_RANGE", "channel_dots", "popcount_detail"]
 
 #: Range of symmetric 8-bit data between layers (docs/numerics.md §8).
 INT8_RANGE = (-127, 127)
@@ -45,3 +45,26 @@ class TensorType:
         c, h, w = self.shape
         what = {"bits": "bits", "real": "reals", "int": f"ints in [{self.lo}, {self.hi}]"}
         return f"{what[self.kind]} of shape ({c}, {h}, {w})"
+
+
+def channel_dots(t):
+    """``((fan_in, op, clip), ...)``, one per channel, of a popcount type.
+
+    A binary layer's popcounts share one ``(N, op, clip)``; a concatenation of several binary
+    layers' popcounts keeps each part's own (``detail["channel_dots"]``), so what a batch norm,
+    sign, threshold or PA-Net bases sees of a channel is that channel's own dot value.
+    """
+    if "channel_dots" in t.detail:
+        return t.detail["channel_dots"]
+    return ((t.detail["fan_in"], t.detail["op"], t.detail["clip"]),) * t.channels
+
+
+def popcount_detail(dots):
+    """The ``detail`` of a popcount type with per-channel ``dots`` (see :func:`channel_dots`):
+    the shared ``fan_in``/``op``/``clip`` when all channels agree, else ``None`` for each and
+    the per-channel tuple under ``channel_dots``."""
+    dots = tuple(dots)
+    if len(set(dots)) == 1:
+        fan_in, op, clip = dots[0]
+        return {"fan_in": fan_in, "op": op, "clip": clip}
+    return {"fan_in": None, "op": None, "clip": None, "channel_dots": dots}
