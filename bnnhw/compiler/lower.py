@@ -414,7 +414,8 @@ _FOLDABLE = ("binary_conv2d", "int8_conv2d", "binary_dense", "int8_dense")
 def _fold_permutations(layers, output, values):
     """Fold full channel permutations into the weights of ungrouped consumers (exact)."""
     layers = list(layers)
-    for permute in [layer for layer in layers if layer.op == "permute"]:
+    # last first, so that a chain of permutations folds link by link into the matrix layer
+    for permute in [layer for layer in reversed(layers) if layer.op == "permute"]:
         order = permute.params["order"]
         channels = values[permute.inputs[0]].shape[0]
         if len(order) != channels or sorted(order.tolist()) != list(range(channels)) \

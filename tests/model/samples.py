@@ -139,3 +139,18 @@ def write_design(root, name, graph_and_arrays, target_cycles):
     save(Model.from_dict(*graph_and_arrays), folder / "model.npz")
     (folder / "design.json").write_text(json.dumps({"folding": {"target_cycles": target_cycles}}))
     return folder
+
+
+def tiny_graph(layers, output, shape=(8, 4, 4), input_type="bits", value_range=None,
+               name="tiny"):
+    """The graph of a hand-written small model (``layers`` as in the model file)."""
+    spec = {"shape": list(shape), "type": input_type}
+    if value_range is not None:
+        spec["range"] = list(value_range)
+    return {"format": "bnnhw-model", "version": 1, "name": name, "input": spec,
+            "layers": layers, "output": output}
+
+
+def pm1(rng, shape):
+    """Random ±1 weights."""
+    return _pm1(rng, shape)
