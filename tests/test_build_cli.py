@@ -47,13 +47,191 @@ def test_two_builds_are_byte_identical(design, tmp_path):
     assert trees[0] == trees[1]
 
 
-def test_rebuild_replaces_the_folder(design, tmp_path):
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_rebuild_replaces_a_previous_build_folder(design, tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
     run_build(str(design), out=out, log=_quiet)
-    assert not (out / "stale.txt").exists() and (out / "report.json").exists()
+    marker = (out / ".bnnhw-build").read_text().splitlines()
+    assert "report.json" in marker and "bnnhw_tiny.v" in marker and ".bnnhw-build" in marker
+    first = _tree(out)
+    run_build(str(design), out=out, target_cycles=2304, log=_quiet)
+    assert _tree(out) != first and json.loads((out / "report.json").read_text())[
+        "cycles_per_inference"] > 576
     assert sorted(p.name for p in tmp_path.iterdir()) == ["designs", "out"]
+
+
+def test_empty_existing_out_folder_is_used(design, tmp_path):
+    (tmp_path / "out").mkdir()
+    run_build(str(design), out=tmp_path / "out", log=_quiet)
+    assert (tmp_path / "out" / "report.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["designs", "out"]
+
+
+def test_out_folder_that_is_not_a_build_is_refused_and_untouched(design, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    (out / "sub").mkdir()
+    (out / "sub" / "data.csv").write_text("1,2")
+    log = []
+    assert main([str(design), "--out", str(out), "--sim"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"bnnhw.build: error: --out: {out} is not "
+                                                   "empty and is not a bnnhw build folder")
+    with pytest.raises(BuildError, match="is not empty and is not a bnnhw build folder"):
+        run_build(str(design), out=out, log=log.append)
+    assert log == []                       # refused before the first step
+    assert _tree(out) == {"thesis.tex": b"years of work", "sub/data.csv": b"1,2"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["designs", "mine"]
+
+
+def test_build_folder_holding_a_file_no_build_wrote_is_refused(design, tmp_path):
+    out = tmp_path / "out"
+    run_build(str(design), out=out, log=_quiet)
+    (out / "notes.txt").write_text("mine")
+    before = _tree(out)
+    with pytest.raises(BuildError, match="--out: .* is a bnnhw build folder, but it also holds "
+                                         "'notes.txt', which no build wrote"):
+        run_build(str(design), out=out, log=_quiet)
+    assert _tree(out) == before
+
+
+def test_build_folder_from_before_the_marker_is_replaced_but_not_with_extra_files(design,
+                                                                                   tmp_path):
+    out = tmp_path / "out"
+    run_build(str(design), out=out, log=_quiet)
+    (out / ".bnnhw-build").unlink()
+    run_build(str(design), out=out, log=_quiet)          # an older bnnhw's build folder
+    assert (out / ".bnnhw-build").exists()
+    (out / ".bnnhw-build").unlink()
+    (out / "images" / "mine.txt").write_text("x")
+    with pytest.raises(BuildError, match="is not a bnnhw build folder"):
+        run_build(str(design), out=out, log=_quiet)
+    assert (out / "images" / "mine.txt").read_text() == "x"
+
+
+@pytest.mark.parametrize("where, message", [
+    (".", "is the current folder"),
+    ("..", "is a parent of the current folder"),
+    ("/", "is a parent of the current folder"),
+])
+def test_out_current_folder_or_its_parents_is_refused(design, tmp_path, monkeypatch, capsys,
+                                                      where, message):
+    cwd = tmp_path / "empty"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for attempt in range(2):
+        assert main([str(design), "--out", where]) == 1
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["designs", "empty"]   # no ..old.*
+    assert list(cwd.iterdir()) == []
+
+
+def test_out_home_design_folder_or_inputs_holder_is_refused(design, tmp_path, monkeypatch):
+    import numpy as np
+    home = tmp_path / "home"
+    home.mkdir()
+    with monkeypatch.context() as patched, pytest.raises(BuildError, match="is the home folder"):
+        patched.setenv("HOME", str(home))
+        run_build(str(design), out=home, log=_quiet)
+    with pytest.raises(BuildError, match="is the design folder or holds it"):
+        run_build(str(design), out=design, log=_quiet)
+    with pytest.raises(BuildError, match="is the design folder or holds it"):
+        run_build(str(design), out=tmp_path / "designs", log=_quiet)
+    # a build folder that holds the --inputs file: replacing it would delete the file
+    out = tmp_path / "out"
+    run_build(str(design), out=out, log=_quiet)
+    np.save(out / "x.npy", np.zeros((1, 1, 8, 8), dtype=np.int8))
+    marker = (out / ".bnnhw-build").read_text()
+    (out / ".bnnhw-build").write_text(marker + "x.npy\n")
+    with pytest.raises(BuildError, match="holds .*x.npy, which the build reads"):
+        run_build(str(design), out=out, sim=True, inputs=str(out / "x.npy"), log=_quiet)
+    assert (out / "x.npy").exists() and list(home.iterdir()) == []
+
+
+def test_out_symlink_is_refused(design, tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(BuildError, match="is a symbolic link"):
+        run_build(str(design), out=tmp_path / "link", log=_quiet)
+
+
+@pytest.mark.parametrize("flags, folder", [
+    (["--sim"], ".out.sim"), (["--synth", "ice40"], ".out.synth"),
+    (["--board", "icebreaker"], ".out.board"), (["--energy", "3"], ".out.energy")])
+def test_work_folder_holding_user_files_is_refused_and_untouched(design, tmp_path, capsys,
+                                                                 flags, folder):
+    work = tmp_path / folder
+    work.mkdir()
+    (work / "mine.txt").write_text("keep")
+    assert main([str(design), "--out", str(tmp_path / "out")] + flags) == 1
+    err = capsys.readouterr().err
+    assert f"the work folder {work}" in err and "'mine.txt'" in err
+    assert _tree(work) == {"mine.txt": b"keep"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["designs", folder])
+
+
+def test_failed_publish_leaves_the_previous_build_and_no_staging_or_old_folder(
+        design, tmp_path, monkeypatch):
+    from bnnhw.build import outdir
+    out = tmp_path / "out"
+    run_build(str(design), out=out, log=_quiet)
+    before = _tree(out)
+    real = outdir.os.replace
+
+    def failing(source, target):
+        if ".staging." in str(source):
+            raise OSError(28, "No space left on device")
+        return real(source, target)
+
+    monkeypatch.setattr(outdir.os, "replace", failing)
+    with pytest.raises(BuildError, match="--out: cannot write .*No space left on device"):
+        run_build(str(design), out=out, target_cycles=576, log=_quiet)
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["designs", "out"]
+
+
+def test_failed_step_leaves_no_staging_or_old_folder(design, tmp_path, monkeypatch):
+    from bnnhw.build import steps
+    out = tmp_path / "out"
+    run_build(str(design), out=out, log=_quiet)
+    before = _tree(out)
+
+    def broken(context):
+        raise BuildError("board: the tool crashed")
+
+    monkeypatch.setattr(steps, "STEPS", steps.STEPS[:-1] + (steps.Step("board", "", broken),))
+    with pytest.raises(BuildError, match="board: the tool crashed"):
+        run_build(str(design), out=out, log=_quiet)
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["designs", "out"]
+
+
+def test_verilog_and_build_folder_hold_no_absolute_paths(design, tmp_path):
+    out = tmp_path / "out"
+    run_build(str(design), out=out, log=_quiet)
+    assert "(* src" not in (out / "bnnhw_tiny.v").read_text()
+    for name, data in _tree(out).items():
+        assert str(tmp_path).encode() not in data, name
+        assert b"/work/" not in data and b"site-packages" not in data, name
+
+
+def test_same_design_in_two_checkouts_builds_byte_identical_folders(design, tmp_path,
+                                                                    monkeypatch):
+    import shutil
+    trees = []
+    for place in ("one/designs/tiny", "elsewhere/deeper/designs/tiny"):
+        copy = tmp_path / place
+        shutil.copytree(design, copy)
+        monkeypatch.chdir(copy.parent.parent)
+        run_build(str(copy), out=f"build/tiny", log=_quiet)
+        trees.append(_tree(copy.parent.parent / "build" / "tiny"))
+    assert trees[0] == trees[1] and "bnnhw_tiny.v" in trees[0]
 
 
 def test_target_cycles_overrides_the_design_config(design, tmp_path):
@@ -138,7 +316,12 @@ def test_command_line_in_a_subprocess(design, tmp_path):
     (["--images", "3"], "--images: needs --sim"),
     (["--trace"], "--trace: needs --sim"),
     (["--sim", "--images", "0"], "--images: expected at least 1 image, got 0"),
-    (["--sim", "--images", "361"], "simulate: --images: expected 1 .. 360, got 361"),
+    (["--sim", "--images", "361"], "load-model: --images: expected 1 .. 360 (the held-out "
+                                   "digits hold 360), got 361"),
+    (["--sim", "--images", "100000"], "--images: expected at most 10000 inputs per simulation"),
+    (["--energy", "400"], "load-model: --energy: expected 1 .. 360 (the held-out digits"),
+    (["--target-cycles", "0"], "--target-cycles: expected a positive number of cycles, got 0"),
+    (["--inputs", "x.npy"], "--inputs: needs --sim or --energy"),
     (["--board", "de10"], "--board: unknown board 'de10'; choose one of icebreaker, ulx3s-25f"),
     (["--program"], "--program: needs --board"),
     (["--energy", "1"], "--energy: expected at least 2 images (one warms up), got 1"),

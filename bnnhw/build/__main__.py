@@ -1,10 +1,12 @@
 """Command line: ``python -m bnnhw.build DESIGN [--out DIR] [--target-cycles C] [--sim
-[--images N] [--trace]] [--synth ice40,ecp5,cmos] [--energy N] [--board BOARD | --fit BOARD]
-[--program]``.
+[--inputs FILE] [--images N] [--trace]] [--synth ice40,ecp5,cmos] [--energy N]
+[--board BOARD | --fit BOARD] [--program]``.
 
-Exit status: 0 complete build (and, with ``--sim``, RTL == golden on every image), 1 error
-(nothing written), 2 the simulation found mismatches (the build folder and its report are
-written, naming the first one), 3 incomplete build (the report lists the missing steps).
+Exit status: 0 complete build (and, with ``--sim``, RTL == golden on every input), 1 error,
+usage errors included (one line ``bnnhw.build: error: ...``; nothing written), 2 the simulation
+found mismatches (the build folder and its report are written, naming the first one), 3
+incomplete build (the report lists the missing steps). Every option is checked before the first
+step runs; an ``--out`` folder that a bnnhw build did not make is refused, never replaced.
 """
 
 import argparse
@@ -19,8 +21,17 @@ EXIT_MISMATCH = 2
 EXIT_INCOMPLETE = 3
 
 
+class UsageError(Exception):
+    """A command line argparse cannot parse (exit status 1, not argparse's 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m bnnhw.build",
         description="Build Verilog, memory images and a cost report for a bnnhw design.")
     parser.add_argument("design", help="design name under designs/ (e.g. boolnet) or a folder")
@@ -28,18 +39,25 @@ def main(argv=None):
     parser.add_argument("--target-cycles", type=int, metavar="C",
                         help="fold every layer to at most C cycles per inference")
     parser.add_argument("--sim", action="store_true",
-                        help="simulate the Verilog (cocotb + Verilator) on the held-out digits "
-                             "and compare every output with golden")
+                        help="simulate the Verilog (cocotb + Verilator) and compare every output "
+                             "with golden: on --inputs FILE, else on the held-out digits when the "
+                             "model's input is 1x8x8 and holds 0..16, else on seeded random "
+                             "inputs; writes outputs.npz")
+    parser.add_argument("--inputs", metavar="FILE",
+                        help="with --sim / --energy: a .npy (N, C, H, W) or a .npz with 'inputs' "
+                             "and optional 'labels', values in the model's input type and range")
     parser.add_argument("--images", type=int, metavar="N",
-                        help="with --sim: simulate the first N held-out images (default 360)")
+                        help="with --sim: simulate the first N inputs (default all; with random "
+                             "inputs N random ones besides the all-min and all-max, default 64)")
     parser.add_argument("--trace", action="store_true",
                         help="with --sim: also write the waveform (trace.vcd)")
     parser.add_argument("--synth", metavar="TARGETS", default="",
                         help="comma-separated synthesis targets among ice40, ecp5, cmos: "
                              "resources, Fmax, transistors in the report (minutes per target)")
     parser.add_argument("--energy", type=int, metavar="N",
-                        help="energy proxy from toggle coverage on N held-out digits (a separate "
-                             "Verilator build; with --synth cmos weighted by transistors)")
+                        help="energy proxy from toggle coverage on the first N simulation inputs "
+                             "(a separate Verilator build; with --synth cmos weighted by "
+                             "transistors)")
     parser.add_argument("--board", metavar="BOARD",
                         help="also build a UART classifier bitstream for an FPGA board: "
                              "icebreaker, ulx3s-25f or ulx3s-85f")
@@ -48,13 +66,17 @@ def main(argv=None):
                              "until the bitstream fits")
     parser.add_argument("--program", action="store_true",
                         help="with --board: load the bitstream onto the attached board")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        print(f"bnnhw.build: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         result = run_build(args.design, out=args.out, target_cycles=args.target_cycles,
                            sim=args.sim, images=args.images, trace=args.trace,
                            synth=[t.strip() for t in args.synth.split(",") if t.strip()],
                            energy=args.energy, board=args.board, program=args.program,
-                           fit=args.fit)
+                           fit=args.fit, inputs=args.inputs)
     except (DesignError, BuildError, ToolchainError) as error:
         print(f"bnnhw.build: error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -96,7 +96,9 @@ def build_board(network, board, work_dir, *, program=False, log=print):
         try:
             # prepare + execute_local rather than Platform.build: build() insists on the
             # programmer (openFPGALoader / iceprog, not on PyPI) even when not programming
-            plan = platform.prepare(top, NAME, debug_verilog=True)
+            # emit_src=False: no absolute source paths in the netlist (the same bitstream
+            # from any checkout)
+            plan = platform.prepare(top, NAME, debug_verilog=True, emit_src=False)
             _synthesize_from_verilog(plan)
             products = plan.execute_local(str(work_dir))
         except (subprocess.CalledProcessError, RuntimeError, OSError) as error:

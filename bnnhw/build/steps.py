@@ -8,14 +8,12 @@ exists. Optional steps (``--sim``) return ``None`` when not asked for.
 """
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .design import MODEL_FILE, find_design, read_config
+from .outdir import WORK_MARKER, WORK_MARKER_TEXT, OutError, check_out, check_work_dir, publish
 
 __all__ = ["BuildError", "Step", "STEPS", "BuildResult", "run_build"]
 
@@ -63,7 +61,17 @@ def _load_model(context):
         context["model"] = model = load(path)
     except ModelError as error:
         raise BuildError(f"load-model: {path}: {error}") from None
-    return f"{model.name}: {len(model.layers)} layers, input {model.input_shape}"
+    summary = f"{model.name}: {len(model.layers)} layers, input {model.input_shape}"
+    if context.get("sim") or context.get("energy"):
+        from ..sim.inputs import InputsError, choose_inputs
+        try:
+            inputs = choose_inputs(model, file_data=context.get("inputs_file"),
+                                   count=context.get("images"), energy=context.get("energy"))
+        except InputsError as error:
+            raise BuildError(f"load-model: {error}") from None
+        context["input_set"] = inputs
+        summary += f"; simulation inputs: {inputs.description}"
+    return summary
 
 
 def _compile(context):
@@ -109,10 +117,39 @@ def _generate(context):
     except NetworkError as error:
         raise BuildError(f"generate: {error}") from None
     top = f"bnnhw_{context['design_dir'].name}"
-    text = verilog.convert(network, name=top)
+    # no (* src = "<absolute path>" *) attributes: the same design gives the same bytes in any
+    # checkout and on any machine
+    text = verilog.convert(network, name=top, emit_src=False)
     context["network"], context["top"] = network, top
     context["files"][f"{top}.v"] = text.encode()
     return f"{top}.v: {len(text.splitlines())} lines, top module {top}"
+
+
+def _simulated_count(source, images):
+    """How many inputs of ``source`` ``--sim`` runs: ``--images N`` of a file or the digits
+    (default all); with random inputs the two extremes and ``N`` (default 64) random ones."""
+    from ..sim.inputs import DEFAULT_RANDOM
+    if source.source == "random":
+        return 2 + (DEFAULT_RANDOM if images is None else images)
+    return len(source) if images is None else images
+
+
+def _golden(compiled, inputs, step):
+    """Golden logits ``(N, classes)`` and labels of ``inputs``; a golden error is a BuildError."""
+    try:
+        logits = compiled.run(inputs).reshape(len(inputs), -1)
+        labels = compiled.classify(inputs)
+    except ValueError as error:
+        raise BuildError(f"{step}: the golden model rejects the inputs: {error}") from None
+    return logits, labels
+
+
+def _claim_work_dir(path):
+    """Create the hidden work folder ``path`` (checked free by :func:`check_out`) and mark it."""
+    path.mkdir(parents=True, exist_ok=True)
+    marker = path / WORK_MARKER
+    if not marker.exists():
+        marker.write_text(WORK_MARKER_TEXT)
 
 
 def _simulate(context):
@@ -120,20 +157,20 @@ def _simulate(context):
         return None
     import numpy as np
 
+    from ..sim.inputs import outputs_npz
     from ..sim.network import StallPattern, check_results, simulate_network
-    from ..train.data import held_out
-    images, labels = held_out()
-    count = len(images) if context.get("images") is None else context["images"]
-    if count > len(images):
-        raise BuildError(f"simulate: --images: expected 1 .. {len(images)}, got {count}")
-    images, labels = images[:count], labels[:count]
+    source = context["input_set"]
+    source = source.first(_simulated_count(source, context.get("images")))
+    images, labels = source.inputs, source.labels
+    count = len(images)
     compiled, network = context["compiled"], context["network"]
-    golden_logits = compiled.run(images).reshape(count, -1)
-    golden_labels = compiled.classify(images)
+    golden_logits, golden_labels = _golden(compiled, images, "simulate")
     runs = [StallPattern(), StallPattern(input=0.3, output=0.3, seed=11)]
     work = context["sim_dir"]
+    _claim_work_dir(work)
     context["log"](f"      simulate: Verilator build (cached in {work}) and {len(runs)} runs of "
-                   f"{count} images (full rate, then random stalls on both sides)")
+                   f"{count} {source.description} (full rate, then random stalls on both "
+                   "sides)")
     results = simulate_network(network, images, work_dir=work, runs=runs,
                                trace=context.get("trace"))
     full, stalled = results
@@ -157,9 +194,11 @@ def _simulate(context):
         "mismatches": len(mismatches),
         "first_mismatch": first,
         "rtl_equals_golden": not mismatches,
-        "golden_accuracy": float(np.mean(golden_labels == labels)),
-        "rtl_accuracy": float(np.mean(full.labels == labels[:len(full.labels)]))
-        if len(full.labels) == count else None,
+        "inputs": dict(source.info, description=source.description),
+        "golden_accuracy": None if labels is None else float(np.mean(golden_labels == labels)),
+        "rtl_accuracy": float(np.mean(full.labels == labels))
+        if labels is not None and len(full.labels) == count else None,
+        "outputs": "outputs.npz",
         "predicted_cycles_per_inference": predicted,
         "measured_cycles_per_inference": measured,
         "cycles_ratio": None if measured is None else measured / predicted,
@@ -176,11 +215,21 @@ def _simulate(context):
         context["files"]["trace.vcd"] = (work / "dump.vcd").read_bytes()
         report["trace"] = "trace.vcd"
     context["sim_report"] = report
+    arrays = {"inputs": images.astype(np.int16 if images.size and
+                                      np.abs(images).max() < 2 ** 15 else np.int64),
+              "rtl_labels": full.labels.astype(np.int64),
+              "rtl_logits": full.logits.astype(np.int64),
+              "golden_labels": np.asarray(golden_labels, dtype=np.int64).reshape(count),
+              "golden_logits": np.asarray(golden_logits, dtype=np.int64)}
+    if labels is not None:
+        arrays["labels"] = labels.astype(np.int64)
+    context["files"]["outputs.npz"] = outputs_npz(arrays)
     verdict = "0 mismatches" if not mismatches else \
         f"{len(mismatches)} MISMATCHES (first: {mismatch_text(first)})"
     speed = full.images_per_second
-    return (f"{count} images x {len(runs)} runs: {verdict}; {measured} cycles/inference "
-            f"measured vs {predicted} predicted; {speed:.1f} images/s simulated")
+    return (f"{count} inputs x {len(runs)} runs: {verdict}; {measured} cycles/inference "
+            f"measured vs {predicted} predicted; "
+            + ("" if speed is None else f"{speed:.1f} images/s simulated"))
 
 
 def _synthesize(context):
@@ -189,6 +238,7 @@ def _synthesize(context):
         return None
     from ..synth import SynthError, synthesize
     work = context["synth_dir"]
+    _claim_work_dir(work)
     staged = work / "build"
     staged.mkdir(parents=True, exist_ok=True)
     top = context["top"]
@@ -220,13 +270,17 @@ def _energy(context):
     if not count:
         return None
     from ..energy import energy_report, measure_toggles
-    from ..train.data import held_out
-    images, _ = held_out()
-    if count > len(images):
-        raise BuildError(f"energy: --energy: expected 2 .. {len(images)} images, got {count}")
+    source = context["input_set"].first(count)
+    images = source.inputs
+    if len(images) < count:
+        raise BuildError(f"energy: --energy: expected 2 .. {len(context['input_set'])} inputs "
+                         f"of the {source.description}, got {count}")
+    _golden(context["compiled"], images, "energy")
     log = context["log"]
-    log(f"      energy: Verilator toggle-coverage build and runs on {count} held-out digits")
-    toggles = measure_toggles(context["network"], images[:count], work_dir=context["energy_dir"],
+    _claim_work_dir(context["energy_dir"])
+    log(f"      energy: Verilator toggle-coverage build and runs on {count} "
+        f"{source.description}")
+    toggles = measure_toggles(context["network"], images, work_dir=context["energy_dir"],
                               compiled=context["compiled"],
                               log=lambda line: log(f"      energy: {line}"))
     synth = context.get("synth_report") or {}
@@ -236,7 +290,8 @@ def _energy(context):
                            transistors=cmos["per_block"] if cmos else None)
     report["toggles"] = {"images": toggles["images"], "network_toggles":
                          toggles["network_toggles"],
-                         "rtl_equals_golden": toggles["rtl_equals_golden"]}
+                         "rtl_equals_golden": toggles["rtl_equals_golden"],
+                         "inputs": dict(source.info, description=source.description)}
     context["energy_report"] = report
     total = report["total"]
     return (f"toggle proxy {total['toggle_proxy_pj']:,.0f} pJ/inference, op-count estimate "
@@ -250,6 +305,7 @@ def _board(context):
     if not board:
         return None
     from .board import BoardError, build_board
+    _claim_work_dir(context["board_dir"])
     try:
         result = build_board(context["network"], board, context["board_dir"],
                              program=context.get("program", False), log=context["log"])
@@ -343,18 +399,23 @@ def _report(context, missing):
                       f"{network.logits_format.shape})"]
     sim = context.get("sim_report")
     if sim:
-        lines += ["", "## RTL simulation (cocotb + Verilator, held-out digits)", "",
-                  f"- images: {sim['images']} per run; runs: full rate, then random stalls "
-                  f"(30 % idle source, 30 % not-ready sink)",
+        inputs = sim["inputs"]
+        lines += ["", f"## RTL simulation (cocotb + Verilator, {inputs['description']})", "",
+                  f"- inputs: {sim['images']} per run ({_inputs_text(inputs)}); runs: full "
+                  f"rate, then random stalls (30 % idle source, 30 % not-ready sink)",
                   f"- RTL == golden on every image of every run: "
                   f"{'yes' if sim['rtl_equals_golden'] else 'NO'} ({sim['mismatches']} "
                   f"mismatches" + (f"; first: {mismatch_text(sim['first_mismatch'])}"
                                     if sim['mismatches'] else "") + ")",
-                  f"- accuracy: RTL {_pct(sim['rtl_accuracy'])}, golden "
-                  f"{_pct(sim['golden_accuracy'])}",
-                  f"- cycles per inference: measured {sim['measured_cycles_per_inference']}, "
+                  f"- outputs of the full-rate run and golden, one row per input: "
+                  f"`{sim['outputs']}`"]
+        if inputs["labels"]:
+            lines += [f"- accuracy: RTL {_pct(sim['rtl_accuracy'])}, golden "
+                      f"{_pct(sim['golden_accuracy'])}"]
+        speed = sim["images_per_second"]
+        lines += [f"- cycles per inference: measured {sim['measured_cycles_per_inference']}, "
                   f"predicted {sim['predicted_cycles_per_inference']}",
-                  f"- simulation speed: {sim['images_per_second']:.1f} images/s "
+                  f"- simulation speed: {'n/a' if speed is None else f'{speed:.1f}'} images/s "
                   f"({sim['seconds']:.1f} s for the full-rate run, Verilator build excluded)"]
     if context.get("synth_report"):
         from ..synth import report_markdown
@@ -365,7 +426,8 @@ def _report(context, missing):
         lines += ["", "## Energy proxy (docs/energy.md; 45 nm constants, not a measurement)", "",
                   f"- per inference: toggle proxy {total['toggle_proxy_pj']:,.0f} pJ, op-count "
                   f"estimate {total['op_count_estimate_pj']:,.0f} pJ (over "
-                  f"{energy['toggles']['images']} held-out digits)"]
+                  f"{energy['toggles']['images']} "
+                  f"{energy['toggles']['inputs']['description']})"]
     board = context.get("board_report")
     if board:
         lines += ["", f"## Board: {board['board']}", "",
@@ -392,29 +454,19 @@ def _cost(compiled, name):
                                        "param_bits", "fmap_bits")}
 
 
+def _inputs_text(info):
+    """Where the simulated inputs came from, for report.md."""
+    if info["source"] == "file":
+        return (f"`--inputs {info['file']}`, sha256 {info['sha256'][:16]}..., "
+                + ("with labels" if info["labels"] else "no labels"))
+    if info["source"] == "digits":
+        return "the first of the 360 held-out digits, with labels"
+    return (f"seed {info['seed']}, uniform over the declared input range "
+            f"[{info['range'][0]}, {info['range'][1]}]; no labels")
+
+
 def _pct(value):
     return "n/a" if value is None else f"{100 * value:.2f} %"
-
-
-def _publish(files, out):
-    """Write ``files`` into a staging folder, then swap it in for ``out`` in one rename."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging."))
-    try:
-        for name, data in sorted(files.items()):
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))
-            os.replace(out, old / "previous")
-        os.replace(staging, out)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 #: ``--fit`` stops after this many foldings in a row that overflow more than the best one.
@@ -431,12 +483,20 @@ def _overflow_summary(overflow):
 
 
 def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
-              synth=(), energy=None, board=None, program=False, fit=None, log=print):
+              synth=(), energy=None, board=None, program=False, fit=None, inputs=None,
+              log=print):
     """Run :data:`STEPS` for ``design`` and publish the artefacts into ``out``.
 
-    ``sim`` runs the generated Verilog on the first ``images`` held-out digits (default all 360)
-    under cocotb + Verilator (``trace`` also keeps a VCD waveform); the Verilator build is
-    cached next to ``out`` in ``.<out name>.sim/``.
+    ``sim`` runs the generated Verilog under cocotb + Verilator on the inputs of
+    :func:`bnnhw.sim.inputs.choose_inputs`: the ``inputs`` file (``.npy`` / ``.npz``), else the
+    held-out digits when the model takes them, else seeded random inputs; ``images`` takes the
+    first ``images`` of a file or the digits, or that many random inputs besides the all-minimum
+    and all-maximum ones. ``trace`` also keeps a VCD waveform. The Verilator build is cached next
+    to ``out`` in ``.<out name>.sim/``. ``energy`` measures toggles on the first ``energy``
+    inputs of the same source.
+
+    ``out`` may only be a new or empty folder or an earlier build's folder
+    (:func:`bnnhw.build.outdir.check_out`); every option is checked before any step runs.
 
     ``fit`` (a board name; implies ``board=fit``) retries a build whose bitstream does not fit
     the board with the folding target doubled (a slower, smaller design) until it fits or the
@@ -446,10 +506,14 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
     :class:`BuildResult` whose ``complete`` is False when later steps do not exist yet. A
     simulation mismatch is not an error here: the report records it (``report["simulation"]``).
     """
+    from ..sim.inputs import MAX_INPUTS, InputsError, read_inputs_file
     design_dir = find_design(design)
     out = Path(out) if out is not None else Path("build") / design_dir.name
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"--out: {out} exists and is not a directory")
+    if str(out) == "":
+        raise BuildError("--out: expected a folder, got ''")
+    if target_cycles is not None and target_cycles < 1:
+        raise BuildError(f"--target-cycles: expected a positive number of cycles, got "
+                         f"{target_cycles}")
     if trace and not sim:
         raise BuildError("--trace: needs --sim")
     if images is not None and not sim:
@@ -473,16 +537,49 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
                          "ice40, ecp5, cmos")
     if images is not None and images < 1:
         raise BuildError(f"--images: expected at least 1 image, got {images}")
+    if images is not None and images > MAX_INPUTS:
+        raise BuildError(f"--images: expected at most {MAX_INPUTS} inputs per simulation, got "
+                         f"{images}")
+    if energy is not None and energy > MAX_INPUTS:
+        raise BuildError(f"--energy: expected at most {MAX_INPUTS} inputs, got {energy}")
+    inputs_file = None
+    if inputs is not None:
+        if not sim and energy is None:
+            raise BuildError("--inputs: needs --sim or --energy")
+        try:
+            inputs_file = read_inputs_file(inputs)
+        except InputsError as error:
+            raise BuildError(str(error)) from None
+        count = len(inputs_file[0])
+        for option, asked in (("--images", images), ("--energy", energy)):
+            if asked is not None and asked > count:
+                raise BuildError(f"{option}: expected 1 .. {count} (the inputs in {inputs}), "
+                                 f"got {asked}")
+        if images is None and count > MAX_INPUTS:
+            raise BuildError(f"--inputs: {inputs}: {count} inputs, at most {MAX_INPUTS} per "
+                             "simulation (--images N takes the first N)")
+    work_dirs = {"sim": (out.parent / f".{out.name}.sim", "--sim"),
+                 "synth": (out.parent / f".{out.name}.synth", "--synth"),
+                 "board": (out.parent / f".{out.name}.board", "--board"),
+                 "energy": (out.parent / f".{out.name}.energy", "--energy")}
+    try:
+        check_out(out, design_dir=design_dir, protect=() if inputs is None else (inputs,))
+        for key, used in (("sim", sim), ("synth", synth), ("board", board),
+                          ("energy", energy)):
+            if used:
+                check_work_dir(*work_dirs[key])
+    except OutError as error:
+        raise BuildError(str(error)) from None
     config = read_config(design_dir)
     attempts = []
     while True:
         context = {"design_dir": design_dir, "out": out, "config": config,
                    "target_cycles": target_cycles, "files": {}, "sim": sim, "images": images,
-                   "trace": trace, "log": log,
-                   "sim_dir": out.parent / f".{out.name}.sim", "synth": list(synth),
-                   "synth_dir": out.parent / f".{out.name}.synth", "board": board,
-                   "program": program, "board_dir": out.parent / f".{out.name}.board",
-                   "energy": energy, "energy_dir": out.parent / f".{out.name}.energy"}
+                   "trace": trace, "log": log, "inputs_file": inputs_file,
+                   "sim_dir": work_dirs["sim"][0], "synth": list(synth),
+                   "synth_dir": work_dirs["synth"][0], "board": board,
+                   "program": program, "board_dir": work_dirs["board"][0],
+                   "energy": energy, "energy_dir": work_dirs["energy"][0]}
         try:
             missing = _run_steps(context, log)
         except BuildError:
@@ -515,7 +612,10 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
             context["fit_report"] = {"board": fit, "attempts": attempts}
         break
     report = _report(context, missing)
-    _publish(context["files"], out)
+    try:
+        publish(context["files"], out)
+    except OSError as error:
+        raise BuildError(f"--out: cannot write {out}: {error}") from None
     return BuildResult(out, not missing, tuple(missing), report)
 
 

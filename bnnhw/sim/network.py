@@ -76,12 +76,28 @@ class RunResult:
 
 
 def input_pixels(network, images):
-    """Input payloads for ``images`` ``(N, C, H, W)``: raster order, channel ``c`` at its slot."""
+    """Input payloads for ``images`` ``(N, C, H, W)``: raster order, channel ``c`` at its slot.
+
+    Each element is the input value in the port's element format (``network.input_format``:
+    one bit for a ``bits`` input, 0/1; otherwise the smallest integer width of the declared
+    range, two's complement when it reaches below 0). Images of another shape, or values outside
+    ``network.input_range`` (which the port could not carry), raise :class:`ValueError`.
+    """
     fmt = network.input_format
     images = np.asarray(images)
+    if images.ndim != 4 or tuple(images.shape[1:]) != tuple(network.input_shape):
+        raise ValueError(f"images: expected shape (N, {', '.join(map(str, network.input_shape))})"
+                         f", got {images.shape}")
+    if not (np.issubdtype(images.dtype, np.integer) or images.dtype == np.bool_):
+        raise ValueError(f"images: expected integers, got dtype {images.dtype}")
     n, c, h, w = images.shape
     if c != fmt.elements:
         raise ValueError(f"images: expected {fmt.elements} channels, got {c}")
+    lo, hi = network.input_range
+    if images.size and (images.min() < lo or images.max() > hi):
+        raise ValueError(f"images: values {images.min()} .. {images.max()} outside the input "
+                         f"range [{lo}, {hi}]")
+    images = images.astype(np.int64)
     mask = (1 << fmt.width) - 1
     pixels = np.zeros((n, h, w), dtype=object)
     for ch in range(c):
@@ -150,7 +166,7 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     counts = [n] * len(runs) if counts is None else [min(int(c), n) for c in counts]
     per_image = int(np.prod(images.shape[2:]))
     harness = NetworkHarness(network, input_pixels(network, images))
-    text = verilog.convert(harness, name="bnnhw_harness")
+    text = verilog.convert(harness, name="bnnhw_harness", emit_src=False)
     source = write_source(work_dir / "bnnhw_harness.v", text)
     job_runs = []
     for pattern, count in zip(runs, counts):

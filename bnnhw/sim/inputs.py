@@ -1,0 +1,252 @@
+"""What a simulation feeds a network: an input file, the held-out digits, or seeded random inputs.
+
+``python -m bnnhw.build DESIGN --sim [--inputs FILE]`` (and ``--energy N``) take their inputs
+from one *source*, chosen per model by :func:`choose_inputs`:
+
+- ``--inputs FILE``: a ``.npy`` array ``(N, C, H, W)``, or a ``.npz`` holding ``inputs`` (that
+  array) and optionally ``labels`` (``N`` integer classes). The values are the model's input
+  elements in its declared type (``bits``: 0/1, bit 1 = +1; ``int8`` / ``uint8``: integers) and
+  must lie in the declared range (``input.type``'s range narrowed by ``input.range``).
+  :func:`read_inputs_file` checks the file alone, :func:`check_inputs` against the model.
+- otherwise the 360 held-out digits (with their labels) when the model's input is ``1 x 8 x 8``
+  and its range holds the digits' values ``0 .. 16``;
+- otherwise :func:`random_inputs`: the all-minimum input, the all-maximum input, then seeded
+  uniform random inputs over the declared range (no labels).
+
+Every ``--sim`` writes ``outputs.npz`` (:func:`outputs_npz`: deterministic bytes) into the build
+folder. All errors are :class:`InputsError` with a message naming the option and the cause.
+"""
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DEFAULT_RANDOM", "MAX_INPUTS", "RANDOM_SEED", "InputsError", "InputSet",
+           "read_inputs_file", "check_inputs", "digits_fit", "random_inputs", "choose_inputs",
+           "outputs_npz"]
+
+#: Random inputs simulated without ``--images`` (plus the all-minimum and all-maximum inputs).
+DEFAULT_RANDOM = 64
+#: At most this many inputs in one simulation (they all sit in the harness ROM).
+MAX_INPUTS = 10000
+#: Seed of :func:`random_inputs` in a build (the same inputs on every machine).
+RANDOM_SEED = 2024
+
+_DIGITS_SHAPE = (1, 8, 8)
+_DIGITS_RANGE = (0, 16)
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class InputsError(ValueError):
+    """Simulation inputs that cannot be used; the message names the option and the cause."""
+
+
+@dataclass(frozen=True)
+class InputSet:
+    """Inputs ``(N, C, H, W)`` (int64), optional ``labels`` ``(N,)`` and where they came from.
+
+    ``source`` is ``"file"``, ``"digits"`` or ``"random"``; ``description`` says it in words;
+    ``info`` is what the report records (no absolute paths, no timestamps).
+    """
+
+    source: str
+    inputs: np.ndarray
+    labels: np.ndarray | None
+    description: str
+    info: dict
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def first(self, count):
+        """The first ``count`` inputs (and labels) as an :class:`InputSet`."""
+        labels = None if self.labels is None else self.labels[:count]
+        return InputSet(self.source, self.inputs[:count], labels, self.description,
+                        dict(self.info, count=int(min(count, len(self.inputs)))))
+
+
+def _integral(array, what):
+    if array.dtype == np.bool_:
+        return array.astype(np.int64)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise InputsError(f"{what}: expected an integer array, got dtype {array.dtype}")
+    return array.astype(np.int64)
+
+
+def read_inputs_file(path):
+    """``(inputs, labels or None, info)`` of an inputs file, checked on its own.
+
+    ``inputs`` is int64 ``(N, C, H, W)`` with ``N >= 1``; ``labels`` int64 ``(N,)`` (``>= 0``).
+    Raises :class:`InputsError` (``--inputs: FILE: ...``).
+    """
+    path = Path(path)
+    where = f"--inputs: {path}"
+    if not path.is_file():
+        raise InputsError(f"{where}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".npz"):
+        raise InputsError(f"{where}: expected a .npy or .npz file")
+    data = path.read_bytes()
+    try:
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise InputsError(f"{where}: not a readable NumPy file ({error})") from None
+    labels = None
+    if suffix == ".npz" or isinstance(loaded, np.lib.npyio.NpzFile):
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise InputsError(f"{where}: a .npz must be a NumPy archive (np.savez), got an array")
+        with loaded:
+            names = sorted(loaded.files)
+            unknown = [n for n in names if n not in ("inputs", "labels")]
+            if unknown:
+                raise InputsError(f"{where}: unknown entry {unknown[0]!r} (expected 'inputs' "
+                                  "and optionally 'labels')")
+            if "inputs" not in names:
+                raise InputsError(f"{where}: no 'inputs' entry (got {names})")
+            try:
+                inputs = loaded["inputs"]
+                labels = loaded["labels"] if "labels" in names else None
+            except ValueError as error:
+                raise InputsError(f"{where}: {error}") from None
+    else:
+        inputs = loaded
+    inputs = np.asarray(inputs)
+    if inputs.ndim != 4:
+        raise InputsError(f"{where}: inputs: expected shape (N, C, H, W), got {inputs.shape}")
+    if len(inputs) < 1:
+        raise InputsError(f"{where}: inputs: expected at least 1 input, got 0")
+    inputs = _integral(inputs, f"{where}: inputs")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (len(inputs),):
+            raise InputsError(f"{where}: labels: expected shape ({len(inputs)},) (one per "
+                              f"input), got {labels.shape}")
+        labels = _integral(labels, f"{where}: labels")
+        if len(labels) and labels.min() < 0:
+            raise InputsError(f"{where}: labels: expected classes >= 0, got {labels.min()}")
+    info = {"source": "file", "file": path.name, "sha256": hashlib.sha256(data).hexdigest(),
+            "labels": labels is not None}
+    return inputs, labels, info
+
+
+def _classes(model):
+    output = model.types[model.output]
+    return int(np.prod(output.shape))
+
+
+def check_inputs(model, inputs, labels=None, *, what="--inputs"):
+    """Check ``inputs`` (and ``labels``) against ``model``'s declared input; raise
+    :class:`InputsError` naming the first offending input, channel, pixel and value."""
+    expected = tuple(int(n) for n in model.input_shape)
+    if tuple(inputs.shape[1:]) != expected:
+        raise InputsError(f"{what}: inputs: expected shape (N, {', '.join(map(str, expected))}) "
+                          f"(the model's input.shape), got {tuple(inputs.shape)}")
+    lo, hi = (int(v) for v in model.input_range)
+    bad = (inputs < lo) | (inputs > hi)
+    if bad.any():
+        n, c, y, x = (int(v) for v in np.argwhere(bad)[0])
+        raise InputsError(
+            f"{what}: inputs: input {n} channel {c} pixel ({y}, {x}): value "
+            f"{int(inputs[n, c, y, x])} outside the model's input range [{lo}, {hi}] "
+            f"(input.type {model.input_type!r}"
+            + (", narrowed by input.range" if (lo, hi) != _type_range(model.input_type) else "")
+            + f"; {int(bad.sum())} values outside)")
+    if labels is not None:
+        classes = _classes(model)
+        if len(labels) and labels.max() >= classes:
+            index = int(np.argmax(labels >= classes))
+            raise InputsError(f"{what}: labels: label {index} is {int(labels[index])}, the "
+                              f"model has {classes} classes (0 .. {classes - 1})")
+
+
+def _type_range(kind):
+    return {"int8": (-128, 127), "uint8": (0, 255), "bits": (0, 1)}[kind]
+
+
+def digits_fit(model):
+    """True when the held-out digits are valid inputs of ``model``: a ``1 x 8 x 8`` input
+    whose declared range holds ``0 .. 16``."""
+    lo, hi = model.input_range
+    return tuple(model.input_shape) == _DIGITS_SHAPE and lo <= _DIGITS_RANGE[0] and \
+        _DIGITS_RANGE[1] <= hi
+
+
+def random_inputs(model, count, seed=RANDOM_SEED):
+    """``count`` inputs ``(count, C, H, W)`` int64: the all-minimum input, the all-maximum
+    input, then seeded uniform random inputs over the declared range.
+
+    Prefix-stable: the first ``k`` inputs do not depend on ``count``.
+    """
+    lo, hi = (int(v) for v in model.input_range)
+    shape = tuple(int(n) for n in model.input_shape)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for index in range(count):
+        if index == 0:
+            rows.append(np.full(shape, lo, dtype=np.int64))
+        elif index == 1:
+            rows.append(np.full(shape, hi, dtype=np.int64))
+        else:
+            rows.append(rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64))
+    return np.stack(rows) if rows else np.zeros((0,) + shape, dtype=np.int64)
+
+
+def choose_inputs(model, *, file_data=None, count=None, energy=None):
+    """The :class:`InputSet` a build simulates ``model`` on.
+
+    ``file_data`` is :func:`read_inputs_file`'s result (``--inputs``); ``count`` is ``--images``
+    (the first ``count`` inputs of a file or of the digits; with random inputs, ``count`` random
+    ones besides the two extremes; ``None``: all of a file or the digits, or
+    :data:`DEFAULT_RANDOM` random ones); ``energy`` is ``--energy N`` (the set also holds at least
+    ``N`` inputs when the source can make them). Raises :class:`InputsError` when the inputs do
+    not fit the model or there are fewer than asked for.
+    """
+    if file_data is not None:
+        inputs, labels, info = file_data
+        check_inputs(model, inputs, labels)
+        described = f"{len(inputs)} inputs from {info['file']}" + \
+            (" (labelled)" if labels is not None else "")
+        found = InputSet("file", inputs, labels, described, dict(info, count=len(inputs)))
+    elif digits_fit(model):
+        from ..train.data import held_out
+        images, labels = held_out()
+        found = InputSet("digits", np.asarray(images, dtype=np.int64),
+                         np.asarray(labels, dtype=np.int64), "held-out digits",
+                         {"source": "digits", "labels": True, "count": len(images)})
+    else:
+        randoms = DEFAULT_RANDOM if count is None else count
+        total = max(2 + randoms, energy or 0)
+        lo, hi = (int(v) for v in model.input_range)
+        found = InputSet("random", random_inputs(model, total), None,
+                         f"seeded random inputs over [{lo}, {hi}] (first the all-minimum and "
+                         f"the all-maximum input)",
+                         {"source": "random", "seed": RANDOM_SEED, "range": [lo, hi],
+                          "labels": False, "count": total})
+        return found
+    for option, asked in (("--images", count), ("--energy", energy)):
+        if asked is not None and asked > len(found):
+            raise InputsError(f"{option}: expected 1 .. {len(found)} (the {found.description} "
+                              f"hold {len(found)}), got {asked}")
+    return found
+
+
+def _npy_bytes(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def outputs_npz(arrays):
+    """The bytes of a ``.npz`` of ``arrays`` (name -> array) with fixed timestamps and sorted
+    entries: the same arrays always give the same bytes (``numpy.load`` reads it)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, _npy_bytes(arrays[name]))
+    return buffer.getvalue()
