@@ -111,6 +111,11 @@ class Model:
         if types[output].kind != "int":
             raise ModelError(output, "output", "the output layer must give integer logits, got "
                                                f"{types[output].describe()}")
+        if tuple(types[output].shape[1:]) != (1, 1):
+            raise ModelError(output, "output", "the output layer must give one logit per class, "
+                                               "a (classes, 1, 1) vector, got shape "
+                                               f"{types[output].shape} (end in a dense layer or "
+                                               "a global pool)")
         output_layer = next(layer for layer in layers if layer.name == output)
         if output_layer.op in ("conv2d", "dense") and "clip" in output_layer.attrs:
             raise ModelError(output, "clip", "the output layer's logits are its popcounts; a "

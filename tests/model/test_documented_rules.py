@@ -54,9 +54,9 @@ def test_clip_on_the_output_layer_is_a_model_error(op):
 @pytest.mark.parametrize("pad_value", [1, -1])
 def test_pad_value_without_padding_is_accepted_and_changes_nothing(pad_value):
     rng = np.random.default_rng(2)
-    weight = pm1(rng, (3, 8, 3, 3))
+    weight = pm1(rng, (3, 8, 4, 4))
     layers = [{"name": "c", "op": "conv2d", "inputs": ["input"], "precision": "binary",
-               "out_channels": 3, "kernel": 3, "padding": 0}]
+               "out_channels": 3, "kernel": 4, "padding": 0}]
     plain = Model.from_dict(tiny_graph(layers, "c"), {"c.weight": weight})
     layers[0]["pad_value"] = pad_value
     padded = Model.from_dict(tiny_graph(layers, "c"), {"c.weight": weight})
@@ -109,3 +109,12 @@ def test_inputs_outside_the_declared_type_or_range_are_rejected_by_check_inputs(
     with pytest.raises(ValueError, match=rf"^inputs: .*{match}"):
         compiled.check_inputs(x)
     compiled.check_inputs(np.array([-127, 127]).reshape(1, 2, 1, 1))
+
+
+def test_output_that_is_not_one_logit_per_class_is_a_model_error():
+    rng = np.random.default_rng(5)
+    layers = [{"name": "c", "op": "conv2d", "inputs": ["input"], "precision": "binary",
+               "out_channels": 3, "kernel": 3}]
+    with pytest.raises(ModelError) as error:
+        Model.from_dict(tiny_graph(layers, "c"), {"c.weight": pm1(rng, (3, 8, 3, 3))})
+    assert (error.value.layer, error.value.field) == ("c", "output")
