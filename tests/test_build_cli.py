@@ -4,12 +4,15 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from bnnhw.build import BuildError, DesignError, find_design, run_build
 from bnnhw.build.__main__ import main
 
 from .model.samples import every_op_model, write_design
+from .sim.models import bits_model
+
 
 
 def _quiet(message):
@@ -397,3 +400,127 @@ def test_fit_stops_when_folding_makes_the_design_larger(design, tmp_path, monkey
     assert f"at {best} cycles per inference (ICESTORM_LC 5900/5280)" in message
     assert len(sizes) == 4          # 6000, 5900 (best), 5950, 6000: two in a row larger
     assert not (tmp_path / "out").exists()
+
+
+# --- simulation inputs (--sim --inputs, the input source per model) --------------------------
+
+def _model(graph_and_arrays, **input_spec):
+    from bnnhw.model import Model
+    graph, arrays = graph_and_arrays
+    graph = dict(graph, input=dict(graph["input"], **input_spec))
+    return Model.from_dict(graph, arrays)
+
+
+def test_digits_feed_only_8x8_models_whose_range_holds_them():
+    from bnnhw.sim.inputs import choose_inputs
+    digits = choose_inputs(_model(every_op_model(1)))
+    assert digits.source == "digits" and digits.inputs.shape == (360, 1, 8, 8)
+    assert digits.labels is not None and digits.inputs.max() == 16
+    assert choose_inputs(_model(every_op_model(1), range=[-128, 127])).source == "digits"
+    # a 1x8x8 model declaring range [0, 8]: the digits (up to 16) do not fit its input port
+    narrow = choose_inputs(_model(every_op_model(1), range=[0, 8]))
+    assert narrow.source == "random" and narrow.labels is None
+    assert narrow.inputs.min() == 0 and narrow.inputs.max() == 8
+
+
+def test_random_inputs_are_seeded_extremes_first_and_within_the_declared_range():
+    from bnnhw.sim.inputs import DEFAULT_RANDOM, choose_inputs, random_inputs
+    model = _model(every_op_model(1), shape=[1, 8, 8], type="int8", range=[-5, 7])
+    chosen = choose_inputs(model)
+    assert len(chosen) == DEFAULT_RANDOM + 2 and chosen.inputs.shape[1:] == (1, 8, 8)
+    assert (chosen.inputs[0] == -5).all() and (chosen.inputs[1] == 7).all()
+    assert chosen.inputs.min() == -5 and chosen.inputs.max() == 7
+    assert np.array_equal(chosen.inputs, choose_inputs(model).inputs)       # seeded
+    assert np.array_equal(random_inputs(model, 10), random_inputs(model, 30)[:10])
+    assert len(choose_inputs(model, count=3)) == 5
+    assert len(choose_inputs(model, count=3, energy=20)) == 20               # --energy 20
+
+
+def test_bits_input_model_gets_random_bits():
+    from bnnhw.sim.inputs import choose_inputs
+    chosen = choose_inputs(_model(bits_model()))
+    assert chosen.source == "random" and chosen.inputs.shape == (66, 3, 6, 6)
+    assert set(np.unique(chosen.inputs)) == {0, 1}
+    assert (chosen.inputs[0] == 0).all() and (chosen.inputs[1] == 1).all()
+
+
+def _write_inputs(path, **arrays):
+    if path.suffix == ".npy":
+        np.save(path, arrays["inputs"])
+    else:
+        np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("name, arrays, message", [
+    ("x.npy", {"inputs": np.zeros((2, 1, 8, 8))},
+     "inputs: expected an integer array, got dtype float64"),
+    ("x.npy", {"inputs": np.zeros((2, 8, 8), dtype=np.int8)},
+     r"inputs: expected shape \(N, C, H, W\), got \(2, 8, 8\)"),
+    ("x.npy", {"inputs": np.zeros((0, 1, 8, 8), dtype=np.int8)},
+     "inputs: expected at least 1 input, got 0"),
+    ("x.npz", {"images": np.zeros((2, 1, 8, 8), dtype=np.int8)},
+     "unknown entry 'images'"),
+    ("x.npz", {"inputs": np.zeros((2, 1, 8, 8), dtype=np.int8), "labels": np.zeros(3, int)},
+     r"labels: expected shape \(2,\) \(one per input\), got \(3,\)"),
+    ("x.npz", {"inputs": np.zeros((2, 1, 8, 8), dtype=np.int8), "labels": np.array([0, -1])},
+     "labels: expected classes >= 0, got -1"),
+])
+def test_inputs_file_is_checked_before_any_step(design, tmp_path, capsys, name, arrays, message):
+    path = _write_inputs(tmp_path / name, **arrays)
+    log = []
+    with pytest.raises(BuildError, match=f"--inputs: {path}: {message}"):
+        run_build(str(design), out=tmp_path / "out", sim=True, inputs=str(path), log=log.append)
+    assert log == [] and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("inputs, labels, message", [
+    (np.zeros((2, 1, 6, 6), dtype=np.int8), None,
+     r"--inputs: inputs: expected shape \(N, 1, 8, 8\) \(the model's input.shape\), got "
+     r"\(2, 1, 6, 6\)"),
+    (np.full((2, 1, 8, 8), 17, dtype=np.int16), None,
+     r"--inputs: inputs: input 0 channel 0 pixel \(0, 0\): value 17 outside the model's input "
+     r"range \[0, 16\] \(input.type 'int8', narrowed by input.range; 128 values outside\)"),
+    (np.zeros((2, 1, 8, 8), dtype=np.int8), np.array([3, 10]),
+     r"--inputs: labels: label 1 is 10, the model has 10 classes \(0 .. 9\)"),
+])
+def test_inputs_that_do_not_fit_the_model_are_a_named_error_before_anything_is_built(
+        design, tmp_path, capsys, inputs, labels, message):
+    path = _write_inputs(tmp_path / "x.npz", inputs=inputs,
+                         **({} if labels is None else {"labels": labels}))
+    assert main([str(design), "--out", str(tmp_path / "out"), "--sim", "--inputs",
+                 str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "load-model: " in captured.err and "Traceback" not in captured.err
+    import re
+    assert re.search(message, captured.err), captured.err
+    assert "[3/9] compile" not in captured.out and not (tmp_path / "out").exists()
+    assert not (tmp_path / ".out.sim").exists()
+
+
+def test_images_beyond_the_inputs_file_is_an_error(design, tmp_path):
+    path = _write_inputs(tmp_path / "x.npy", inputs=np.zeros((3, 1, 8, 8), dtype=np.uint8))
+    with pytest.raises(BuildError, match=r"--images: expected 1 .. 3 \(the inputs in "):
+        run_build(str(design), out=tmp_path / "out", sim=True, images=4, inputs=str(path),
+                  log=_quiet)
+
+
+def test_outputs_npz_bytes_are_deterministic_and_readable():
+    from bnnhw.sim.inputs import outputs_npz
+    arrays = {"rtl_labels": np.arange(3), "golden_logits": np.ones((3, 10), dtype=np.int64)}
+    data = outputs_npz(arrays)
+    assert data == outputs_npz(dict(reversed(list(arrays.items()))))
+    import io
+    with np.load(io.BytesIO(data)) as loaded:
+        assert sorted(loaded.files) == ["golden_logits", "rtl_labels"]
+        assert np.array_equal(loaded["golden_logits"], arrays["golden_logits"])
+
+
+def test_usage_errors_exit_1_with_one_line(design, capsys):
+    for argv in ([], [str(design), "--images", "abc"], [str(design), "--bogus"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("bnnhw.build: error: ") and err.count("\n") == 1, err
+    result = subprocess.run([sys.executable, "-m", "bnnhw.build", "--images", "abc"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.startswith("bnnhw.build: error: ")
