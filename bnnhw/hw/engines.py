@@ -48,8 +48,10 @@ class PixelFormat:
 
     @classmethod
     def for_range(cls, elements, lo, hi):
-        """Smallest element shape holding ``[lo, hi]`` (``unsigned(1)`` for bits)."""
-        return cls(elements, Shape.cast(range(int(lo), int(hi) + 1)))
+        """Smallest element shape holding ``[lo, hi]`` (``unsigned(1)`` for bits), at least one
+        bit wide (a constant ``[0, 0]`` still travels as one bit per element)."""
+        shape = Shape.cast(range(int(lo), int(hi) + 1))
+        return cls(elements, shape if shape.width else unsigned(1))
 
 
 def element(payload, fmt, index):

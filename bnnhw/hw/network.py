@@ -300,7 +300,9 @@ class StreamingNetwork(wiring.Component):
         c, h, w = self._value(layer.inputs[0]).shape
         if layer.op.endswith("dense"):
             return c, h, w, (h, w), (1, 1), (0, 0)
-        weight = layer.params["weight"]
+        # a PA-Net layer's kernel is the last two axes of its (M, C_out, C/g, kh, kw) bases
+        weight = layer.params["weight_bases"][0] if layer.op == "panet_conv2d" else \
+            layer.params["weight"]
         pair = lambda v: (int(v), int(v)) if np.isscalar(v) else tuple(int(x) for x in v)  # noqa
         return c, h, w, tuple(weight.shape[2:]), pair(layer.params["stride"]), \
             pair(layer.params["padding"])
