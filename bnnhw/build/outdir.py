@@ -74,7 +74,11 @@ def _listed(folder):
 def _files(folder):
     """Every file and symbolic link under ``folder`` (relative, '/'), and every empty folder."""
     found = []
-    for root, dirs, files in os.walk(folder):
+
+    def unreadable(error):             # a folder the walk cannot enter is someone's: list it
+        found.append(Path(error.filename).relative_to(folder).as_posix() + "/")
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
         rel = Path(root).relative_to(folder)
         for name in files + [d for d in dirs if (Path(root) / d).is_symlink()]:
             found.append((rel / name).as_posix())
@@ -121,8 +125,11 @@ def check_out(out, *, design_dir, protect=()):
         what = "the current folder" if target == cwd else "a parent of the current folder"
         raise OutError(f"--out: {shown} is {what}; a build replaces its whole output folder, "
                        "so name a new folder (e.g. build/NAME)")
-    home = Path.home().resolve()
-    if _inside(home, target):
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):   # no home folder known
+        home = None
+    if home is not None and _inside(home, target):
         raise OutError(f"--out: {shown} is the home folder or one of its parents; name a new "
                        "folder")
     if _inside(Path(design_dir).resolve(), target):
@@ -202,7 +209,7 @@ def publish(files, out):
             os.replace(old / "previous", out)
             old.rmdir()
             raise
-        shutil.rmtree(old)
+        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
