@@ -524,3 +524,18 @@ def test_usage_errors_exit_1_with_one_line(design, capsys):
     result = subprocess.run([sys.executable, "-m", "bnnhw.build", "--images", "abc"],
                             capture_output=True, text=True)
     assert result.returncode == 1 and result.stderr.startswith("bnnhw.build: error: ")
+
+
+def test_work_folder_of_an_earlier_build_is_accepted(tmp_path):
+    from bnnhw.build.outdir import OutError, check_work_dir
+    for names in ((), (".bnnhw-work", "sim-O1"), ("bnnhw_harness.v", "job.json", "sim-O1"),
+                  ("build", "tools")):
+        work = tmp_path / f"w{len(names)}{names[:1]}"
+        work.mkdir()
+        for name in names:
+            (work / name).mkdir()
+        check_work_dir(work, "--sim")
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / "build").mkdir()        # one name alone is no sign of a build
+    with pytest.raises(OutError, match="holds files that are not a bnnhw build's"):
+        check_work_dir(tmp_path / "user", "--synth")

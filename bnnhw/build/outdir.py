@@ -45,9 +45,10 @@ _MARKER_HEADER = ("bnnhw build folder: python -m bnnhw.build replaces this folde
 _LEGACY_TOP = ("bnnhw_*.v", "images", "memory_map.json", "report.json", "report.md",
                "trace.vcd", "board", "outputs.npz")
 _LEGACY_SUB = {"images": ("*.hex",), "board": ("bnnhw_board.*", "nextpnr.log")}
-#: Files that show a hidden work folder is an older bnnhw's cache.
-_LEGACY_WORK = ("bnnhw_harness.v", "job.json", "results.json", "bnnhw_board.ys",
-                "bnnhw_board.tim", "bnnhw_board.il", "tools", "build")
+#: Sets of names, any one of which shows a hidden work folder is an older bnnhw's cache
+#: (simulation / energy, synthesis, board).
+_LEGACY_WORK = ({"bnnhw_harness.v", "job.json"}, {"build", "tools"},
+                {"bnnhw_board.ys", "bnnhw_board.tim"})
 
 
 class OutError(ValueError):
@@ -170,7 +171,7 @@ def check_work_dir(path, option):
     if not path.is_dir():
         return
     names = {p.name for p in path.iterdir()}
-    if not names or WORK_MARKER in names or names & set(_LEGACY_WORK):
+    if not names or WORK_MARKER in names or any(sign <= names for sign in _LEGACY_WORK):
         return
     raise OutError(f"{option}: the work folder {path} (where the build keeps its {option} "
                    f"cache) holds files that are not a bnnhw build's ({sorted(names)[0]!r}, "

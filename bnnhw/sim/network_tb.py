@@ -48,7 +48,7 @@ async def run_network(dut):
             results.append([str(dut.result.value), int(dut.result_cycle.value)])
             if len(results) % step == 0 or len(results) == run["results"]:
                 print(f"      simulate: run {number}/{len(job['runs'])}: {len(results)}/"
-                      f"{run['results']} images", flush=True)
+                      f"{run['results']} inputs", flush=True)
             await RisingEdge(dut.clk)
         await RisingEdge(dut.clk)
         outputs.append({"results": results, "timed_out": timed_out,

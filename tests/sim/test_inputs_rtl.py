@@ -49,6 +49,7 @@ def test_bits_input_model_simulates_seeded_random_inputs_equal_to_golden(tmp_pat
     assert np.array_equal(outputs["rtl_logits"], logits)
     assert np.array_equal(outputs["rtl_labels"], labels)
     assert len(np.unique(labels)) > 1 or len(np.unique(logits)) > 1   # not a constant network
+    assert (tmp_path / ".out.sim" / ".bnnhw-work").is_file()       # the work folder is marked
     first = (out / "outputs.npz").read_bytes()
     run_build(str(design), out=out, sim=True, images=6, log=_quiet)       # cached Verilator
     assert (out / "outputs.npz").read_bytes() == first                     # deterministic
