@@ -539,3 +539,21 @@ def test_work_folder_of_an_earlier_build_is_accepted(tmp_path):
     (tmp_path / "user" / "build").mkdir()        # one name alone is no sign of a build
     with pytest.raises(OutError, match="holds files that are not a bnnhw build's"):
         check_work_dir(tmp_path / "user", "--synth")
+
+
+def test_out_folder_filled_while_the_steps_ran_is_not_replaced(design, tmp_path, monkeypatch):
+    from bnnhw.build import steps
+    out = tmp_path / "out"
+    real = steps.STEPS[-1]
+
+    def someone_writes(context):                  # the user saves a file there mid-build
+        out.mkdir()
+        (out / "mine.txt").write_text("keep")
+        return None
+
+    monkeypatch.setattr(steps, "STEPS", steps.STEPS[:-1] + (
+        steps.Step(real.name, real.summary, someone_writes),))
+    with pytest.raises(BuildError, match="is not empty and is not a bnnhw build folder"):
+        run_build(str(design), out=out, log=_quiet)
+    assert _tree(out) == {"mine.txt": b"keep"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["designs", "out"]

@@ -613,7 +613,11 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
         break
     report = _report(context, missing)
     try:
+        # again: the folder may have changed while the steps ran (minutes with --sim / --synth)
+        check_out(out, design_dir=design_dir, protect=() if inputs is None else (inputs,))
         publish(context["files"], out)
+    except OutError as error:
+        raise BuildError(str(error)) from None
     except OSError as error:
         raise BuildError(f"--out: cannot write {out}: {error}") from None
     return BuildResult(out, not missing, tuple(missing), report)
