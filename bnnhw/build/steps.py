@@ -145,7 +145,7 @@ def _golden(compiled, inputs, step):
 
 
 def _claim_work_dir(path):
-    """Create the hidden work folder ``path`` (checked free by :func:`check_out`) and mark it."""
+    """Create the hidden work folder ``path`` (checked free by ``check_work_dir``); mark it."""
     path.mkdir(parents=True, exist_ok=True)
     marker = path / WORK_MARKER
     if not marker.exists():
