@@ -1,0 +1,180 @@
+"""The fuzzer's checks: float reference == compiled golden == RTL, and mutations end cleanly.
+
+- :func:`test_inputs`: random images from the model's declared input type and range, plus the
+  all-minimum and all-maximum images.
+- :func:`check_golden`: ``bnnhw.model.reference.run_float`` (float64, the docs' math) against
+  ``lower(model).run`` (golden), logits in the model's units; then the build pipeline of
+  ``bnnhw/build/steps.py`` (plan, memory images, :class:`StreamingNetwork`, elaboration) so a
+  valid model either yields a network ready to simulate or one *named* error.
+- :func:`check_rtl`: the RTL results of :func:`tests.fuzz.rtl.simulate_batch` against golden.
+- :func:`pipeline`: a (possibly invalid) model file through load -> lower -> plan -> images ->
+  generate, classified as ``ok``, ``named:<Error>`` (one of :data:`NAMED`) or
+  ``traceback:<Exception>``.
+
+Outcomes are plain dicts so the campaign can count and print them.
+"""
+
+import signal
+import traceback
+from contextlib import contextmanager
+
+import numpy as np
+
+from bnnhw.build.steps import BuildError
+from bnnhw.compiler import (ConversionError, FoldingError, lower, memory_images,
+                            plan_folding)
+from bnnhw.hw.network import NetworkError, StreamingNetwork
+from bnnhw.model import Model, ModelError, load
+from bnnhw.model.reference import run_float
+
+__all__ = ["NAMED", "Hang", "time_limit", "test_inputs", "check_golden", "check_rtl",
+           "pipeline", "classify_error"]
+
+#: The named errors a bad model may end in (each names the layer and field, or the step).
+NAMED = (ModelError, ConversionError, FoldingError, NetworkError, BuildError)
+
+
+class Hang(Exception):
+    """A step ran longer than its time limit."""
+
+
+@contextmanager
+def time_limit(seconds):
+    """Raise :class:`Hang` in the block after ``seconds`` (SIGALRM; main thread only)."""
+    def fire(signum, frame):
+        raise Hang(f"no result within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def classify_error(error):
+    """``named:<Class>`` for the named errors, ``hang`` or ``traceback:<Class>`` otherwise."""
+    if isinstance(error, Hang):
+        return "hang"
+    if type(error) in NAMED:
+        return f"named:{type(error).__name__}"
+    return f"traceback:{type(error).__name__}"
+
+
+def test_inputs(model, count, seed):
+    """``(count + 2, C, H, W)`` int64 images: random within the declared range, then all-min and
+    all-max."""
+    lo, hi = model.input_range
+    shape = tuple(model.input_shape)
+    rng = np.random.default_rng(seed)
+    images = rng.integers(lo, hi + 1, (count, *shape))
+    return np.concatenate([images, np.full((1, *shape), lo), np.full((1, *shape), hi)]).astype(
+        np.int64)
+
+
+def _logits_in_model_units(compiled, x):
+    out = np.asarray(compiled.run(x))
+    scale = getattr(compiled, "output_scale", 2.0 ** -compiled.values[compiled.output].frac_bits)
+    return out.reshape(len(x), -1), out.reshape(len(x), -1).astype(np.float64) * scale
+
+
+def build_network(model, target_cycles):
+    """``(compiled, plan, network)`` as the build steps make them (the network elaborated)."""
+    from amaranth.hdl import Fragment
+
+    compiled = lower(model)
+    try:
+        plan = plan_folding(compiled, target_cycles=target_cycles)
+    except FoldingError:
+        if target_cycles is None:
+            raise
+        plan = plan_folding(compiled)           # an unreachable target: fully folded
+    files, memory_map = memory_images(compiled, plan)
+    network = StreamingNetwork(compiled, plan, files, memory_map)
+    Fragment.get(network, None)                 # elaborate every engine (no Verilog text)
+    return compiled, plan, network
+
+
+def check_golden(graph, arrays, *, images=6, seed=0, target_cycles=None, build=True):
+    """Reference vs golden on random and edge inputs; then build the network (if ``build``).
+
+    Returns ``{"outcome": "ok" | "disagree" | "named:.." | "traceback:..", ...}`` with
+    ``model``, ``compiled``, ``network``, ``images`` and ``golden`` (integer logits) on success.
+    """
+    result = {"outcome": "ok"}
+    stage = "load"
+    try:
+        model = Model.from_dict(graph, arrays)
+        result["model"] = model
+        stage = "compile"
+        compiled = lower(model)
+        x = test_inputs(model, images, seed)
+        stage = "reference"
+        reference = np.asarray(run_float(model, x)[model.output], np.float64).reshape(len(x), -1)
+        stage = "golden"
+        raw, scaled = _logits_in_model_units(compiled, x)
+        result.update(compiled=compiled, images=x, golden=raw)
+        if reference.shape != scaled.shape or not np.array_equal(reference, scaled):
+            bad = np.argwhere(reference != scaled) if reference.shape == scaled.shape else None
+            where = None if bad is None or not len(bad) else tuple(int(i) for i in bad[0])
+            result.update(outcome="disagree", stage="reference vs golden", where=where,
+                          reference=None if where is None else float(reference[where]),
+                          got=None if where is None else float(scaled[where]))
+            return result
+        if build:
+            stage = "generate"
+            compiled, plan, network = build_network(model, target_cycles)
+            result.update(plan=plan, network=network)
+    except Exception as error:              # noqa: BLE001 - classified, never hidden
+        result.update(outcome=classify_error(error), stage=stage,
+                      error=f"{type(error).__name__}: {error}",
+                      trace=traceback.format_exc(limit=-6))
+    return result
+
+
+def check_rtl(network, compiled, images, runs):
+    """Compare one network's :class:`~tests.fuzz.rtl.BatchResult` s with golden; returns a list
+    of problems (empty: RTL == golden on every image of every run)."""
+    logits = np.asarray(compiled.run(images)).reshape(len(images), -1)
+    labels = compiled.classify(images)
+    problems = []
+    for number, run in enumerate(runs):
+        name = "full rate" if number == 0 else "random stalls"
+        if run.hung:
+            problems.append(f"{name}: hang after {len(run.labels)} of {len(images)} outputs")
+        if run.extra:
+            problems.append(f"{name}: {run.extra} extra outputs")
+        for index in range(min(len(run.labels), len(images))):
+            if not np.array_equal(run.logits[index], logits[index]):
+                problems.append(f"{name}: image {index}: logits {run.logits[index].tolist()} "
+                                f"!= golden {logits[index].tolist()}")
+                break
+            if int(run.labels[index]) != int(labels[index]):
+                problems.append(f"{name}: image {index}: label {int(run.labels[index])} != "
+                                f"golden {int(labels[index])}")
+                break
+    return problems
+
+
+def pipeline(path=None, graph=None, arrays=None, *, target_cycles=None, compare=True):
+    """A model file (``path``) or an in-memory ``(graph, arrays)`` through load -> lower ->
+    plan -> images -> generate (elaborated), and, if it is accepted and ``compare``, reference
+    vs golden. Returns ``{"outcome": ..., "stage": ..., "error": ...}``."""
+    stage = "load"
+    try:
+        model = load(path) if path is not None else Model.from_dict(graph, arrays)
+        stage = "generate"
+        compiled, plan, network = build_network(model, target_cycles)
+    except Exception as error:              # noqa: BLE001 - classified, never hidden
+        return {"outcome": classify_error(error), "stage": stage,
+                "error": f"{type(error).__name__}: {str(error)[:300]}",
+                "trace": traceback.format_exc(limit=-6)}
+    if not compare:
+        return {"outcome": "ok", "stage": "generate"}
+    checked = check_golden(model.to_dict(), model.arrays(), images=4, build=False)
+    checked.pop("model", None), checked.pop("compiled", None)
+    checked.pop("images", None), checked.pop("golden", None)
+    if checked["outcome"] == "ok":
+        checked["stage"] = "compared"
+    return checked
