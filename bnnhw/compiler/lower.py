@@ -220,7 +220,10 @@ def _fold(low, a, b, x, bias):
         return golden.SignThreshold(threshold, invert, value.fan_in), 0
     # v = raw * 2**-F; scaling a by a power of two is exact, so the rule is unchanged
     scaled = a * 2.0 ** -value.frac_bits
-    return golden.fold_sign_range(scaled, b, lo=value.lo, hi=value.hi, bias=bias), value.lo
+    # a one-value range (input range [v, v], an all-zero int8 layer) folds over [v, v + 1]:
+    # x - v is always 0, so only the rule at v matters
+    hi = max(value.hi, value.lo + 1)
+    return golden.fold_sign_range(scaled, b, lo=value.lo, hi=hi, bias=bias), value.lo
 
 
 def _stack(folds):

@@ -18,6 +18,9 @@ class LayerCheck:
         self.params = params
         self.used_attrs = {"name", "op", "inputs"}
         self.used_params = set()
+        #: integer arrays given with another dtype (floats with integral values), as int64: the
+        #: layer keeps these, so everything after validation sees integers
+        self.converted = {}
 
     def fail(self, field, message):
         raise ModelError(self.name, field, message)
@@ -112,10 +115,16 @@ class LayerCheck:
             return None
         if value.dtype == bool or not np.issubdtype(value.dtype, np.integer):
             if np.issubdtype(value.dtype, np.floating) and np.isfinite(value).all() \
-                    and (value == np.round(value)).all():
+                    and (value == np.round(value)).all() \
+                    and (value.size == 0 or np.abs(value).max() < 2.0 ** 62):
                 value = value.astype(np.int64)
+                self.converted[key] = value
             else:
                 self.fail(key, f"expected integers, got dtype {value.dtype}")
+        if value.size and np.issubdtype(value.dtype, np.unsignedinteger) \
+                and value.max() > np.iinfo(np.int64).max:
+            where = _where(value > np.iinfo(np.int64).max)
+            self.fail(key, f"value {int(value[where])} at {where} does not fit 64-bit integers")
         value = value.astype(np.int64)
         bad = np.zeros(value.shape, bool)
         if lo is not None:

@@ -61,12 +61,20 @@ def read_container(path):
     """``(graph, arrays)`` from a container; raises ValueError with a plain reason if unreadable."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("a single array or pickle, not a zip of .npy arrays")
+        with archive:
             arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path}: not a bnnhw model file ({error})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path}: not a bnnhw model file ({error or type(error).__name__})") \
+            from None
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray):      # an entry that is not .npy data
+            raise ValueError(f"{path}: entry {name!r} is not a .npy array, not a bnnhw model "
+                             "file")
     if GRAPH_ENTRY not in arrays:
         raise ValueError(f"{path}: missing the {GRAPH_ENTRY!r} entry, not a bnnhw model file")
     raw = arrays.pop(GRAPH_ENTRY)

@@ -106,7 +106,7 @@ class Model:
             raise ModelError(stray, next(iter(sorted(params[stray]))),
                              "array belongs to no layer (unknown layer name)")
         output = graph.get("output")
-        if output not in types or output == INPUT:
+        if not isinstance(output, str) or output not in types or output == INPUT:
             raise ModelError(None, "output", f"expected a layer name, got {output!r}")
         if types[output].kind != "int":
             raise ModelError(output, "output", "the output layer must give integer logits, got "
@@ -206,7 +206,7 @@ def _read_layer(index, raw, types, params):
     check = LayerCheck(name, attrs, params)
     types[name] = OPS[op](check, [types[source] for source in inputs])
     check.finish()
-    return Layer(name, op, tuple(inputs), attrs, dict(params))
+    return Layer(name, op, tuple(inputs), attrs, {**params, **check.converted})
 
 
 def load(path):

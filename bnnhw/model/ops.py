@@ -24,6 +24,13 @@ def _require(check, value, kinds, sources=None, what=None):
                    + (f" from {value.source}" if value.source else ""))
 
 
+def _not_fixed(check, x):
+    """PA-Net sums are reals (fixed point once compiled), not int8 data."""
+    if x.source == "fixed":
+        check.fail("inputs", "expects int8 data, got PA-Net sums (reals, fixed point in "
+                             "hardware); follow them with a batchnorm and a sign or pa_bases")
+
+
 def _conv_geometry(check, x, kernel, stride, padding, groups, in_channels, out_channels):
     if in_channels % groups or out_channels % groups:
         check.fail("groups", f"{groups} must divide input ({in_channels}) and output "
@@ -65,6 +72,7 @@ def infer_conv2d(check, inputs):
         return TensorType("int", (out_channels, *size), 0, fan_in, "popcount",
                           detail={"fan_in": fan_in, "op": op, "clip": clip})
     _require(check, x, ("int",), what="integers (int8 data)")
+    _not_fixed(check, x)
     if x.lo < INT8_IN[0] or x.hi > INT8_IN[1]:
         check.fail("inputs", f"int8 convolution needs inputs in {list(INT8_IN)}, "
                              f"got {x.describe()}")
@@ -94,6 +102,7 @@ def infer_dense(check, inputs):
         return TensorType("int", (out_features, 1, 1), 0, x.features, "popcount",
                           detail={"fan_in": x.features, "op": op, "clip": clip})
     _require(check, x, ("int",), what="integers (int8 data)")
+    _not_fixed(check, x)
     if x.lo < INT8_IN[0] or x.hi > INT8_IN[1]:
         check.fail("inputs", f"int8 dense needs inputs in {list(INT8_IN)}, got {x.describe()}")
     weight = check.int_array("weight", shape, *INT8_IN)
@@ -178,6 +187,7 @@ def infer_quantized_bn(check, inputs):
 
 def _int8_input(check, x):
     _require(check, x, ("int",), what="int8 data")
+    _not_fixed(check, x)
     if x.lo < INT8_IN[0] or x.hi > INT8_IN[1]:
         check.fail("inputs", f"needs int8 data, got {x.describe()}")
 
@@ -201,6 +211,7 @@ def infer_add(check, inputs):
     x, r = inputs
     for value in (x, r):
         _require(check, value, ("int",), what="int8 data")
+        _not_fixed(check, value)
         if value.lo < INT8_RANGE[0] or value.hi > INT8_RANGE[1]:
             hint = " (declare input.range within [-127, 127])" if value.source == "input" else ""
             check.fail("inputs", f"add needs operands in {list(INT8_RANGE)}, got "
