@@ -31,7 +31,7 @@ from bnnhw.model.checks import LayerCheck
 from bnnhw.model.ops import OPS
 from bnnhw.model.types import TensorType
 
-__all__ = ["EXCLUDE", "Chooser", "HypothesisChooser", "RandomChooser", "random_model", "models",
+__all__ = ["EXCLUDE", "EXPECTED_FEATURES", "Chooser", "HypothesisChooser", "RandomChooser", "random_model", "models",
            "features", "MAX_C", "MAX_HW"]
 
 MAX_C = 8
@@ -274,11 +274,12 @@ def binary_conv(net, x):
     kernel, stride, padding = _conv_geometry(ch, h, w)
     out = ch.int(1, MAX_C)
     groups = 1
-    if ch.bool(0.3):
-        if ch.bool(0.5):
+    if ch.bool(0.45):
+        if ch.bool(0.4) or c == 1:
             groups, out = c, c                      # depthwise
         else:
-            groups = ch.choice([g for g in _divisors(c) if out % g == 0])
+            groups = ch.choice([g for g in _divisors(c) if g > 1])
+            out = groups * ch.int(1 if groups < c else 2, max(2, MAX_C // groups))
     dot = ch.choice(["xnor", "xnor", "and"])
     attrs = {"precision": "binary", "out_channels": out, "kernel": kernel}
     if stride != 1 or ch.bool(0.2):
@@ -404,7 +405,7 @@ def threshold(net, x):
     else:
         values = rng.integers(-3 * n - 5, 3 * n + 6, shape)
     attrs = {}
-    domain = ch.choice(["popcount", "popcount", "dot"])
+    domain = ch.choice(["popcount", "dot"])
     if domain == "dot":
         xnor = np.array([d[1] == "xnor" for d in _dots(t)])
         values = np.where(xnor, 2 * values - n, values)
@@ -444,8 +445,12 @@ def panet_conv(net, x):
     bases = _bits01(ch, (m, out, channels // groups, kh, kw))
     phi = _dyadic(ch, m * n, 10, lo_frac=0, hi_frac=10).reshape(m, n)
     attrs = {"out_channels": out, "kernel": kernel}
+    if stride == 1 and ch.bool(0.3) and kh <= h and kw <= w:
+        stride = 2
     if stride != 1 or ch.bool(0.2):
         attrs["stride"] = stride
+    if padding == 0 and ch.bool(0.3):
+        padding = 1
     if padding != 0 or ch.bool(0.1):
         attrs["padding"] = padding
     if groups != 1 or ch.bool(0.1):
@@ -468,7 +473,7 @@ def quantized_bn(net, x):
     ch, t = net.ch, net.t(x)
     c = t.channels
     rng = ch.rng()
-    style = ch.choice(["random", "random", "pass", "extreme"])
+    style = ch.choice(["random", "pass", "extreme"])
     if style == "pass":
         scale, bias, frac = np.ones(c), np.zeros(c), 0
     elif style == "extreme":
@@ -507,7 +512,7 @@ def maxpool(net, x):
     kernel = [ch.int(1, min(3, h)), ch.int(1, min(3, w))] if ch.bool(0.2) else \
         ch.int(1, min(3, h, w))
     attrs = {"kernel": kernel}
-    if ch.bool(0.3):
+    if ch.bool(0.5):
         attrs["stride"] = _pair(ch, 1, 3)
     return net.add("maxpool", [x], attrs)
 
@@ -522,6 +527,8 @@ def slice_(net, x):
     c = t.channels
     start = ch.int(0, c - 1)
     stop = ch.int(start + 1, c)
+    if ch.bool(0.25):
+        start, stop = 0, c                          # the whole tensor
     if "partial_slice_from_0" in EXCLUDE and start == 0 and stop < c:
         start = 1 if c > 1 else 0
         stop = max(stop, start + 1)
@@ -555,7 +562,7 @@ def _split_concat(net, x, depth):
     """Slices of ``x`` (maybe partial), each grown a little, concatenated (same kind/size)."""
     ch, t = net.ch, net.t(x)
     c = t.channels
-    cuts = sorted({ch.int(1, c - 1) for _ in range(ch.int(1, 2))})
+    cuts = sorted({ch.int(1, c - 1) for _ in range(ch.int(1, 3))})
     bounds = [0] + cuts + [c]
     if ch.bool(0.3):            # drop the last channels: partial slices
         bounds = bounds[:-1]
@@ -611,7 +618,7 @@ def _fork_join_int8(net, x):
     if t.lo < -127 or t.hi > 127:      # add takes symmetric 8-bit operands
         x = dprelu(net, x)
     c = t.channels
-    kind = ch.choice(["self", "dprelu", "residual"])
+    kind = ch.choice(["self", "self", "dprelu", "residual"])
     if kind == "self":
         other = x
     elif kind == "dprelu":
@@ -648,6 +655,8 @@ def _fork_concat(net, x, depth):
     if cat == "bits":
         a = _bits_step(net, x, same_size=True)
         b = _bits_step(net, x, same_size=True) if ch.bool(0.7) else x
+        if ch.bool(0.5):
+            return net.add("concat", [a, b, x])
         return net.add("concat", [a, b])
     if cat == "int8":
         a = dprelu(net, x)
@@ -667,8 +676,8 @@ def _step(net, x, depth):
             options += ["split", "shuffle", "slice"]
         if c * 2 <= MAX_C * 2:
             options.append("fork_concat")
-        if t.bases > 1 or ch.bool(0.2):
-            options += ["panet"] * (3 if t.bases > 1 else 1)
+        if t.bases > 1 or ch.bool(0.3):
+            options += ["panet"] * (6 if t.bases > 1 else 1)
         if h > 1 or w > 1:
             options.append("maxpool")
         op = ch.choice(options)
@@ -738,8 +747,8 @@ def _finish(net, x, classes):
         one = tuple(t.shape[1:]) == (1, 1)
         if cat == "bits":
             kind = ch.choice(["binary_dense", "binary_dense", "pool_dense", "pool",
-                              "panet"] if t.bases > 1 else
-                             ["binary_dense", "binary_dense", "pool_dense", "pool"])
+                              "panet", "panet"] if t.bases > 1 else
+                             ["binary_dense", "binary_dense", "pool_dense", "pool", "panet"])
             if kind == "binary_dense":
                 if ch.bool(0.4):
                     return quantized_bn(net, binary_dense(net, x, classes, clip="qbn"))
@@ -760,9 +769,9 @@ def _finish(net, x, classes):
             if one and ch.bool(0.2):
                 return x
             y = int8_dense(net, x, classes)
-            if ch.bool(0.3):
+            if ch.bool(0.4):
                 y = requantize(net, y)
-                if ch.bool(0.3):
+                if ch.bool(0.5):
                     y = dprelu(net, y)
             return y
         if cat == "popcount" and one:
@@ -840,6 +849,30 @@ def models(draw, rtl=True, max_steps=None):
     return random_model(HypothesisChooser(draw), rtl=rtl, max_steps=max_steps)
 
 
+#: Every op, input type and documented attribute value the generator is meant to reach (the
+#: campaign reports each one's count, zeros included).
+EXPECTED_FEATURES = sorted(
+    [f"op={op}" for op in OPS]
+    + [f"input.type={t}" for t in ("bits", "int8", "uint8")]
+    + [f"input.range={r}" for r in ("default", "full", "narrow", "single", "includes-128")]
+    + [f"{op}.{a}" for op in ("conv2d", "dense") for a in (
+        "precision=binary", "precision=int8", "dot=xnor", "dot=and", "clip", "bias",
+        "weight=constant", "weight=extreme", "input=map", "input=vector")]
+    + [f"{op}.{a}" for op in ("conv2d", "panet_conv2d") for a in (
+        "kernel=1", "kernel=>1", "kernel=non-square", "stride=1", "stride=other", "padding=0",
+        "padding=other")]
+    + ["conv2d.pad_value=1", "conv2d.pad_value=-1", "conv2d.groups=depthwise",
+       "conv2d.groups=grouped", "conv2d.kernel=pair", "panet_conv2d.kernel=pair",
+       "batchnorm->sign", "batchnorm->pa_bases", "batchnorm.var=0", "batchnorm.gamma=0",
+       "sign.on=batchnorm", "sign.on=ints", "sign.biases(k=1)", "sign.biases(k>1)", "sign.k",
+       "threshold.domain=popcount", "threshold.domain=dot", "threshold.invert", "threshold.2d",
+       "pa_bases.on=batchnorm", "pa_bases.on=ints", "slice.partial", "slice.full", "slice.from0",
+       "maxpool.stride", "quantized_bn.frac_bits=0", "quantized_bn.frac_bits=>0",
+       "add.same_input", "concat.inputs=2", "concat.inputs=3", "concat.of=popcounts",
+       "output=dense(binary)", "output=dense(int8)", "output=global_pool",
+       "output=panet_conv2d", "output=quantized_bn", "output=requantize", "output=dprelu"])
+
+
 def features(graph, arrays):
     """The ops and attribute values a model uses, as strings (coverage statistics)."""
     out = set()
@@ -865,10 +898,17 @@ def features(graph, arrays):
         op, name = layer["op"], layer["name"]
         out.add(f"op={op}")
         if name == graph["output"]:
-            out.add(f"output={op}")
+            kind = f"{op}({layer['precision']})" if op in ("conv2d", "dense") else op
+            out.add(f"output={kind}" if kind in (
+                "dense(binary)", "dense(int8)", "global_pool", "panet_conv2d", "quantized_bn",
+                "requantize", "dprelu") else "output=other")
         a = lambda key: arrays.get(f"{name}.{key}")  # noqa: E731
         if op in ("conv2d", "dense"):
             out.add(f"{op}.precision={layer['precision']}")
+            source = types.get(layer["inputs"][0])
+            if source is not None:
+                out.add(f"{op}.input=" + ("vector" if tuple(source.shape[1:]) == (1, 1)
+                                          else "map"))
             if layer["precision"] == "binary":
                 out.add(f"{op}.dot={layer.get('dot', 'xnor')}")
                 if "clip" in layer:
@@ -884,7 +924,9 @@ def features(graph, arrays):
                     out.add(f"{op}.weight=extreme")
         if op in ("conv2d", "panet_conv2d"):
             kernel = _as_pair(layer["kernel"])
-            out.add(f"{op}.kernel={kernel[0]}x{kernel[1]}")
+            out.add(f"{op}.kernel=" + ("non-square" if kernel[0] != kernel[1]
+                                       else "pair" if isinstance(layer["kernel"], list)
+                                       else "1" if kernel[0] == 1 else ">1"))
             stride = _as_pair(layer.get("stride", 1))
             out.add(f"{op}.stride={'1' if stride == (1, 1) else 'other'}")
             padding = _as_pair(layer.get("padding", 0))
@@ -932,7 +974,9 @@ def features(graph, arrays):
         if op == "add" and layer["inputs"][0] == layer["inputs"][1]:
             out.add("add.same_input")
         if op == "concat":
-            out.add(f"concat.inputs={len(layer['inputs'])}")
+            out.add(f"concat.inputs={min(len(layer['inputs']), 3)}")
+            if types.get(name) is not None and types[name].source == "popcount":
+                out.add("concat.of=popcounts")
     return out
 
 

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The network's ``clip`` stage (``clip(2p - N, -B, B)`` before a quantized batch norm).
 
 Issue 14 item 1: the stage formed ``2p - N`` in a signed width too narrow for ``2p``, so every

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Network-generator bugs the model fuzzer (tests/fuzz) found, each as its smallest model.
 
 Every model here is valid; each used to end in a raw traceback from ``StreamingNetwork``. Now
