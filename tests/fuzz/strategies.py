@@ -31,22 +31,15 @@ from bnnhw.model.checks import LayerCheck
 from bnnhw.model.ops import OPS
 from bnnhw.model.types import TensorType
 
-__all__ = ["EXCLUDE", "EXPECTED_FEATURES", "Chooser", "HypothesisChooser", "RandomChooser", "random_model", "models",
-           "features", "MAX_C", "MAX_HW"]
+__all__ = ["EXCLUDE", "EXPECTED_FEATURES", "Chooser", "HypothesisChooser", "RandomChooser",
+           "random_model", "models", "features", "MAX_C", "MAX_HW"]
 
 MAX_C = 8
 MAX_HW = 8
 
 #: Known bugs (issue 14) whose patterns the generator avoids until they are fixed; each key
 #: names the pattern, the value says why. An empty dict means every pattern is generated.
-EXCLUDE = {
-    "sign_on_constant": "a sign or pa_bases on integers whose declared range is one value "
-                        "(input range [v, v], an all-zero int8 layer): lower() raises a raw "
-                        "ValueError 'hi: expected hi > lo' from golden.fold_sign_range",
-    "panet_into_int8": "PA-Net sums (reals in the model, 2^-F fixed point when compiled) feed "
-                       "int8 layers, dprelu or add: validation accepts them, golden raises "
-                       "'x: value .. is outside [-128, 127]' (the compiled units differ)",
-}
+EXCLUDE = {}     # every pattern found so far is fixed (tests/fuzz/known_bugs.py lists them)
 
 
 class Chooser:
@@ -122,7 +115,7 @@ def _category(t):
         return "real"
     if t.source == "popcount":
         return "popcount"
-    if t.source == "fixed" and "panet_into_int8" in EXCLUDE:
+    if t.source == "fixed":         # PA-Net sums are reals: only a sign or bases may follow
         return "int"
     if t.lo >= -128 and t.hi <= 127:
         return "int8"
@@ -286,7 +279,7 @@ def binary_conv(net, x):
         attrs["stride"] = stride
     if padding != 0 or ch.bool(0.1):
         attrs["padding"] = padding
-    if max(_as_pair(padding)) > 0:
+    if max(_as_pair(padding)) > 0 or ch.bool(0.3):     # accepted without effect at padding 0
         attrs["pad_value"] = ch.choice([1, -1])
     if groups != 1 or ch.bool(0.1):
         attrs["groups"] = groups
@@ -529,11 +522,6 @@ def slice_(net, x):
     stop = ch.int(start + 1, c)
     if ch.bool(0.25):
         start, stop = 0, c                          # the whole tensor
-    if "partial_slice_from_0" in EXCLUDE and start == 0 and stop < c:
-        start = 1 if c > 1 else 0
-        stop = max(stop, start + 1)
-        if start == 0:
-            stop = c
     return net.add("slice", [x], {"start": start, "stop": stop})
 
 
@@ -544,9 +532,6 @@ def _to_bits(net, x):
     """Any integer tensor to bits (sign, threshold or PA-Net bases)."""
     t = net.t(x)
     cat = _category(t)
-    if "sign_on_constant" in EXCLUDE and t.kind == "int" and t.lo == t.hi:
-        x = dprelu(net, x)          # (only int8-range constants are generated)
-        t = net.t(x)
     options = ["sign", "sign", "pa_bases"]
     if cat == "popcount":
         options += ["threshold", "threshold"]
@@ -568,8 +553,6 @@ def _split_concat(net, x, depth):
         bounds = bounds[:-1]
     parts = []
     for start, stop in zip(bounds, bounds[1:]):
-        if "partial_slice_from_0" in EXCLUDE and start == 0 and stop < c:
-            continue
         part = net.add("slice", [x], {"start": start, "stop": stop})
         if ch.bool(0.5) and depth > 0:
             part = _bits_step(net, part, same_size=True)
@@ -613,8 +596,6 @@ def _bits_step(net, x, same_size=False):
 def _fork_join_int8(net, x):
     """``add(x, f(x))`` or ``add(x, x)`` on int8 data; ``f`` keeps the shape."""
     ch, t = net.ch, net.t(x)
-    if "add_raw_input" in EXCLUDE and x == "input":
-        return dprelu(net, x)
     if t.lo < -127 or t.hi > 127:      # add takes symmetric 8-bit operands
         x = dprelu(net, x)
     c = t.channels
@@ -753,7 +734,7 @@ def _finish(net, x, classes):
                 if ch.bool(0.4):
                     return quantized_bn(net, binary_dense(net, x, classes, clip="qbn"))
                 return binary_dense(net, x, classes, clip="never")
-            if kind == "panet" and "panet_output" not in EXCLUDE:
+            if kind == "panet":
                 c, h, w = t.shape
                 bases = _bits01(ch, (ch.int(1, 2), classes, c // t.bases, h, w))
                 phi = _dyadic(ch, bases.shape[0] * t.bases, 10, 0, 10).reshape(
@@ -762,7 +743,7 @@ def _finish(net, x, classes):
                                                       "kernel": [h, w]},
                                {"weight_bases": bases, "phi": phi})
             pooled = net.add("global_pool", [x])
-            if kind == "pool" and "pool_output" not in EXCLUDE:
+            if kind == "pool":
                 return pooled
             return int8_dense(net, pooled, classes)
         if cat == "int8":
@@ -785,7 +766,7 @@ def _finish(net, x, classes):
         if cat == "int" and t.source == "acc" and ch.bool(0.5):
             x = requantize(net, x)
             continue
-        if cat == "int" and one and t.source == "fixed" and "panet_output" not in EXCLUDE:
+        if cat == "int" and one and t.source == "fixed":
             return x
         x = _to_bits(net, x)
     return binary_dense(net, x, classes, clip="never") if _category(net.t(x)) == "bits" else \
@@ -810,10 +791,8 @@ def _input(ch):
         lo = ch.int(full[0], full[1] - 1)
         hi = ch.int(lo + 1, min(full[1], lo + ch.choice([1, 3, 16, 200])))
         spec["range"] = [lo, hi]
-    elif style == "single" and "single_value_input" not in EXCLUDE:
+    elif style == "single":
         v = ch.int(*full)
-        if "sign_on_constant" in EXCLUDE:
-            v = min(max(v, -127), 127)
         spec["range"] = [v, v]
     lo, hi = spec.get("range", full)
     return spec, TensorType("int" if kind != "bits" else "bits", (c, h, w), lo, hi,
@@ -861,7 +840,8 @@ EXPECTED_FEATURES = sorted(
     + [f"{op}.{a}" for op in ("conv2d", "panet_conv2d") for a in (
         "kernel=1", "kernel=>1", "kernel=non-square", "stride=1", "stride=other", "padding=0",
         "padding=other")]
-    + ["conv2d.pad_value=1", "conv2d.pad_value=-1", "conv2d.groups=depthwise",
+    + ["conv2d.pad_value=1", "conv2d.pad_value=-1", "conv2d.pad_value+padding=0",
+       "conv2d.groups=depthwise",
        "conv2d.groups=grouped", "conv2d.kernel=pair", "panet_conv2d.kernel=pair",
        "batchnorm->sign", "batchnorm->pa_bases", "batchnorm.var=0", "batchnorm.gamma=0",
        "sign.on=batchnorm", "sign.on=ints", "sign.biases(k=1)", "sign.biases(k>1)", "sign.k",
@@ -933,6 +913,8 @@ def features(graph, arrays):
             out.add(f"{op}.padding={'0' if padding == (0, 0) else 'other'}")
             if "pad_value" in layer:
                 out.add(f"{op}.pad_value={layer['pad_value']}")
+                if padding == (0, 0):
+                    out.add(f"{op}.pad_value+padding=0")
             groups = layer.get("groups", 1)
             if groups != 1:
                 depthwise = groups == layer["out_channels"] and groups > 1 and \
