@@ -42,6 +42,22 @@ from tests.fuzz.check import check_golden, check_rtl, classify_error, pipeline, 
 from tests.fuzz.mutations import file_damage, graph_json, mutate, write_mutant  # noqa: E402
 from tests.fuzz.strategies import RandomChooser, features, random_model  # noqa: E402
 
+#: Bugs the fuzzer found in bnnhw/hw, fixed with a regression test each.
+HW_FINDINGS = [
+    ("clip stage before a quantized batch norm formed 2p - N in a signed width too narrow for "
+     "2p: XNOR dense N = 12, clip 127, all-zeros input gave logit -20 instead of 12 (issue 14 "
+     "item 1)", "bnnhw/hw/network.py clip_dot",
+     "tests/hw/test_clip_stage.py (exhaustive over every popcount, N = 1 .. 257)"),
+    ("a panet_conv2d reading a per-channel engine (threshold, ..): the producer asked for the "
+     "reader's kernel from params['weight'] -> KeyError 'weight'",
+     "bnnhw/hw/network.py StreamingNetwork._geometry",
+     "tests/hw/test_network_fuzz_regressions.py::test_panet_conv_reading_a_channel_engine_builds"),
+    ("a value whose range is one number ([0, 0]: an all-zero int8 layer without bias) got a "
+     "0-bit stream element -> ValueError 'width: 0' from the requantize engine's serializer",
+     "bnnhw/hw/engines.py PixelFormat.for_range",
+     "tests/hw/test_network_fuzz_regressions.py::test_constant_value_gets_a_one_bit_element"),
+]
+
 RESULTS = HERE / "results"
 MIN_COUNT = 10
 EXAMPLES = 5                    # repros kept per failure class
@@ -75,7 +91,7 @@ class Campaign:
     def count(self, section, outcome, example=None):
         part = self.data[section]
         part["outcomes"][outcome] = part["outcomes"].get(outcome, 0) + 1
-        if example is not None and outcome not in ("ok",) and not outcome.startswith("named:"):
+        if example is not None and not outcome.startswith(("ok", "named:")):
             part["examples"].setdefault(outcome, [])
             if len(part["examples"][outcome]) < EXAMPLES:
                 part["examples"][outcome].append(example)
@@ -108,6 +124,17 @@ class Campaign:
 
     # --- phase 1: mutations ----------------------------------------------------------------
 
+    def probe_known_bugs(self):
+        from tests.fuzz.known_bugs import KNOWN_BUGS, open_bugs, probe, repro_json
+        rows = {}
+        for key, (where, what, _, _) in sorted(KNOWN_BUGS.items()):
+            failing, outcome = probe(key)
+            rows[key] = {"where": where, "what": what, "still_fails": failing,
+                         "excluded": key in open_bugs(), "outcome_now": outcome,
+                         "repro": repro_json(key)}
+        self.data["known_bugs"] = rows
+        self.data["hw_findings"] = [{"what": w, "where": f, "test": t} for w, f, t in HW_FINDINGS]
+
     def run_mutations(self):
         started = time.monotonic()
         part = self.data["mutations"]
@@ -132,7 +159,7 @@ class Campaign:
                 part["run"] += 1
                 for name in names or ["(none applied)"]:
                     row = part["by_operator"].setdefault(name, {})
-                    key = "ok" if outcome == "ok" else outcome.split(":")[0]
+                    key = "ok" if outcome.startswith("ok") else outcome.split(":")[0]
                     row[key] = row.get(key, 0) + 1
                 self.count("mutations", outcome, _example(mutant, {
                     "seed_index": index, "mutations": what, "stage": result.get("stage"),
@@ -272,7 +299,22 @@ def markdown(data):
                  else ": all do."), "",
               "| op / attribute value | networks |", "| --- | ---: |"]
     lines += [f"| `{k}` | {v} |" for k, v in sorted(feats.items())]
-    lines += ["", "## Patterns excluded from generation (known bugs in files outside the fuzzer's "
+    lines += ["", "## Bugs the fuzzer found", "", "In `bnnhw/hw` (fixed, each with a regression "
+              "test):", ""]
+    for row in data.get("hw_findings", []):
+        lines.append(f"- {row['what']} — `{row['where']}`; test `{row['test']}`.")
+    lines += ["", "Outside `bnnhw/hw` (minimal repros in `tests/fuzz/known_bugs.py`; "
+              "`test_fuzzer_finding_is_fixed_or_excluded` keeps the fixed ones fixed):", "",
+              "| bug | where | status when the campaign ran |", "| --- | --- | --- |"]
+    for key, row in sorted(data.get("known_bugs", {}).items()):
+        status = ("OPEN, pattern excluded" if row["excluded"] else "OPEN, NOT excluded") \
+            if row["still_fails"] else "fixed: " + row["outcome_now"][:90]
+        lines.append(f"| `{key}`: {row['what']} | `{row['where']}` | {status} |")
+    for key, row in sorted(data.get("known_bugs", {}).items()):
+        if row["still_fails"]:
+            lines += ["", f"Repro of `{key}` (fails with {row['outcome_now'][:300]}):", "",
+                      "```json", row["repro"], "```"]
+    lines += ["", "## Patterns excluded from generation (open bugs in files outside the fuzzer's "
               "scope; re-enable each when fixed)", ""]
     for where, table in data["excluded_patterns"].items():
         for key, why in table.items():
@@ -293,6 +335,7 @@ def main(argv=None):
     warnings.simplefilter("ignore")             # UnusedElaboratable of failed builds
     campaign = Campaign(args)
     try:
+        campaign.probe_known_bugs()
         campaign.run_mutations()
         campaign.run_networks()
     except KeyboardInterrupt:
