@@ -5,12 +5,12 @@ popcounts, networks without a matrix layer, PA-Net output units."""
 import numpy as np
 import pytest
 
-from bnnhw.compiler import lower, memory_images, plan_folding
-from bnnhw.hw.network import StreamingNetwork
+from bnnhw.compiler import lower, plan_folding
 from bnnhw.model import Model, ModelError
 from bnnhw.model.reference import run_float
 
 from ..model.samples import pm1, tiny_graph
+from .generator import elaborate_network
 
 
 def _agree(graph, arrays, x, *, target=None, scale=False):
@@ -22,8 +22,7 @@ def _agree(graph, arrays, x, *, target=None, scale=False):
     assert got.shape == expected.shape
     assert np.array_equal(got, expected)
     plan = plan_folding(compiled, target_cycles=target) if target else plan_folding(compiled)
-    files, memory_map = memory_images(compiled, plan)
-    StreamingNetwork(compiled, plan, files, memory_map)
+    elaborate_network(compiled, plan)
     return model, compiled, plan
 
 

@@ -4,16 +4,15 @@ can build: elaborating ``StreamingNetwork`` never raises on a plan."""
 import numpy as np
 import pytest
 
-from bnnhw.compiler import FoldingError, lower, memory_images, plan_folding
-from bnnhw.hw.network import StreamingNetwork
+from bnnhw.compiler import FoldingError, lower, plan_folding
 from bnnhw.model import Model
 
 from ..model.samples import pm1, tiny_graph
+from .generator import elaborate_network
 
 
 def _build(compiled, plan):
-    files, memory_map = memory_images(compiled, plan)
-    return StreamingNetwork(compiled, plan, files, memory_map)
+    return elaborate_network(compiled, plan)
 
 
 def _dense_on_map(channels, size, precision):

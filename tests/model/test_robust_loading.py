@@ -5,11 +5,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from bnnhw.compiler import lower, memory_images, plan_folding
-from bnnhw.hw.network import StreamingNetwork
+from bnnhw.compiler import lower, plan_folding
 from bnnhw.model import Model, ModelError, load, save
 from bnnhw.model.reference import run_float
 
+from ..compiler.generator import elaborate_network
 from .samples import every_op_model, pm1, tiny_graph
 
 
@@ -77,7 +77,7 @@ def test_integral_float_arrays_are_kept_as_integers(tmp_path):
 def _build(model):
     compiled = lower(model)
     plan = plan_folding(compiled)
-    StreamingNetwork(compiled, plan, *memory_images(compiled, plan))
+    elaborate_network(compiled, plan)
     return compiled
 
 
