@@ -391,7 +391,10 @@ def _pa_bases(low, layer, out_type):
 def _panet_conv2d(low, layer, out_type):
     a = layer.attrs
     x = low.source(layer)
-    phi, frac_bits, error = fixed_point(layer.params["phi"], bits=16)
+    try:
+        phi, frac_bits, error = fixed_point(layer.params["phi"], bits=16)
+    except ConversionError as error:
+        raise ModelError(layer.name, "phi", str(error).partition(": ")[2]) from None
     low.note(layer.name, f"phi: {frac_bits} fraction bits, error <= {error:.3g}")
     bases = np.asarray(layer.params["weight_bases"], np.uint8)
     fan_in = bases.shape[2] * bases.shape[3] * bases.shape[4]

@@ -57,8 +57,9 @@ def fixed_point(values, *, bits=16, max_frac_bits=15):
     values = np.asarray(values, dtype=np.float64)
     limit = (1 << (bits - 1)) - 1
     for frac_bits in range(max_frac_bits, -1, -1):
-        raw = _round_half_up(values * 2.0 ** frac_bits)
-        if np.abs(raw).max(initial=0) <= limit:
+        rounded = np.floor(values * 2.0 ** frac_bits + 0.5)    # float: no int64 wrap-around
+        if np.abs(rounded).max(initial=0.0) <= limit:
+            raw = rounded.astype(np.int64)
             error = np.abs(raw / 2.0 ** frac_bits - values).max(initial=0.0)
             return raw, frac_bits, float(error)
     raise ConversionError(f"values: {float(np.abs(values).max())!r} does not fit {bits} bits")

@@ -225,3 +225,21 @@ def test_output_scale_is_one_for_integer_logits():
     model = Model.from_dict(tiny_graph(layers, "d"), {"d.weight": pm1(rng, (3, 128))})
     compiled = lower(model)
     assert compiled.output_scale == 1.0 and compiled.output_frac_bits == 0
+
+
+@pytest.mark.parametrize("phi", [-1e300, 1e20, 40000.0])
+def test_phi_beyond_16_bits_is_a_model_error_naming_phi(phi):
+    rng = np.random.default_rng(12)
+    graph, arrays = _panet_output(rng, np.full((2, 3), 0.5))
+    arrays["pc.phi"][1, 2] = phi
+    with pytest.raises(ModelError) as error:
+        lower(Model.from_dict(graph, arrays))
+    assert (error.value.layer, error.value.field) == ("pc", "phi")
+
+
+def test_fixed_point_never_wraps_large_values():
+    from bnnhw.compiler import ConversionError, fixed_point
+    with pytest.raises(ConversionError, match="^values:"):
+        fixed_point(np.array([1.0, -2.0 ** 64]))
+    raw, frac_bits, error = fixed_point(np.array([0.5, -3.25]))
+    assert raw.tolist() == [4096, -26624] and frac_bits == 13 and error == 0
