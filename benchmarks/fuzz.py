@@ -3,14 +3,18 @@ load / compile / generate. Results: ``benchmarks/results/fuzz.json`` and ``fuzz.
 
 Run by hand (about 25 minutes on a 2-core machine for the defaults)::
 
-    python benchmarks/fuzz.py [--networks 300] [--mutations 2000] [--batch 24] [--seed 0]
+    python benchmarks/fuzz.py [--networks 300] [--mutations 2000] [--golden-only 2000]
+                              [--batch 24] [--seed 0]
 
 1. **Mutations** (``tests/fuzz/mutations.py``): ``--mutations`` random valid models, each
    mutated once or twice (and sometimes its file's bytes damaged), then loaded, lowered,
    planned, imaged and generated (``StreamingNetwork`` elaborated) as ``bnnhw/build/steps.py``
    does; a model that is still accepted is also checked float reference == golden. Each must end
    ``ok`` or in ONE named error; any other exception is a *traceback*, more than 60 s a *hang*.
-2. **Random networks** (``tests/fuzz/strategies.py``): float reference == golden on random,
+2. **More valid models**, ``--golden-only`` of them (half including grouped int8 and PA-Net
+   convolutions, which the streaming generator refuses with a named ``NetworkError``): float
+   reference == golden, then generation, without simulation.
+3. **Random networks** (``tests/fuzz/strategies.py``): float reference == golden on random,
    all-minimum and all-maximum inputs, then the network is generated; ``--networks`` of them are
    simulated under Verilator, ``--batch`` networks per build (``tests/fuzz/rtl.py``), each at
    full rate and with 30 % random stalls on both ends: RTL == golden on every logit and label,
@@ -74,11 +78,13 @@ class Campaign:
         self.data = {
             "command": "python benchmarks/fuzz.py " + " ".join(sys.argv[1:]),
             "settings": {"networks": args.networks, "mutations": args.mutations,
+                         "golden_only": args.golden_only,
                          "batch": args.batch, "seed": args.seed},
             "machine": {"python": platform.python_version(), "platform": platform.platform()},
             "excluded_patterns": {"generator": dict(strategies.EXCLUDE),
                                   "mutations": dict(mutation_module.EXCLUDE)},
             "mutations": {"run": 0, "outcomes": {}, "by_operator": {}, "examples": {}},
+            "golden_only": {"run": 0, "outcomes": {}, "examples": {}},
             "networks": {"generated": 0, "golden_checked": 0, "rtl_simulated": 0,
                          "rtl_batches": 0, "outcomes": {}, "examples": {},
                          "features": {}, "cycles_per_inference_max": 0},
@@ -98,13 +104,16 @@ class Campaign:
 
     def totals(self):
         m, n = self.data["mutations"]["outcomes"], self.data["networks"]["outcomes"]
+        g = self.data["golden_only"]["outcomes"]
         bad = lambda outcomes, prefix: sum(v for k, v in outcomes.items()  # noqa: E731
                                            if k.startswith(prefix))
         self.data["totals"] = {
-            "disagreements": bad(m, "disagree") + bad(n, "disagree"),
-            "tracebacks": bad(m, "traceback") + bad(n, "traceback"),
-            "hangs": bad(m, "hang") + bad(n, "hang"),
-            "valid_models_rejected": bad(n, "named:"),
+            "disagreements": bad(m, "disagree") + bad(n, "disagree") + bad(g, "disagree"),
+            "tracebacks": bad(m, "traceback") + bad(n, "traceback") + bad(g, "traceback"),
+            "hangs": bad(m, "hang") + bad(n, "hang") + bad(g, "hang"),
+            "valid_models_rejected": bad(n, "named:") + bad(g, "named:"),
+            "valid_models_golden_checked": self.data["networks"]["golden_checked"]
+            + self.data["golden_only"]["run"],
             "networks_through_rtl": self.data["networks"]["rtl_simulated"],
             "mutated_files": self.data["mutations"]["run"],
         }
@@ -170,7 +179,37 @@ class Campaign:
         self.data["seconds"]["mutations"] = round(time.monotonic() - started, 1)
         self.save()
 
-    # --- phase 2: networks -----------------------------------------------------------------
+    # --- phase 2: many more valid models, reference vs golden and generation only ----------
+
+    def run_golden_only(self):
+        """Valid models, including patterns the streaming generator does not build (grouped
+        int8 / PA-Net convolutions, ``rtl=False``): reference == golden, then generation ends
+        in a network or one named error."""
+        started = time.monotonic()
+        part = self.data["golden_only"]
+        for index in range(self.args.golden_only):
+            seed = self.args.seed * 10 ** 7 + 5 * 10 ** 6 + index
+            ch = RandomChooser(seed)
+            graph, arrays = random_model(ch, rtl=index % 2 == 1)
+            try:
+                with time_limit(120):
+                    result = check_golden(graph, arrays, images=6, seed=seed,
+                                          target_cycles=ch.choice([None, 32, 64, 256, 1024]))
+            except Exception as error:          # noqa: BLE001 - a hang, classified
+                result = {"outcome": classify_error(error), "stage": "?", "error": repr(error)}
+            part["run"] += 1
+            outcome = result["outcome"]
+            if outcome.startswith("named:"):
+                outcome += f" ({result.get('error', '')[:160]})"
+            self.count("golden_only", outcome, _example(graph, {
+                "seed": seed, "stage": result.get("stage"), "error": result.get("error"),
+                "where": result.get("where"), "trace": result.get("trace", "")[-1500:]}))
+            if (index + 1) % 500 == 0:
+                self.log(f"golden only: {index + 1}/{self.args.golden_only}")
+        self.data["seconds"]["golden_only"] = round(time.monotonic() - started, 1)
+        self.save()
+
+    # --- phase 3: networks -----------------------------------------------------------------
 
     def run_networks(self):
         from tests.fuzz.rtl import simulate_batch
@@ -260,15 +299,16 @@ def markdown(data):
     lines = [
         "# Model fuzzer campaign (`benchmarks/fuzz.py`)", "",
         f"Command: `{data['command']}` — {data['seconds'].get('total', 0):.0f} s "
-        f"(mutations {data['seconds'].get('mutations', 0):.0f} s, networks "
+        f"(mutations {data['seconds'].get('mutations', 0):.0f} s, golden only "
+        f"{data['seconds'].get('golden_only', 0):.0f} s, networks "
         f"{data['seconds'].get('networks', 0):.0f} s).", "",
         "| what | count |", "| --- | ---: |",
         f"| random networks through RTL (Verilator; full rate + 30 % random stalls) | "
         f"{t['networks_through_rtl']} |",
         f"| Verilator builds (several networks per build) | "
         f"{data['networks']['rtl_batches']} |",
-        f"| random valid models checked float reference == golden | "
-        f"{data['networks']['golden_checked']} |",
+        f"| random valid models checked float reference == golden (and generated) | "
+        f"{t['valid_models_golden_checked']} |",
         f"| mutated model files through load / compile / generate | {t['mutated_files']} |",
         f"| **disagreements** (reference vs golden, golden vs RTL) | **{t['disagreements']}** |",
         f"| **tracebacks** (an exception that is not one named error) | **{t['tracebacks']}** |",
@@ -277,6 +317,10 @@ def markdown(data):
         "## Outcomes", "",
         "Random networks: " + ", ".join(f"{k}: {v}" for k, v in
                                         sorted(data["networks"]["outcomes"].items())) + ".", "",
+        "More valid models, reference == golden and generation only (half of them with "
+        "grouped int8 / PA-Net convolutions the streaming generator does not build): "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(data["golden_only"]["outcomes"].items()))
+        + ".", "",
         "Mutated files: " + ", ".join(f"{k}: {v}" for k, v in
                                       sorted(data["mutations"]["outcomes"].items())) + ".", "",
         "| mutation operator | ok (still valid, reference == golden) | named error | other |",
@@ -285,7 +329,7 @@ def markdown(data):
     for name, row in sorted(data["mutations"]["by_operator"].items()):
         other = sum(v for k, v in row.items() if k not in ("ok", "named"))
         lines.append(f"| {name} | {row.get('ok', 0)} | {row.get('named', 0)} | {other} |")
-    for section in ("networks", "mutations"):
+    for section in ("networks", "golden_only", "mutations"):
         for outcome, examples in sorted(data[section]["examples"].items()):
             lines += ["", f"### {section}: {outcome} ({data[section]['outcomes'][outcome]})", ""]
             for example in examples[:2]:
@@ -328,6 +372,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", type=int, default=300)
     parser.add_argument("--mutations", type=int, default=2000)
+    parser.add_argument("--golden-only", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(RESULTS))
@@ -337,6 +382,7 @@ def main(argv=None):
     try:
         campaign.probe_known_bugs()
         campaign.run_mutations()
+        campaign.run_golden_only()
         campaign.run_networks()
     except KeyboardInterrupt:
         campaign.log("interrupted; saving what ran")
