@@ -23,12 +23,7 @@ __all__ = ["MUTATORS", "EXCLUDE", "mutate", "write_mutant", "file_damage", "Skip
 
 #: Mutations that hit a known bug in a file the fuzzer's owner does not own (issue 14 fuzzing,
 #: repros in benchmarks/results/fuzz.md): switched off until fixed. Keys are the variants below.
-EXCLUDE = {
-    "value:phi_beyond_int64": "a PA-Net phi of magnitude >= 2**63 (e.g. -1e300): "
-                              "bnnhw/compiler/quantize.py fixed_point wraps in astype(int64) "
-                              "and accepts it; lower() then fails with OverflowError in "
-                              "golden.fold_sign_range instead of a ConversionError",
-}
+EXCLUDE = {}     # every finding so far is fixed (tests/fuzz/known_bugs.py lists them)
 
 
 class Skip(Exception):
