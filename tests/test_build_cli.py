@@ -1,6 +1,8 @@
 """``python -m bnnhw.build``: steps, artefacts, clear errors, exit codes, nothing half-written."""
 
+import io
 import json
+import re
 import subprocess
 import sys
 
@@ -232,7 +234,7 @@ def test_same_design_in_two_checkouts_builds_byte_identical_folders(design, tmp_
         copy = tmp_path / place
         shutil.copytree(design, copy)
         monkeypatch.chdir(copy.parent.parent)
-        run_build(str(copy), out=f"build/tiny", log=_quiet)
+        run_build(str(copy), out="build/tiny", log=_quiet)
         trees.append(_tree(copy.parent.parent / "build" / "tiny"))
     assert trees[0] == trees[1] and "bnnhw_tiny.v" in trees[0]
 
@@ -466,7 +468,7 @@ def _write_inputs(path, **arrays):
     ("x.npz", {"inputs": np.zeros((2, 1, 8, 8), dtype=np.int8), "labels": np.array([0, -1])},
      "labels: expected classes >= 0, got -1"),
 ])
-def test_inputs_file_is_checked_before_any_step(design, tmp_path, capsys, name, arrays, message):
+def test_inputs_file_is_checked_before_any_step(design, tmp_path, name, arrays, message):
     path = _write_inputs(tmp_path / name, **arrays)
     log = []
     with pytest.raises(BuildError, match=f"--inputs: {path}: {message}"):
@@ -492,7 +494,6 @@ def test_inputs_that_do_not_fit_the_model_are_a_named_error_before_anything_is_b
                  str(path)]) == 1
     captured = capsys.readouterr()
     assert "load-model: " in captured.err and "Traceback" not in captured.err
-    import re
     assert re.search(message, captured.err), captured.err
     assert "[3/9] compile" not in captured.out and not (tmp_path / "out").exists()
     assert not (tmp_path / ".out.sim").exists()
@@ -510,7 +511,6 @@ def test_outputs_npz_bytes_are_deterministic_and_readable():
     arrays = {"rtl_labels": np.arange(3), "golden_logits": np.ones((3, 10), dtype=np.int64)}
     data = outputs_npz(arrays)
     assert data == outputs_npz(dict(reversed(list(arrays.items()))))
-    import io
     with np.load(io.BytesIO(data)) as loaded:
         assert sorted(loaded.files) == ["golden_logits", "rtl_labels"]
         assert np.array_equal(loaded["golden_logits"], arrays["golden_logits"])
