@@ -130,3 +130,38 @@ def test_every_planned_folding_of_the_every_op_model_is_buildable(target):
         assert error.field == "target_cycles"
         return
     _build(compiled, plan)
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_every_panet_and_pooled_dense_folding_option_is_buildable(pooled):
+    """All (PE, SIMD) the planner offers for a PA-Net convolution and a pooled int8 dense."""
+    rng = np.random.default_rng(4)
+    layers = [{"name": "pb", "op": "pa_bases", "inputs": ["input"]},
+              {"name": "pc", "op": "panet_conv2d", "inputs": ["pb"], "out_channels": 6,
+               "kernel": 2, "padding": 1},
+              {"name": "bn", "op": "batchnorm", "inputs": ["pc"], "eps": 1e-5},
+              {"name": "s", "op": "sign", "inputs": ["bn"]},
+              {"name": "gp", "op": "global_pool", "inputs": ["s"]}]
+    arrays = {"pb.endpoints": np.array([1.0, 5.0]),
+              "pc.weight_bases": rng.integers(0, 2, (2, 6, 4, 2, 2)).astype(np.uint8),
+              "pc.phi": rng.integers(-64, 64, (2, 2)) / 16.0,
+              "bn.gamma": rng.normal(size=6), "bn.beta": rng.normal(size=6),
+              "bn.mean": rng.normal(size=6), "bn.var": rng.random(6) + 0.5}
+    output = "gp"
+    if pooled:
+        layers.append({"name": "fc", "op": "dense", "inputs": ["gp"], "precision": "int8",
+                       "out_features": 4})
+        arrays["fc.weight"] = rng.integers(-128, 128, (4, 6))
+        output = "fc"
+    graph = tiny_graph(layers, output, shape=(4, 3, 3), input_type="uint8",
+                       value_range=(0, 8))
+    compiled = lower(Model.from_dict(graph, arrays))
+    plan = plan_folding(compiled)
+    assert plan.by_layer["pc"].channels == 4
+    if pooled:
+        assert plan.by_layer["fc"].pooled
+    for folding in plan.layers:
+        for pe in folding.pe_options():
+            for simd in folding.simd_options():
+                elaborate_network(compiled, plan_folding(
+                    compiled, overrides={folding.layer: (pe, simd)}))
