@@ -557,3 +557,20 @@ def test_out_folder_filled_while_the_steps_ran_is_not_replaced(design, tmp_path,
         run_build(str(design), out=out, log=_quiet)
     assert _tree(out) == {"mine.txt": b"keep"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["designs", "out"]
+
+
+def test_a_failing_verilator_build_is_a_named_error_not_a_traceback(design, tmp_path,
+                                                                    monkeypatch, capsys):
+    from bnnhw.sim import network
+    from bnnhw.sim.runner import SimBuildError
+
+    def broken(*args, **kwargs):
+        raise SimBuildError("Verilator build of 'bnnhw_harness' failed (exit 1); log ...")
+
+    monkeypatch.setattr(network, "simulate_network", broken)
+    assert main([str(design), "--out", str(tmp_path / "out"), "--sim", "--images", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bnnhw.build: error: simulate: Verilator build of 'bnnhw_harness' "
+                          "failed") and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.sim", "designs"]

@@ -171,8 +171,12 @@ def _simulate(context):
     context["log"](f"      simulate: Verilator build (cached in {work}) and {len(runs)} runs of "
                    f"{count} {source.description} (full rate, then random stalls on both "
                    "sides)")
-    results = simulate_network(network, images, work_dir=work, runs=runs,
-                               trace=context.get("trace"))
+    from ..sim.runner import CocotbFailure, SimBuildError
+    try:
+        results = simulate_network(network, images, work_dir=work, runs=runs,
+                                   trace=context.get("trace"))
+    except (SimBuildError, CocotbFailure) as error:
+        raise BuildError(f"simulate: {error}") from None
     full, stalled = results
     for result in results:
         check_results(result, golden_logits, golden_labels)
@@ -280,9 +284,13 @@ def _energy(context):
     _claim_work_dir(context["energy_dir"])
     log(f"      energy: Verilator toggle-coverage build and runs on {count} "
         f"{source.description}")
-    toggles = measure_toggles(context["network"], images, work_dir=context["energy_dir"],
-                              compiled=context["compiled"],
-                              log=lambda line: log(f"      energy: {line}"))
+    from ..sim.runner import CocotbFailure, SimBuildError
+    try:
+        toggles = measure_toggles(context["network"], images, work_dir=context["energy_dir"],
+                                  compiled=context["compiled"],
+                                  log=lambda line: log(f"      energy: {line}"))
+    except (SimBuildError, CocotbFailure) as error:
+        raise BuildError(f"energy: {error}") from None
     synth = context.get("synth_report") or {}
     cmos = synth.get("targets", {}).get("cmos")
     report = energy_report(context["network"], context["compiled"], context["plan"],
