@@ -70,7 +70,7 @@ def synthesize_component(component, name, work_dir, *, targets=TARGETS, log=None
     """
     cwd = Path(work_dir) / name
     cwd.mkdir(parents=True, exist_ok=True)
-    (cwd / f"{name}.v").write_text(verilog.convert(component, name=name))
+    (cwd / f"{name}.v").write_text(verilog.convert(component, name=name, emit_src=False))
     result = {}
     for target in targets:
         script = {"cmos": _cmos_script, "ice40": _ice40_script}[target](name)

@@ -120,21 +120,26 @@ def load_design(design, *, target_cycles=None):
 
 
 def design_energy(design, *, images=20, work_dir, transistors=None, log=None, cxx_opt="-O0"):
-    """Energy report of a design on its first ``images`` held-out digits (plus one warm-up).
+    """Energy report of a design on ``images`` inputs (plus one warm-up) of the source a
+    ``--sim`` build would use: the held-out digits where the model takes them, else seeded
+    random inputs of its declared type and range (:func:`bnnhw.sim.inputs.choose_inputs`).
 
     ``work_dir`` holds the Verilator build (reused by a rerun). Returns
     :func:`~.model.energy_report` with ``design`` and ``held_out_images`` added.
     """
-    from ..train.data import held_out
+    from ..build.design import MODEL_FILE, find_design
+    from ..model import load
+    from ..sim.inputs import choose_inputs
 
     network, compiled, plan, memory_map = load_design(design)
-    digits, _ = held_out()
-    if not 1 <= images < len(digits):
-        raise ValueError(f"images: expected 1 .. {len(digits) - 1}, got {images}")
-    toggles = measure_toggles(network, digits[:images + 1], work_dir=work_dir,
+    source = choose_inputs(load(find_design(design) / MODEL_FILE), energy=images + 1)
+    if not 1 <= images < len(source.inputs):
+        raise ValueError(f"images: expected 1 .. {len(source.inputs) - 1}, got {images}")
+    toggles = measure_toggles(network, source.inputs[:images + 1], work_dir=work_dir,
                               compiled=compiled, cxx_opt=cxx_opt, log=log)
     report = energy_report(network, compiled, plan, memory_map, toggles, transistors)
     report["design"] = str(design)
-    report["held_out_images"] = f"1 .. {images} (image 0 is the warm-up)"
+    report["held_out_images"] = (f"1 .. {images} of the {source.description} (input 0 is the "
+                                 "warm-up)")
     report["cycles_per_inference"] = plan.cycles_per_inference
     return report
