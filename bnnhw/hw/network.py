@@ -57,7 +57,8 @@ from .streams import Deserializer, Fork, Join, Serializer, StreamFIFO
 from .threshold import ThresholdUnit
 from .window import SlidingWindow, block_rams
 
-__all__ = ["NetworkError", "StreamingNetwork", "clip_dot", "clip_width"]
+__all__ = ["NetworkError", "StreamingNetwork", "clip_dot", "clip_width", "piece_indicators",
+           "saturating_sum"]
 
 MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense")
 
@@ -88,6 +89,26 @@ def clip_dot(p, shape, fan_in, bound):
     d = (convert(p, shape, wide).as_signed() << 1) - int(fan_in)
     y = Mux(d > bound, bound, Mux(d < -bound, -bound, d))
     return convert(y, signed(len(y)), signed(clip_width(fan_in, bound))).as_signed()
+
+
+def saturating_sum(x, y, bound=127):
+    """``clip(x + y, -B, B)`` of two elements (any shapes; Amaranth's sum is exact) as a
+    ``signed(8)`` value, ``B <= 127`` (golden's saturating ``add``)."""
+    total = x + y
+    clipped = Mux(total > bound, bound, Mux(total < -bound, -bound, total))
+    return convert(clipped, clipped.shape(), signed(8)).as_signed()
+
+
+def piece_indicators(values, endpoints):
+    """PA-Net bases of one pixel: ``values`` (one element per channel, any shapes) against the
+    integer ``endpoints`` ``(N, C)``: bit ``j*C + c`` is ``e[j, c] <= v[c] < e[j+1, c]`` (the
+    last piece unbounded above). Comparisons are exact for any endpoint, also outside the
+    element's range (below 0 for an unsigned element, or above its maximum)."""
+    endpoints = np.asarray(endpoints, np.int64)
+    n, c = endpoints.shape
+    above = [[values[ch] >= int(endpoints[j, ch]) for ch in range(c)] for j in range(n)]
+    return Cat(*(above[j][ch] & ~above[j + 1][ch] if j + 1 < n else above[j][ch]
+                 for j in range(n) for ch in range(c)))
 
 
 def _lanes(channels, positions, budget):
@@ -419,11 +440,8 @@ class StreamingNetwork(wiring.Component):
         n, c = endpoints.shape
 
         def bases(payload):
-            values = [element(payload, in_fmt, ch) for ch in range(c)]
-            above = [[values[ch] >= int(endpoints[j, ch]) for ch in range(c)] for j in range(n)]
-            bits = [above[j][ch] & ~above[j + 1][ch] if j + 1 < n else above[j][ch]
-                    for j in range(n) for ch in range(c)]
-            return Cat(*bits)
+            return piece_indicators([element(payload, in_fmt, ch) for ch in range(c)],
+                                    endpoints)
 
         return PixelMap(bases, in_bits=in_fmt.bits, out_bits=n * c)
 
@@ -590,12 +608,10 @@ class StreamingNetwork(wiring.Component):
         bound = 127
 
         def add(parts, fmts, out_fmt):
-            out = []
-            for e in range(out_fmt.elements):
-                s = element(parts[0], fmts[0], e) + element(parts[1], fmts[1], e)
-                y = Mux(s > bound, bound, Mux(s < -bound, -bound, s))
-                out.append(convert(y, signed(len(y)), out_fmt.shape))
-            return Cat(*out)
+            return Cat(*(convert(saturating_sum(element(parts[0], fmts[0], e),
+                                                element(parts[1], fmts[1], e), bound),
+                                 signed(8), out_fmt.shape)
+                         for e in range(out_fmt.elements)))
 
         return self._joined(layer, out_name, add)
 
