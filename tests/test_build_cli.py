@@ -574,3 +574,18 @@ def test_a_failing_verilator_build_is_a_named_error_not_a_traceback(design, tmp_
                           "failed") and "Traceback" not in err
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.sim", "designs"]
+
+
+def test_panet_output_report_states_the_logit_units(tmp_path):
+    """A PA-Net output layer's integer logits are in units of 2^-F: report.json and report.md
+    say so (items 7 and 9 of issue 14); an integer-logit design reports scale 1."""
+    from .compiler.test_compiled_semantics import _panet_output
+
+    rng = np.random.default_rng(10)
+    phi = rng.integers(-(1 << 10), 1 << 10, (2, 3)) / 2.0 ** 8
+    folder = write_design(tmp_path, "paout", _panet_output(rng, phi), 1000)
+    result = run_build(str(folder), out=tmp_path / "out", log=_quiet)
+    logits = result.report["logits"]
+    assert logits["frac_bits"] > 0 and logits["scale"] == 2.0 ** -logits["frac_bits"]
+    assert f"in units of 2^-{logits['frac_bits']} of the model's logits" in \
+        (tmp_path / "out" / "report.md").read_text()

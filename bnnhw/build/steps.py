@@ -227,6 +227,8 @@ def _simulate(context):
               "golden_logits": np.asarray(golden_logits, dtype=np.int64)}
     if labels is not None:
         arrays["labels"] = labels.astype(np.int64)
+    # integer logits * logit_scale are in the model's units (2**-F for a PA-Net output layer)
+    arrays["logit_scale"] = np.float64(compiled.output_scale)
     context["files"]["outputs.npz"] = outputs_npz(arrays)
     verdict = "0 mismatches" if not mismatches else \
         f"{len(mismatches)} MISMATCHES (first: {mismatch_text(first)})"
@@ -375,6 +377,7 @@ def _report(context, missing):
         "folding": plan.to_dict()["layers"],
         "memory_bits": context["memory_map"]["total_bits"],
         "conversion_notes": compiled.notes,
+        "logits": {"frac_bits": compiled.output_frac_bits, "scale": compiled.output_scale},
         "verilog": f"{context['top']}.v" if "top" in context else None,
         "top_module": context.get("top"),
         "simulation": context.get("sim_report"),
@@ -404,7 +407,9 @@ def _report(context, missing):
                       f"`i`: one pixel of {network.input_format.elements} x "
                       f"{network.input_format.shape} per transfer; output `o`: label in bits "
                       f"0..{network.label_width - 1}, then {network.classes} logits of "
-                      f"{network.logits_format.shape})"]
+                      f"{network.logits_format.shape}"
+                      + (f", in units of 2^-{compiled.output_frac_bits} of the model's "
+                         "logits" if compiled.output_frac_bits else "") + ")"]
     sim = context.get("sim_report")
     if sim:
         inputs = sim["inputs"]

@@ -25,6 +25,7 @@ from bnnhw.compiler import fan_in_order, lower, memory_images, plan_folding
 from bnnhw.hw.mvau import BinaryMVAU
 from bnnhw.model import Model
 
+from .plans import unit_plan
 from .streams import run_harness_cocotb, run_stream, stream_timing
 from .test_window import grouped_windows
 
@@ -211,7 +212,7 @@ def test_words_from_compiled_model(shape, rows, pe, simd, dot):
     """The compiler's weight images, loaded as they are, give the compiled network's popcounts."""
     model = _tiny_model(sum(shape) + rows, *shape, rows, dot)
     compiled = lower(model)
-    plan = plan_folding(compiled, overrides={"fc1": (pe, simd)})
+    plan = unit_plan(compiled, "fc1", pe, simd)
     files, _ = memory_images(compiled, plan)
     words = [[int(line, 16) for line in files[f"fc1.weights.pe{p}.hex"].decode().split()]
              for p in range(pe)]

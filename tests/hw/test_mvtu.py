@@ -3,8 +3,8 @@
 
 Every case builds a tiny model with ``Model.from_dict`` (binary dense -> batchnorm -> sign, then a
 binary classifier so the output gives integer logits), lowers it with ``bnnhw.compiler.lower``,
-folds the first layer with ``plan_folding(overrides=...)`` and loads the unit from the compiler's
-``memory_images`` (weight and threshold hex text, via ``BinaryMVTU.from_images``). Expected bits
+folds the first layer with ``tests.hw.plans.unit_plan`` (a block-level folding) and loads the unit
+from the compiler's ``memory_images`` (weight and threshold hex text, via ``BinaryMVTU.from_images``). Expected bits
 are the compiled network's threshold-layer output (``compiled.run(x, keep=True)["sg1"]``,
 slice-major ``(B, k*rows, 1, 1)``): golden channel ``n*rows + r`` is lane ``p``, bit ``n`` of
 output transfer ``nf`` with ``r = nf*PE + p``.
@@ -28,6 +28,7 @@ from bnnhw.compiler import fan_in_order, lower, memory_images, plan_folding
 from bnnhw.hw.mvtu import BinaryMVTU, parse_hex
 from bnnhw.model import Model
 
+from .plans import unit_plan
 from .streams import BUILD_ROOT, TB_DIR, Harness, run_stream, stream_timing
 from .test_window import grouped_windows
 
@@ -90,7 +91,7 @@ def build_model(key, seed=0):
 def compile_layer(key, pe, simd):
     """``(compiled, files, memory_map)`` with fc1 folded as ``(pe, simd)``."""
     compiled = lower(build_model(key))
-    plan = plan_folding(compiled, overrides={"fc1": (pe, simd)})
+    plan = unit_plan(compiled, "fc1", pe, simd)
     files, memory_map = memory_images(compiled, plan)
     return compiled, files, memory_map
 
@@ -237,7 +238,7 @@ def test_from_image_directory(tmp_path):
     from bnnhw.compiler import write_images
 
     compiled = lower(build_model("ms2"))
-    plan = plan_folding(compiled, overrides={"fc1": (2, 6)})
+    plan = unit_plan(compiled, "fc1", 2, 6)
     write_images(compiled, plan, tmp_path / "images")
     dut = BinaryMVTU.from_images(tmp_path / "images", None, "fc1", "sg1")
     files, memory_map = memory_images(compiled, plan)
