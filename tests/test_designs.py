@@ -18,6 +18,8 @@ from bnnhw.model import load
 from bnnhw.train.data import HELD_OUT, held_out, load_split
 from bnnhw.train.report import evaluate, parse_readme
 
+from . import design_digests
+
 ROOT = Path(__file__).resolve().parents[1]
 DESIGNS = ("boolnet", "xnornet", "panet", "pokebnn")
 #: Every design must classify at least this fraction of the held-out digits right (golden).
@@ -97,6 +99,15 @@ def test_build_compiles_the_design(design, tmp_path):
     assert result.report["cycles_per_inference"] > 0
     assert result.report["design"] == design
     assert (tmp_path / "build" / "memory_map.json").is_file()
+    # a refactor changes no output: every file equals the committed digest
+    expected = design_digests.committed()[design]
+    found = design_digests.folder_digests(tmp_path / "build")
+    changed = sorted(name for name in expected.keys() | found.keys()
+                     if expected.get(name) != found.get(name))
+    assert not changed, (f"{design}: {len(changed)} build files differ from "
+                         f"tests/data/design_digests.json (first: {changed[:5]}); if the change "
+                         "is intended, run `python -m tests.design_digests` and say so in the "
+                         "commit")
 
 
 def test_bnnhw_never_imports_torch():
