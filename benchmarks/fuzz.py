@@ -29,6 +29,7 @@ import argparse
 import collections
 import json
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -91,6 +92,20 @@ class Campaign:
             "totals": {},
             "seconds": {},
         }
+        previous = Path(args.out) / "fuzz.json"
+        if args.update and previous.is_file():
+            # keep the phases not run now from the last campaign (its settings say which)
+            old = json.loads(previous.read_text())
+            for phase, section in (("mutations", "mutations"), ("golden", "golden_only"),
+                                   ("networks", "networks")):
+                if phase not in args.only:
+                    self.data[section] = old[section]
+                    key = {"golden": "golden_only"}.get(phase, phase)
+                    self.data["settings"][key] = old["settings"].get(key)
+                    for name in (section, "total"):
+                        if name in old["seconds"]:
+                            self.data["seconds"][name] = old["seconds"][name]
+            self.data["command"] += f" (other phases from: {old['command']})"
 
     # --- bookkeeping ---------------------------------------------------------------------
 
@@ -122,7 +137,9 @@ class Campaign:
 
     def save(self):
         self.totals()
-        self.data["seconds"]["total"] = round(time.monotonic() - self.started, 1)
+        self.data["seconds"]["this_run"] = round(time.monotonic() - self.started, 1)
+        self.data["seconds"]["total"] = round(sum(
+            self.data["seconds"].get(k, 0) for k in ("mutations", "golden_only", "networks")), 1)
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = Path(self.args.out)
         (out / "fuzz.json").write_text(json.dumps(self.data, indent=1, sort_keys=True) + "\n")
@@ -199,8 +216,9 @@ class Campaign:
                 result = {"outcome": classify_error(error), "stage": "?", "error": repr(error)}
             part["run"] += 1
             outcome = result["outcome"]
-            if outcome.startswith("named:"):
-                outcome += f" ({result.get('error', '')[:160]})"
+            if outcome.startswith("named:"):          # grouped by message, not by layer
+                message = re.sub(r"layer '[^']*'", "layer", result.get("error", ""))
+                outcome += f" ({re.sub(r'=[0-9]+', '=n', message)[:160]})"
             self.count("golden_only", outcome, _example(graph, {
                 "seed": seed, "stage": result.get("stage"), "error": result.get("error"),
                 "where": result.get("where"), "trace": result.get("trace", "")[-1500:]}))
@@ -376,14 +394,25 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--only", default="mutations,golden,networks",
+                        help="phases to run (comma-separated: mutations, golden, networks)")
+    parser.add_argument("--update", action="store_true",
+                        help="keep the other phases' results from the existing fuzz.json")
     args = parser.parse_args(argv)
+    args.only = {phase.strip() for phase in args.only.split(",") if phase.strip()}
+    unknown = args.only - {"mutations", "golden", "networks"}
+    if unknown:
+        parser.error(f"--only: unknown phase(s) {', '.join(sorted(unknown))}")
     warnings.simplefilter("ignore")             # UnusedElaboratable of failed builds
     campaign = Campaign(args)
     try:
         campaign.probe_known_bugs()
-        campaign.run_mutations()
-        campaign.run_golden_only()
-        campaign.run_networks()
+        if "mutations" in args.only:
+            campaign.run_mutations()
+        if "golden" in args.only:
+            campaign.run_golden_only()
+        if "networks" in args.only:
+            campaign.run_networks()
     except KeyboardInterrupt:
         campaign.log("interrupted; saving what ran")
     except Exception:                           # noqa: BLE001 - the campaign's own bug

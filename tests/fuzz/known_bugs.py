@@ -72,6 +72,8 @@ def _file_bytes(kind):
         data = path.read_bytes()
     if kind == "empty":
         return b""
+    if kind == "bad_compression":
+        return unsupported_compression(data)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         entries = {name: archive.read(name) for name in archive.namelist()}
     entries["graph.json.npy"] = b"not an npy file"
@@ -80,6 +82,17 @@ def _file_bytes(kind):
         for name, blob in entries.items():
             archive.writestr(name, blob)
     return out.getvalue()
+
+
+def unsupported_compression(data):
+    """A zip whose entries claim compression method 99 (zipfile: NotImplementedError)."""
+    data = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            data[start + offset:start + offset + 2] = (99).to_bytes(2, "little")
+            start += 4
+    return bytes(data)
 
 
 #: key -> (where the bug is, what happens, repro kind, repro function)
@@ -106,6 +119,12 @@ KNOWN_BUGS = {
         "a zip whose graph.json.npy entry is not .npy data: np.load returns bytes and load() "
         "fails with AttributeError \"'bytes' object has no attribute 'astype'\"",
         "file", lambda: _file_bytes("not_npy")),
+    "file:bad_compression": (
+        "bnnhw/model/container.py read_container",
+        "a model file whose zip entries name an unsupported compression method (one flipped "
+        "byte in a header): zipfile raises NotImplementedError 'That compression method is not "
+        "supported', which escapes load()",
+        "file", lambda: _file_bytes("bad_compression")),
     "output:unhashable": (
         "bnnhw/model/graph.py Model.from_dict",
         "\"output\": [\"q\"] (or an object): `output not in types` raises TypeError: "
@@ -184,8 +203,11 @@ def repro_json(key):
     """The repro's graph as JSON text (for the report)."""
     where, what, kind, repro = KNOWN_BUGS[key]
     if kind == "file":
-        return "(model file bytes: " + ("empty" if key == "file:empty" else
-                                        "graph.json.npy entry = b'not an npy file'") + ")"
+        return "(model file bytes: " + {
+            "file:empty": "empty",
+            "file:not_npy": "graph.json.npy entry = b'not an npy file'",
+            "file:bad_compression": "a valid model file whose zip headers give compression "
+                                    "method 99"}[key] + ")"
     graph, arrays = repro()
     return json.dumps({"graph": graph, "arrays": {k: np.asarray(v).tolist() for k, v in
                                                   arrays.items()}}, sort_keys=True, default=str)
