@@ -370,7 +370,9 @@ def markdown(data):
               "| bug | where | status when the campaign ran |", "| --- | --- | --- |"]
     for key, row in sorted(data.get("known_bugs", {}).items()):
         status = ("OPEN, pattern excluded" if row["excluded"] else "OPEN, NOT excluded") \
-            if row["still_fails"] else "fixed: " + row["outcome_now"][:90]
+            if row["still_fails"] else ("fixed (pattern still excluded: re-enable it): "
+                                        if row["excluded"] else "fixed: ") + \
+            row["outcome_now"][:90]
         lines.append(f"| `{key}`: {row['what']} | `{row['where']}` | {status} |")
     for key, row in sorted(data.get("known_bugs", {}).items()):
         if row["still_fails"]:
