@@ -24,7 +24,6 @@ input range (0..16 for the digits designs). pyserial is imported only when a por
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -138,14 +137,11 @@ class BoardClient:
 
 def load_design(name):
     """``(BoardInfo, compiled network)`` of a design (name under ``designs/`` or folder)."""
-    from .build.design import DesignError, MODEL_FILE, find_design
-    from .compiler import lower
-    from .model import load
+    from .design import Design
 
     try:
-        folder = find_design(name)
-        compiled = lower(load(Path(folder) / MODEL_FILE))
-    except (DesignError, ValueError, OSError) as error:
+        compiled = Design.find(name).compiled
+    except (ValueError, OSError) as error:        # DesignError and ModelError are ValueErrors
         raise HostError(f"--design: {error}") from None
     return bp.BoardInfo.for_compiled(compiled), compiled
 

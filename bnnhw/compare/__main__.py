@@ -67,7 +67,7 @@ def main(argv=None):
         return fail(f"--fan-in/--simd: need 1 <= simd, simd | fan_in and fan_in <= 383 (the "
                     f"exact range of an 8-bit saturating accumulator), got fan_in "
                     f"{args.fan_in}, simd {args.simd}")
-    from ..build import DesignError, find_design
+    from ..design import DesignError, find_design
     try:
         for design in args.designs:
             find_design(design)

@@ -34,7 +34,7 @@ def _version(package):
 def collect(designs, *, builds, targets, rebuild=False, energy=DEFAULT_ENERGY_IMAGES,
             log=print):
     """``(reports, origins)``: report.json per design name and where each came from."""
-    from ..build import find_design
+    from ..design import find_design
 
     reports, origins = {}, {}
     for design in designs:

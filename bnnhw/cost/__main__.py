@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from ..build.design import DesignError
+from ..design import DesignError
 from ..model import ModelError
 from .architectures import BUILTINS
 from .paper import boolnet_comparison, table2_markdown

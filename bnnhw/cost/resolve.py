@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ..build.design import DesignError, MODEL_FILE, find_design, known_designs
+from ..design import Design, DesignError, find_design, known_designs
 from ..compiler import lower
 from ..model import load
 from .architectures import builtin, builtin_names
@@ -47,12 +47,13 @@ def cost_of(name):
     path = Path(name)
     if path.is_file():
         return cost_of_model_file(path)
-    design = _design_dir(name)
-    if design is not None:
-        model_file = design / MODEL_FILE
-        if not model_file.is_file():
-            raise CostError(f"design {name!r} has no trained model ({model_file} is missing)")
-        return cost_of_model_file(model_file, source="design")
+    folder = _design_dir(name)
+    if folder is not None:
+        design = Design(folder)
+        if not design.model_file.is_file():
+            raise CostError(f"design {name!r} has no trained model ({design.model_file} is "
+                            "missing)")
+        return cost_of_compiled(design.compiled, source=f"design {design.model_file}")
     designs = ", ".join(known_designs()) or "none found"
     raise CostError(f"unknown name {name!r}: not a built-in architecture "
                     f"({', '.join(builtin_names())}), a design ({designs}) or a model file")

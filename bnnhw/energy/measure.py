@@ -8,7 +8,8 @@ back to back through a busy pipeline, which divided by their number gives toggle
 without any start-up or drain cost.
 
 :func:`design_energy` does everything for a design under ``designs/``: compile, fold, build
-the network, measure on held-out digits and return :func:`~.model.energy_report`.
+the network (one :class:`bnnhw.design.Design`), measure on held-out digits and return
+:func:`~.model.energy_report`.
 """
 
 import time
@@ -101,22 +102,17 @@ def measure_toggles(network, images, *, work_dir, compiled=None, warmup=1, cxx_o
 
 
 def load_design(design, *, target_cycles=None):
-    """``(network, compiled, plan, memory_map)`` of a design, built as ``bnnhw.build`` does."""
-    from ..build.design import MODEL_FILE, find_design, read_config
-    from ..compiler import lower, memory_images, plan_folding
-    from ..hw.network import StreamingNetwork
-    from ..model import load
+    """``(network, compiled, plan, memory_map)`` of a design (a name, a folder or a
+    :class:`bnnhw.design.Design`), built as ``bnnhw.build`` does."""
+    design = _as_design(design, target_cycles)
+    return design.network, design.compiled, design.plan, design.images.memory_map
 
-    folder = find_design(design)
-    folding = dict(read_config(folder).get("folding", {}))
-    if target_cycles is not None:
-        folding = {"target_cycles": target_cycles, "overrides": folding.get("overrides", {})}
-    overrides = {name: tuple(value) for name, value in folding.pop("overrides", {}).items()}
-    compiled = lower(load(folder / MODEL_FILE))
-    plan = plan_folding(compiled, overrides=overrides, **folding)
-    files, memory_map = memory_images(compiled, plan)
-    network = StreamingNetwork(compiled, plan, files, memory_map)
-    return network, compiled, plan, memory_map
+
+def _as_design(design, target_cycles=None):
+    from ..design import Design
+    if isinstance(design, Design):
+        return design
+    return Design.find(design, target_cycles=target_cycles)
 
 
 def design_energy(design, *, images=20, work_dir, transistors=None, log=None, cxx_opt="-O0"):
@@ -124,21 +120,21 @@ def design_energy(design, *, images=20, work_dir, transistors=None, log=None, cx
     ``--sim`` build would use: the held-out digits where the model takes them, else seeded
     random inputs of its declared type and range (:func:`bnnhw.sim.inputs.choose_inputs`).
 
-    ``work_dir`` holds the Verilator build (reused by a rerun). Returns
+    ``design`` is a name, a folder or a :class:`bnnhw.design.Design`; ``work_dir`` holds the
+    Verilator build (reused by a rerun). Returns
     :func:`~.model.energy_report` with ``design`` and ``held_out_images`` added.
     """
-    from ..build.design import MODEL_FILE, find_design
-    from ..model import load
     from ..sim.inputs import choose_inputs
 
-    network, compiled, plan, memory_map = load_design(design)
-    source = choose_inputs(load(find_design(design) / MODEL_FILE), energy=images + 1)
+    loaded = _as_design(design)
+    network, compiled, plan, memory_map = load_design(loaded)
+    source = choose_inputs(loaded.model, energy=images + 1)
     if not 1 <= images < len(source.inputs):
         raise ValueError(f"images: expected 1 .. {len(source.inputs) - 1}, got {images}")
     toggles = measure_toggles(network, source.inputs[:images + 1], work_dir=work_dir,
                               compiled=compiled, cxx_opt=cxx_opt, log=log)
     report = energy_report(network, compiled, plan, memory_map, toggles, transistors)
-    report["design"] = str(design)
+    report["design"] = design if isinstance(design, str) else str(loaded.folder)
     report["held_out_images"] = (f"1 .. {images} of the {source.description} (input 0 is the "
                                  "warm-up)")
     report["cycles_per_inference"] = plan.cycles_per_inference

@@ -1,9 +1,10 @@
 """Size and work of a model: parameter bits as the hardware stores them, operations per image.
 
-:func:`parameter_bits` counts the compiled form (:func:`bnnhw.compiler.lower`), i.e. what the
-ROMs hold: batch norms appear as their folded thresholds, real scales as their fixed-point
-integers. :func:`operation_counts` counts the work of one inference from the model's layer
-shapes. NumPy only.
+:func:`parameter_bits` counts the compiled form (the result of :func:`bnnhw.compiler.lower`,
+passed in: this module sits below the compiler and never imports it), i.e. what the ROMs hold:
+batch norms appear as their folded thresholds, real scales as their fixed-point integers.
+:func:`operation_counts` counts the work of one inference from the model's layer shapes. NumPy
+only.
 """
 
 import math
@@ -25,12 +26,13 @@ def _signed_width(lo, hi):
     return max(int(lo).bit_length(), int(hi).bit_length(), 1) + (1 if lo < 0 else 0)
 
 
-def parameter_bits(model):
-    """Bits of every stored parameter of ``model``, by kind, and their ``"total"``.
+def parameter_bits(compiled):
+    """Bits of every stored parameter of a compiled network, by kind, and their ``"total"``.
 
     Parameters
     ----------
-    model : bnnhw.model.Model
+    compiled : bnnhw.compiler.CompiledNetwork
+        ``bnnhw.compiler.lower(model)``.
 
     Returns
     -------
@@ -41,9 +43,6 @@ def parameter_bits(model):
         (PA-Net integer endpoints at the width of their input), ``fixed_point`` (requantize
         multipliers, quantized-BN scale/bias, DPReLU parameters, PA-Net phi) and ``total``.
     """
-    from ..compiler import lower
-
-    compiled = lower(model)
     counts = dict.fromkeys(("binary_weights", "int8_weights", "biases", "thresholds",
                             "endpoints", "fixed_point"), 0)
     for layer in compiled.layers:

@@ -37,7 +37,7 @@ def _parser():
 
 
 def _design_config(name):
-    from ..build.design import CONFIG_FILE, DesignError, find_design
+    from ..design import CONFIG_FILE, DesignError, find_design
     try:
         design_dir = find_design(name)
     except DesignError:

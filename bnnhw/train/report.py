@@ -46,12 +46,13 @@ def evaluate(model, images=None, labels=None):
     """
     if images is None:
         images, labels = held_out()
-    golden = lower(model).classify(np.asarray(images))
+    compiled = lower(model)
+    golden = compiled.classify(np.asarray(images))
     reference = classify_float(model, np.asarray(images))
     return {"golden_accuracy": float(np.mean(golden == labels)),
             "float_accuracy": float(np.mean(reference == labels)),
             "agreement": float(np.mean(golden == reference)),
-            "parameter_bits": parameter_bits(model),
+            "parameter_bits": parameter_bits(compiled),
             "operations": operation_counts(model)}
 
 
