@@ -1,6 +1,9 @@
 """The build steps, in order, and the driver that runs them.
 
-Each step reads the build context, adds its results, and may stage files; nothing reaches the
+Each step receives one :class:`Build`: the checked :class:`~.config.BuildConfig`, the
+:class:`bnnhw.design.Design` (model, compiled network, folding plan, images and network, each
+computed once) and the :class:`BuildResults` of the earlier steps, to which it adds its own and
+its staged files; nothing reaches the
 output folder until every step has succeeded, and then the whole folder is replaced at once. A
 step without ``run`` (a subsystem not built yet) is listed in the report as missing and the build
 ends as *incomplete* (exit status 3 on the command line) instead of pretending; today every step
@@ -9,22 +12,47 @@ exists. Optional steps (``--sim``) return ``None`` when not asked for.
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
-from .design import MODEL_FILE, find_design, read_config
-from .outdir import WORK_MARKER, WORK_MARKER_TEXT, OutError, check_out, check_work_dir, publish
+from ..design import Design
+from .config import BuildConfig, BuildError
+from .outdir import WORK_MARKER, WORK_MARKER_TEXT, publish
 
-__all__ = ["BuildError", "Step", "STEPS", "BuildResult", "run_build"]
+__all__ = ["BuildError", "Step", "STEPS", "Build", "BuildResults", "BuildResult", "run_build"]
 
 
-class BuildError(RuntimeError):
-    """A build that cannot go on; the message names the step and the cause."""
+@dataclass
+class BuildResults:
+    """What the steps produced so far: ``files`` (relative path -> bytes, the output folder to
+    be), ``input_set`` (the simulation inputs), ``top`` (the Verilog top module, once
+    generated), and each optional step's report section (``None`` when not run)."""
+
+    files: dict = field(default_factory=dict)
+    input_set: object = None
+    top: str | None = None
+    simulation: dict | None = None
+    synthesis: dict | None = None
+    energy: dict | None = None
+    board: dict | None = None
+    board_overflows: list | None = None
+    fit: dict | None = None
+
+
+@dataclass
+class Build:
+    """One run of the steps: its configuration, its design, its results so far, its log."""
+
+    config: BuildConfig
+    design: Design
+    results: BuildResults
+    log: Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class Step:
-    """One named build step: ``run(context) -> one-line summary``, or ``missing`` if not built."""
+    """One named build step: ``run(build) -> one-line summary``, or ``missing`` if not built."""
 
     name: str
     summary: str
@@ -40,7 +68,7 @@ class BuildResult:
     report: dict
 
 
-def _check_toolchain(context):
+def _check_toolchain(build):
     from .. import toolchain
     toolchain.sim_env()  # Verilator plus make, c++ and perl
     toolchain.verilator_root()
@@ -51,77 +79,62 @@ def _check_toolchain(context):
     return "Verilator, Yosys and nextpnr found"
 
 
-def _load_model(context):
-    from ..model import ModelError, load
-    path = context["design_dir"] / MODEL_FILE
-    if not path.is_file():
-        raise BuildError(f"load-model: {path} does not exist; train and export the design "
-                         "first")
+def _load_model(build):
+    from ..design import DesignError
+    from ..model import ModelError
+    design, config = build.design, build.config
     try:
-        context["model"] = model = load(path)
+        model = design.model
+    except DesignError as error:
+        raise BuildError(f"load-model: {error}") from None
     except ModelError as error:
-        raise BuildError(f"load-model: {path}: {error}") from None
+        raise BuildError(f"load-model: {design.model_file}: {error}") from None
     summary = f"{model.name}: {len(model.layers)} layers, input {model.input_shape}"
-    if context.get("sim") or context.get("energy"):
+    if config.sim or config.energy:
         from ..sim.inputs import InputsError, choose_inputs
         try:
-            inputs = choose_inputs(model, file_data=context.get("inputs_file"),
-                                   count=context.get("images"), energy=context.get("energy"))
+            inputs = choose_inputs(model, file_data=config.inputs_data, count=config.images,
+                                   energy=config.energy)
         except InputsError as error:
             raise BuildError(f"load-model: {error}") from None
-        context["input_set"] = inputs
+        build.results.input_set = inputs
         summary += f"; simulation inputs: {inputs.description}"
     return summary
 
 
-def _compile(context):
-    from ..compiler import ConversionError, FoldingError, lower, plan_folding
+def _compile(build):
+    from ..compiler import ConversionError, FoldingError
     from ..model import ModelError
-    folding = dict(context["config"].get("folding", {}))
-    if context.get("target_cycles") is not None:
-        folding = {"target_cycles": context["target_cycles"],
-                   "overrides": folding.get("overrides", {})}
-    overrides = {name: tuple(value) for name, value in folding.pop("overrides", {}).items()}
     try:
-        context["compiled"] = compiled = lower(context["model"])
-        context["plan"] = plan = plan_folding(compiled, overrides=overrides, **folding)
+        compiled, plan = build.design.compiled, build.design.plan
     except (ModelError, FoldingError, ConversionError) as error:
         raise BuildError(f"compile: {error}") from None
     return (f"{len(compiled.layers)} integer layers, {len(plan.layers)} matrix layers, "
             f"{plan.cycles_per_inference} cycles per inference")
 
 
-def _images(context):
-    from ..compiler import memory_images
-    files, memory_map = memory_images(context["compiled"], context["plan"])
-    for name, data in files.items():
-        context["files"][f"images/{name}"] = data
-    context["files"]["memory_map.json"] = _json_bytes(memory_map)
-    context["memory_map"] = memory_map
-    return f"{len(files)} images, {memory_map['total_bits']} ROM bits"
+def _images(build):
+    images = build.design.images
+    for name, data in images.files.items():
+        build.results.files[f"images/{name}"] = data
+    build.results.files["memory_map.json"] = _json_bytes(images.memory_map)
+    return f"{len(images.files)} images, {images.memory_map['total_bits']} ROM bits"
 
 
 def _json_bytes(data):
     return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
 
 
-def _generate(context):
-    from amaranth.back import verilog
-
-    from ..hw.network import NetworkError, StreamingNetwork
-    files = {name[len("images/"):]: data for name, data in context["files"].items()
-             if name.startswith("images/")}
+def _generate(build):
+    from ..hw.network import NetworkError
+    design = build.design
     try:
-        network = StreamingNetwork(context["compiled"], context["plan"], files,
-                                   context["memory_map"])
+        design.network
     except NetworkError as error:
         raise BuildError(f"generate: {error}") from None
-    top = f"bnnhw_{context['design_dir'].name}"
-    # no (* src = "<absolute path>" *) attributes: the same design gives the same bytes in any
-    # checkout and on any machine
-    text = verilog.convert(network, name=top, emit_src=False)
-    context["network"], context["top"] = network, top
-    context["files"][f"{top}.v"] = text.encode()
+    text = design.verilog
+    build.results.top = top = design.top
+    build.results.files[f"{top}.v"] = text.encode()
     return f"{top}.v: {len(text.splitlines())} lines, top module {top}"
 
 
@@ -152,29 +165,30 @@ def _claim_work_dir(path):
         marker.write_text(WORK_MARKER_TEXT)
 
 
-def _simulate(context):
-    if not context.get("sim"):
+def _simulate(build):
+    config, design, results = build.config, build.design, build.results
+    if not config.sim:
         return None
     import numpy as np
 
     from ..sim.inputs import outputs_npz
     from ..sim.network import StallPattern, check_results, simulate_network
-    source = context["input_set"]
-    source = source.first(_simulated_count(source, context.get("images")))
+    source = results.input_set
+    source = source.first(_simulated_count(source, config.images))
     images, labels = source.inputs, source.labels
     count = len(images)
-    compiled, network = context["compiled"], context["network"]
+    compiled, network = design.compiled, design.network
     golden_logits, golden_labels = _golden(compiled, images, "simulate")
     runs = [StallPattern(), StallPattern(input=0.3, output=0.3, seed=11)]
-    work = context["sim_dir"]
+    work = config.work_dir("sim")
     _claim_work_dir(work)
-    context["log"](f"      simulate: Verilator build (cached in {work}) and {len(runs)} runs of "
+    build.log(f"      simulate: Verilator build (cached in {work}) and {len(runs)} runs of "
                    f"{count} {source.description} (full rate, then random stalls on both "
                    "sides)")
     from ..sim.runner import CocotbFailure, SimBuildError
     try:
         results = simulate_network(network, images, work_dir=work, runs=runs,
-                                   trace=context.get("trace"))
+                                   trace=config.trace)
     except (SimBuildError, CocotbFailure) as error:
         raise BuildError(f"simulate: {error}") from None
     full, stalled = results
@@ -185,13 +199,13 @@ def _simulate(context):
     first = mismatches[0] if mismatches else None
     if first is not None and first["image"] < count:
         from ..sim.diagnose import first_difference
-        context["log"](f"      simulate: mismatch on image {first['image']}; locating the first "
-                       "differing layer output (Amaranth simulator)")
+        build.log(f"      simulate: mismatch on image {first['image']}; locating the first "
+                  "differing layer output (Amaranth simulator)")
         difference = first_difference(network, compiled, images[first["image"]])
         first["layer_output"] = difference if difference is not None else \
             "every layer output agrees with golden in the Amaranth simulator (a Verilator " \
             "or stall-dependent difference)"
-    predicted = context["plan"].cycles_per_inference
+    predicted = design.plan.cycles_per_inference
     measured = full.cycles_per_inference
     report = {
         "images": count,
@@ -215,10 +229,10 @@ def _simulate(context):
         "seconds": full.seconds,
         "images_per_second": full.images_per_second,
     }
-    if context.get("trace") and (work / "dump.vcd").exists():
-        context["files"]["trace.vcd"] = (work / "dump.vcd").read_bytes()
+    if config.trace and (work / "dump.vcd").exists():
+        results.files["trace.vcd"] = (work / "dump.vcd").read_bytes()
         report["trace"] = "trace.vcd"
-    context["sim_report"] = report
+    results.simulation = report
     arrays = {"inputs": images.astype(np.int16 if images.size and
                                       np.abs(images).max() < 2 ** 15 else np.int64),
               "rtl_labels": full.labels.astype(np.int64),
@@ -229,7 +243,7 @@ def _simulate(context):
         arrays["labels"] = labels.astype(np.int64)
     # integer logits * logit_scale are in the model's units (2**-F for a PA-Net output layer)
     arrays["logit_scale"] = np.float64(compiled.output_scale)
-    context["files"]["outputs.npz"] = outputs_npz(arrays)
+    results.files["outputs.npz"] = outputs_npz(arrays)
     verdict = "0 mismatches" if not mismatches else \
         f"{len(mismatches)} MISMATCHES (first: {mismatch_text(first)})"
     speed = full.images_per_second
@@ -238,27 +252,23 @@ def _simulate(context):
             + ("" if speed is None else f"{speed:.1f} images/s simulated"))
 
 
-def _synthesize(context):
-    targets = context.get("synth")
+def _synthesize(build):
+    targets = build.config.synth
     if not targets:
         return None
-    from ..synth import SynthError, synthesize
-    work = context["synth_dir"]
+    from ..synth import SynthError, synthesize_verilog
+    design, log = build.design, build.log
+    work = build.config.work_dir("synth")
     _claim_work_dir(work)
-    staged = work / "build"
-    staged.mkdir(parents=True, exist_ok=True)
-    top = context["top"]
-    (staged / f"{top}.v").write_bytes(context["files"][f"{top}.v"])
-    (staged / "report.json").write_text(json.dumps({
-        "design": context["model"].name, "top_module": top, "verilog": f"{top}.v",
-        "cycles_per_inference": context["plan"].cycles_per_inference}))
-    log = context["log"]
     try:
-        result = synthesize(staged, targets, log=lambda line: log(f"      {line}"),
-                            work_dir=work / "tools")
+        result = synthesize_verilog(design.verilog, design.top, targets,
+                                    design=design.model.name,
+                                    cycles_per_inference=design.plan.cycles_per_inference,
+                                    log=lambda line: log(f"      {line}"),
+                                    work_dir=work / "tools")
     except SynthError as error:
         raise BuildError(f"synthesize: {error}") from None
-    context["synth_report"] = result
+    build.results.synthesis = result
     parts = []
     for target, r in result["targets"].items():
         if target == "cmos":
@@ -271,38 +281,39 @@ def _synthesize(context):
     return "; ".join(parts)
 
 
-def _energy(context):
-    count = context.get("energy")
+def _energy(build):
+    config, design, results, log = build.config, build.design, build.results, build.log
+    count = config.energy
     if not count:
         return None
     from ..energy import energy_report, measure_toggles
-    source = context["input_set"].first(count)
+    source = results.input_set.first(count)
     images = source.inputs
     if len(images) < count:
-        raise BuildError(f"energy: --energy: expected 2 .. {len(context['input_set'])} inputs "
+        raise BuildError(f"energy: --energy: expected 2 .. {len(results.input_set)} inputs "
                          f"of the {source.description}, got {count}")
-    _golden(context["compiled"], images, "energy")
-    log = context["log"]
-    _claim_work_dir(context["energy_dir"])
+    _golden(design.compiled, images, "energy")
+    work = config.work_dir("energy")
+    _claim_work_dir(work)
     log(f"      energy: Verilator toggle-coverage build and runs on {count} "
         f"{source.description}")
     from ..sim.runner import CocotbFailure, SimBuildError
     try:
-        toggles = measure_toggles(context["network"], images, work_dir=context["energy_dir"],
-                                  compiled=context["compiled"],
+        toggles = measure_toggles(design.network, images, work_dir=work,
+                                  compiled=design.compiled,
                                   log=lambda line: log(f"      energy: {line}"))
     except (SimBuildError, CocotbFailure) as error:
         raise BuildError(f"energy: {error}") from None
-    synth = context.get("synth_report") or {}
+    synth = results.synthesis or {}
     cmos = synth.get("targets", {}).get("cmos")
-    report = energy_report(context["network"], context["compiled"], context["plan"],
-                           context["memory_map"], toggles,
+    report = energy_report(design.network, design.compiled, design.plan,
+                           design.images.memory_map, toggles,
                            transistors=cmos["per_block"] if cmos else None)
     report["toggles"] = {"images": toggles["images"], "network_toggles":
                          toggles["network_toggles"],
                          "rtl_equals_golden": toggles["rtl_equals_golden"],
                          "inputs": dict(source.info, description=source.description)}
-    context["energy_report"] = report
+    results.energy = report
     total = report["total"]
     return (f"toggle proxy {total['toggle_proxy_pj']:,.0f} pJ/inference, op-count estimate "
             f"{total['op_count_estimate_pj']:,.0f} pJ/inference"
@@ -310,22 +321,23 @@ def _energy(context):
                "--synth cmos to weight by transistors)"))
 
 
-def _board(context):
-    board = context.get("board")
+def _board(build):
+    board = build.config.board
     if not board:
         return None
     from .board import BoardError, build_board
-    _claim_work_dir(context["board_dir"])
+    work = build.config.work_dir("board")
+    _claim_work_dir(work)
     try:
-        result = build_board(context["network"], board, context["board_dir"],
-                             program=context.get("program", False), log=context["log"])
+        result = build_board(build.design.network, board, work, program=build.config.program,
+                             log=build.log)
     except BoardError as error:
-        context["board_overflows"] = error.overflows
+        build.results.board_overflows = error.overflows
         raise BuildError(str(error)) from None
-    context["files"][f"board/{result['bitstream']}"] = result.pop("bitstream_bytes")
-    context["files"]["board/nextpnr.log"] = result.pop("timing_log").encode()
+    build.results.files[f"board/{result['bitstream']}"] = result.pop("bitstream_bytes")
+    build.results.files["board/nextpnr.log"] = result.pop("timing_log").encode()
     result["bitstream"] = f"board/{result['bitstream']}"
-    context["board_report"] = result
+    build.results.board = result
     used = ", ".join(f"{bel} {u['used']}/{u['available']}" for bel, u in
                      result["utilisation"].items() if u["used"])
     timing = "meets" if result["meets_timing"] else "MISSES"
@@ -367,25 +379,26 @@ STEPS = (
 )
 
 
-def _report(context, missing):
-    plan, compiled = context["plan"], context["compiled"]
+def _report(build, missing):
+    design, results = build.design, build.results
+    plan, compiled = design.plan, design.compiled
     report = {
-        "design": context["model"].name,
+        "design": design.model.name,
         "complete": not missing,
         "missing_steps": list(missing),
         "cycles_per_inference": plan.cycles_per_inference,
         "folding": plan.to_dict()["layers"],
-        "memory_bits": context["memory_map"]["total_bits"],
+        "memory_bits": design.images.memory_map["total_bits"],
         "conversion_notes": compiled.notes,
         "logits": {"frac_bits": compiled.output_frac_bits, "scale": compiled.output_scale},
-        "verilog": f"{context['top']}.v" if "top" in context else None,
-        "top_module": context.get("top"),
-        "simulation": context.get("sim_report"),
-        "cost": _cost(compiled, context["model"].name),
-        "synthesis": context.get("synth_report"),
-        "energy": context.get("energy_report"),
-        "board": context.get("board_report"),
-        "fit": context.get("fit_report"),
+        "verilog": f"{results.top}.v" if results.top else None,
+        "top_module": results.top,
+        "simulation": results.simulation,
+        "cost": _cost(compiled, design.model.name),
+        "synthesis": results.synthesis,
+        "energy": results.energy,
+        "board": results.board,
+        "fit": results.fit,
     }
     lines = [f"# {report['design']}", ""]
     if missing:
@@ -401,16 +414,16 @@ def _report(context, missing):
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {f.layer} | {f.op} | {f.rows} | {f.fan_in} | {f.positions} | {f.pe} | "
               f"{f.simd} | {f.cycles} |" for f in plan.layers]
-    if "top" in context:
-        network = context["network"]
-        lines[2:2] = [f"- Verilog: `{context['top']}.v` (top module `{context['top']}`; input "
+    if results.top:
+        network = design.network
+        lines[2:2] = [f"- Verilog: `{results.top}.v` (top module `{results.top}`; input "
                       f"`i`: one pixel of {network.input_format.elements} x "
                       f"{network.input_format.shape} per transfer; output `o`: label in bits "
                       f"0..{network.label_width - 1}, then {network.classes} logits of "
                       f"{network.logits_format.shape}"
                       + (f", in units of 2^-{compiled.output_frac_bits} of the model's "
                          "logits" if compiled.output_frac_bits else "") + ")"]
-    sim = context.get("sim_report")
+    sim = results.simulation
     if sim:
         inputs = sim["inputs"]
         lines += ["", f"## RTL simulation (cocotb + Verilator, {inputs['description']})", "",
@@ -430,10 +443,10 @@ def _report(context, missing):
                   f"predicted {sim['predicted_cycles_per_inference']}",
                   f"- simulation speed: {'n/a' if speed is None else f'{speed:.1f}'} images/s "
                   f"({sim['seconds']:.1f} s for the full-rate run, Verilator build excluded)"]
-    if context.get("synth_report"):
+    if results.synthesis:
         from ..synth import report_markdown
-        lines += ["", report_markdown(context["synth_report"]).rstrip()]
-    energy = context.get("energy_report")
+        lines += ["", report_markdown(results.synthesis).rstrip()]
+    energy = results.energy
     if energy:
         total = energy["total"]
         lines += ["", "## Energy proxy (docs/energy.md; 45 nm constants, not a measurement)", "",
@@ -441,7 +454,7 @@ def _report(context, missing):
                   f"estimate {total['op_count_estimate_pj']:,.0f} pJ (over "
                   f"{energy['toggles']['images']} "
                   f"{energy['toggles']['inputs']['description']})"]
-    board = context.get("board_report")
+    board = results.board
     if board:
         lines += ["", f"## Board: {board['board']}", "",
                   f"- bitstream `{board['bitstream']}` for {board['device']} (UART protocol: "
@@ -454,8 +467,8 @@ def _report(context, missing):
                   "(nextpnr log: `board/nextpnr.log`)"]
     for layer, notes in sorted(compiled.notes.items()):
         lines += [f"- {layer}: {note}" for note in notes]
-    context["files"]["report.json"] = _json_bytes(report)
-    context["files"]["report.md"] = ("\n".join(lines) + "\n").encode()
+    results.files["report.json"] = _json_bytes(report)
+    results.files["report.md"] = ("\n".join(lines) + "\n").encode()
     return report
 
 
@@ -509,7 +522,8 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
     inputs of the same source.
 
     ``out`` may only be a new or empty folder or an earlier build's folder
-    (:func:`bnnhw.build.outdir.check_out`); every option is checked before any step runs.
+    (:func:`bnnhw.build.outdir.check_out`); every option is checked before any step runs
+    (:meth:`.config.BuildConfig.make`).
 
     ``fit`` (a board name; implies ``board=fit``) retries a build whose bitstream does not fit
     the board with the folding target doubled (a slower, smaller design) until it fits or the
@@ -519,125 +533,73 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
     :class:`BuildResult` whose ``complete`` is False when later steps do not exist yet. A
     simulation mismatch is not an error here: the report records it (``report["simulation"]``).
     """
-    from ..sim.inputs import MAX_INPUTS, InputsError, read_inputs_file
-    design_dir = find_design(design)
-    out = Path(out) if out is not None else Path("build") / design_dir.name
-    if str(out) == "":
-        raise BuildError("--out: expected a folder, got ''")
-    if target_cycles is not None and target_cycles < 1:
-        raise BuildError(f"--target-cycles: expected a positive number of cycles, got "
-                         f"{target_cycles}")
-    if trace and not sim:
-        raise BuildError("--trace: needs --sim")
-    if images is not None and not sim:
-        raise BuildError("--images: needs --sim")
-    if energy is not None and energy < 2:
-        raise BuildError(f"--energy: expected at least 2 images (one warms up), got {energy}")
-    if fit is not None:
-        if board not in (None, fit):
-            raise BuildError(f"--fit: {fit} differs from --board {board}")
-        board = fit
-    if program and not board:
-        raise BuildError("--program: needs --board")
-    if board is not None:
-        from .board import BOARDS
-        if board not in BOARDS:
-            raise BuildError(f"--board: unknown board {board!r}; choose one of "
-                             f"{', '.join(sorted(BOARDS))}")
-    unknown = [t for t in synth if t not in ("ice40", "ecp5", "cmos")]
-    if unknown:
-        raise BuildError(f"--synth: unknown target(s) {', '.join(unknown)}; choose from "
-                         "ice40, ecp5, cmos")
-    if images is not None and images < 1:
-        raise BuildError(f"--images: expected at least 1 image, got {images}")
-    if images is not None and images > MAX_INPUTS:
-        raise BuildError(f"--images: expected at most {MAX_INPUTS} inputs per simulation, got "
-                         f"{images}")
-    if energy is not None and energy > MAX_INPUTS:
-        raise BuildError(f"--energy: expected at most {MAX_INPUTS} inputs, got {energy}")
-    inputs_file = None
-    if inputs is not None:
-        if not sim and energy is None:
-            raise BuildError("--inputs: needs --sim or --energy")
-        try:
-            inputs_file = read_inputs_file(inputs)
-        except InputsError as error:
-            raise BuildError(str(error)) from None
-        count = len(inputs_file[0])
-        for option, asked in (("--images", images), ("--energy", energy)):
-            if asked is not None and asked > count:
-                raise BuildError(f"{option}: expected 1 .. {count} (the inputs in {inputs}), "
-                                 f"got {asked}")
-        if images is None and count > MAX_INPUTS:
-            raise BuildError(f"--inputs: {inputs}: {count} inputs, at most {MAX_INPUTS} per "
-                             "simulation (--images N takes the first N)")
-    work_dirs = {"sim": (out.parent / f".{out.name}.sim", "--sim"),
-                 "synth": (out.parent / f".{out.name}.synth", "--synth"),
-                 "board": (out.parent / f".{out.name}.board", "--board"),
-                 "energy": (out.parent / f".{out.name}.energy", "--energy")}
-    try:
-        check_out(out, design_dir=design_dir, protect=() if inputs is None else (inputs,))
-        for key, used in (("sim", sim), ("synth", synth), ("board", board),
-                          ("energy", energy)):
-            if used:
-                check_work_dir(*work_dirs[key])
-    except OutError as error:
-        raise BuildError(str(error)) from None
-    config = read_config(design_dir)
-    attempts = []
-    while True:
-        context = {"design_dir": design_dir, "out": out, "config": config,
-                   "target_cycles": target_cycles, "files": {}, "sim": sim, "images": images,
-                   "trace": trace, "log": log, "inputs_file": inputs_file,
-                   "sim_dir": work_dirs["sim"][0], "synth": list(synth),
-                   "synth_dir": work_dirs["synth"][0], "board": board,
-                   "program": program, "board_dir": work_dirs["board"][0],
-                   "energy": energy, "energy_dir": work_dirs["energy"][0]}
-        try:
-            missing = _run_steps(context, log)
-        except BuildError:
-            over = context.get("board_overflows")
-            if fit is None or not over:
-                raise
-            cycles = context["plan"].cycles_per_inference
-            attempts.append({"target_cycles": target_cycles, "cycles_per_inference": cycles,
-                             "fits": False, "overflow": over})
-            if any(a["cycles_per_inference"] == cycles for a in attempts[:-1]):
-                raise BuildError(f"--fit: the design does not fit the {fit} even folded as far "
-                                 f"as it goes ({cycles} cycles per inference): "
-                                 + _overflow_summary(over)) from None
-            best = min(range(len(attempts)), key=lambda k: _excess(attempts[k]["overflow"]))
-            if len(attempts) - 1 - best >= FIT_PATIENCE:
-                smallest = attempts[best]
-                raise BuildError(
-                    f"--fit: the design does not fit the {fit}, and folding it further stopped "
-                    f"making it smaller: the smallest overflow was at "
-                    f"{smallest['cycles_per_inference']} cycles per inference ("
-                    f"{_overflow_summary(smallest['overflow'])}); the last "
-                    f"{FIT_PATIENCE} foldings were larger") from None
-            target_cycles = 2 * cycles
-            log(f"      fit: does not fit the {fit} at {cycles} cycles per inference; "
-                f"trying --target-cycles {target_cycles}")
-            continue
-        if fit is not None:
-            attempts.append({"target_cycles": target_cycles, "cycles_per_inference":
-                             context["plan"].cycles_per_inference, "fits": True})
-            context["fit_report"] = {"board": fit, "attempts": attempts}
-        break
-    report = _report(context, missing)
+    config = BuildConfig.make(design, out=out, target_cycles=target_cycles, sim=sim,
+                              images=images, trace=trace, synth=synth, energy=energy,
+                              board=board, program=program, fit=fit, inputs=inputs)
+    build, missing = _run_fitting(config, log)
+    report = _report(build, missing)
     try:
         # again: the folder may have changed while the steps ran (minutes with --sim / --synth)
-        check_out(out, design_dir=design_dir, protect=() if inputs is None else (inputs,))
-        publish(context["files"], out)
-    except OutError as error:
-        raise BuildError(str(error)) from None
+        config.check_folders()
+        publish(build.results.files, config.out)
     except OSError as error:
-        raise BuildError(f"--out: cannot write {out}: {error}") from None
-    return BuildResult(out, not missing, tuple(missing), report)
+        raise BuildError(f"--out: cannot write {config.out}: {error}") from None
+    return BuildResult(config.out, not missing, tuple(missing), report)
 
 
-def _run_steps(context, log):
-    """Run :data:`STEPS` on ``context``; return the names of missing steps."""
+def _run_fitting(config, log):
+    """Run the steps once, or with ``--fit`` until the bitstream fits (doubling the folding
+    target); ``(build, missing step names)``."""
+    attempts = []
+    model = None
+    while True:
+        design = Design(config.design_dir, config=config.design_config,
+                        target_cycles=config.target_cycles, model=model)
+        build = Build(config, design, BuildResults(), log)
+        try:
+            missing = _run_steps(build)
+        except BuildError:
+            over = build.results.board_overflows
+            if config.fit is None or not over:
+                raise
+            model = design.model
+            cycles = design.plan.cycles_per_inference
+            attempts.append({"target_cycles": config.target_cycles,
+                             "cycles_per_inference": cycles, "fits": False, "overflow": over})
+            _check_fit_progress(config.fit, attempts)
+            config = replace(config, target_cycles=2 * cycles)
+            log(f"      fit: does not fit the {config.fit} at {cycles} cycles per inference; "
+                f"trying --target-cycles {config.target_cycles}")
+            continue
+        if config.fit is not None:
+            attempts.append({"target_cycles": config.target_cycles, "cycles_per_inference":
+                             design.plan.cycles_per_inference, "fits": True})
+            build.results.fit = {"board": config.fit, "attempts": attempts}
+        return build, missing
+
+
+def _check_fit_progress(fit, attempts):
+    """``BuildError`` when ``--fit`` should stop: the last folding was already tried, or the
+    last :data:`FIT_PATIENCE` foldings overflowed more than the best one."""
+    cycles, over = attempts[-1]["cycles_per_inference"], attempts[-1]["overflow"]
+    if any(a["cycles_per_inference"] == cycles for a in attempts[:-1]):
+        raise BuildError(f"--fit: the design does not fit the {fit} even folded as far "
+                         f"as it goes ({cycles} cycles per inference): "
+                         + _overflow_summary(over)) from None
+    best = min(range(len(attempts)), key=lambda k: _excess(attempts[k]["overflow"]))
+    if len(attempts) - 1 - best >= FIT_PATIENCE:
+        smallest = attempts[best]
+        raise BuildError(
+            f"--fit: the design does not fit the {fit}, and folding it further stopped "
+            f"making it smaller: the smallest overflow was at "
+            f"{smallest['cycles_per_inference']} cycles per inference ("
+            f"{_overflow_summary(smallest['overflow'])}); the last "
+            f"{FIT_PATIENCE} foldings were larger") from None
+
+
+def _run_steps(build):
+    """Run :data:`STEPS` on ``build``; return the names of missing steps."""
+    log = build.log
     missing = []
     for index, step in enumerate(STEPS, 1):
         prefix = f"[{index}/{len(STEPS)}] {step.name}:"
@@ -646,7 +608,7 @@ def _run_steps(context, log):
             log(f"{prefix} not available yet ({step.missing})")
             continue
         started = time.monotonic()
-        summary = step.run(context)
+        summary = step.run(build)
         elapsed = time.monotonic() - started
         if summary is None:
             log(f"{prefix} skipped (not asked for)")

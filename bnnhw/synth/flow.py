@@ -403,16 +403,23 @@ def _cmos_target(runner: _Runner, build: dict, blocks: dict) -> dict:
 # --- entry point ----------------------------------------------------------------------------------
 
 
-def synthesize(build_dir: str | os.PathLike[str], targets: Iterable[str] = TARGETS, *,
-               log: Callable[[str], None] | None = print,
-               work_dir: str | os.PathLike[str] | None = None) -> dict:
-    """Synthesize a build folder for each target and return resources, device fit and Fmax.
+def synthesize_verilog(verilog: str, top: str, targets: Iterable[str] = TARGETS, *,
+                       design: str | None = None, cycles_per_inference: int | None = None,
+                       log: Callable[[str], None] | None = print,
+                       work_dir: str | os.PathLike[str] | None = None) -> dict:
+    """Synthesize the Verilog text ``verilog`` (top module ``top``) for each target and return
+    resources, device fit and Fmax.
 
     Parameters
     ----------
-    build_dir : path-like
-        Folder written by ``python -m bnnhw.build`` (``report.json`` names the top module and its
-        Verilog; ``cycles_per_inference`` gives the throughput).
+    verilog : str
+        The design's Verilog (written as ``<top>.v`` into the work folder for the tools).
+    top : str
+        Its top module.
+    design : str, optional
+        The design's name for the result (default ``top``).
+    cycles_per_inference : int, optional
+        Throughput of the design, for ``inferences_per_s`` (``None``: not computed).
     targets : iterable of {"ice40", "ecp5", "cmos"}
         What to run, in this order.
     log : callable, optional
@@ -446,22 +453,50 @@ def synthesize(build_dir: str | os.PathLike[str], targets: Iterable[str] = TARGE
     Raises
     ------
     SynthError
-        Not a build folder, a tool is missing, or a tool failed (the message has its log tail).
-        A design that fits no device is not an error: ``fits`` is ``False``.
+        ``top`` is not a module of ``verilog``, a tool is missing, or a tool failed (the
+        message has its log tail). A design that fits no device is not an error: ``fits`` is
+        ``False``.
     ValueError
         Unknown target.
     """
+    build = {"design": design or top, "top": top, "verilog": None,
+             "cycles_per_inference": cycles_per_inference}
+    return _synthesize(build, verilog, _targets(targets), log=log, work_dir=work_dir)
+
+
+def synthesize(build_dir: str | os.PathLike[str], targets: Iterable[str] = TARGETS, *,
+               log: Callable[[str], None] | None = print,
+               work_dir: str | os.PathLike[str] | None = None) -> dict:
+    """:func:`synthesize_verilog` of a folder written by ``python -m bnnhw.build``
+    (``report.json`` names the design, the top module and its Verilog, and gives
+    ``cycles_per_inference``); the form ``python -m bnnhw.synth BUILD_DIR`` uses.
+
+    Raises :class:`SynthError` also when ``build_dir`` is not a build folder.
+    """
+    targets = _targets(targets)
+    build = _read_build(Path(build_dir))
+    return _synthesize(build, build["verilog"].read_text(), targets, log=log,
+                       work_dir=work_dir)
+
+
+def _targets(targets: Iterable[str]) -> list[str]:
+    """``targets`` without repeats; ``ValueError`` naming an unknown one."""
     targets = list(dict.fromkeys(targets))
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ValueError(f"unknown synthesis target(s) {unknown}; choose from {TARGETS}")
-    build_dir = Path(build_dir)
-    build = _read_build(build_dir)
-    verilog_text = build["verilog"].read_text()
+    return targets
+
+
+def _synthesize(build: dict, verilog_text: str, targets: Iterable[str], *,
+                log: Callable[[str], None] | None,
+                work_dir: str | os.PathLike[str] | None) -> dict:
+    """Both forms: ``build`` has ``design``, ``top``, ``verilog`` (its file; ``None``: written
+    into the work folder as ``<top>.v``) and ``cycles_per_inference``."""
     try:
         ports = top_ports(verilog_text, build["top"])
     except ValueError as exc:
-        raise SynthError(f"{build['verilog']}: {exc}") from exc
+        raise SynthError(f"{build['verilog'] or build['top'] + '.v'}: {exc}") from exc
     blocks = top_submodules(verilog_text, build["top"])
 
     start = time.monotonic()
@@ -472,6 +507,9 @@ def synthesize(build_dir: str | os.PathLike[str], targets: Iterable[str] = TARGE
     else:
         root = Path(work_dir)
         root.mkdir(parents=True, exist_ok=True)
+    if build["verilog"] is None:
+        build = dict(build, verilog=root / f"{build['top']}.v")
+        build["verilog"].write_text(verilog_text)
     runner = _Runner(root, log)
     results = {}
     try:

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bnnhw.synth import SynthError, report_markdown, synthesize
+from bnnhw.synth import SynthError, report_markdown, synthesize, synthesize_verilog
 
 from .designs import TinyNet, WideRam, write_build
 
@@ -65,6 +65,26 @@ def test_tiny_cmos(tiny_result):
     assert c["ffs"] == 22 and c["cells"]["$_DFF_P_"] == 22
     assert c["transistors"] > 16 * 22
     assert sum(b["transistors"] for b in c["per_block"].values()) == c["transistors"]
+
+
+def test_verilog_text_synthesizes_like_its_build_folder(tiny_result, tmp_path):
+    """The data form (what the build's synthesis step calls) needs no build folder."""
+    result, _, work = tiny_result
+    text = (work / "cmos" / "bnnhw_tiny.v").read_text()
+    data = synthesize_verilog(text, "bnnhw_tiny", ("cmos",), design="tiny",
+                              cycles_per_inference=4, log=None, work_dir=tmp_path / "w")
+    assert (data["design"], data["top"], data["cycles_per_inference"]) == ("tiny", "bnnhw_tiny", 4)
+    assert (tmp_path / "w" / "bnnhw_tiny.v").read_text() == text
+    keys = ("transistors", "gates", "ffs", "cells", "per_block")
+    assert {k: data["targets"]["cmos"][k] for k in keys} == \
+        {k: result["targets"]["cmos"][k] for k in keys}
+    assert list(tmp_path.iterdir()) == [tmp_path / "w"]          # nothing but the work folder
+
+
+def test_verilog_text_without_its_top_module_is_a_synth_error(tmp_path):
+    with pytest.raises(SynthError, match="bnnhw_missing.v"):
+        synthesize_verilog("module other(input a, output y);\nassign y = a;\nendmodule\n",
+                           "bnnhw_missing", ("cmos",), log=None, work_dir=tmp_path)
 
 
 def test_tiny_log_and_work_dir(tiny_result):
