@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,10 @@ def read_container(path):
             arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
+            NotImplementedError, RuntimeError, KeyError) as error:
+        # zipfile: NotImplementedError for an unknown compression method, RuntimeError for an
+        # encrypted entry; zlib.error for a corrupt deflate stream
         raise ValueError(f"{path}: not a bnnhw model file ({error or type(error).__name__})") \
             from None
     for name, value in arrays.items():

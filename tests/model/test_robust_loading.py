@@ -32,7 +32,28 @@ def _graph_without_suffix(path):
         archive.writestr("graph.json", b"{}")
 
 
-@pytest.mark.parametrize("write", [_empty, _single_array, _graph_not_npy, _graph_without_suffix])
+def _unknown_compression(path):
+    """A valid model file whose zip headers name compression method 99 (zipfile raises
+    NotImplementedError on reading it)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("graph.json.npy", b"x" * 64)
+    data = bytearray(path.read_bytes())
+    for offset in (8, data.rfind(b"PK\x01\x02") + 10):   # local and central header: method
+        data[offset:offset + 2] = (99).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+
+
+def _corrupt_deflate(path):
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("graph.json.npy", b"y" * 4096)
+    data = bytearray(path.read_bytes())
+    start = 30 + len("graph.json.npy")
+    data[start:start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("write", [_empty, _single_array, _graph_not_npy, _graph_without_suffix,
+                                   _unknown_compression, _corrupt_deflate])
 def test_file_that_is_not_a_model_container_is_a_model_error(tmp_path, write):
     path = tmp_path / "model.npz"
     write(path)
