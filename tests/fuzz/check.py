@@ -18,13 +18,14 @@ import re
 import signal
 import traceback
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
 from bnnhw.build.steps import BuildError
-from bnnhw.compiler import (ConversionError, FoldingError, lower, memory_images,
-                            plan_folding)
-from bnnhw.hw.network import NetworkError, StreamingNetwork
+from bnnhw.compiler import ConversionError, FoldingError, lower
+from bnnhw.design import DesignError
+from bnnhw.hw.network import NetworkError
 from bnnhw.model import Model, ModelError, load
 from bnnhw.model.reference import run_float
 
@@ -32,7 +33,7 @@ __all__ = ["NAMED", "Hang", "time_limit", "test_inputs", "check_golden", "check_
            "pipeline", "classify_error"]
 
 #: The named errors a bad model may end in (each names the layer and field, or the step).
-NAMED = (ModelError, ConversionError, FoldingError, NetworkError, BuildError)
+NAMED = (ModelError, ConversionError, FoldingError, NetworkError, BuildError, DesignError)
 
 
 class Hang(Exception):
@@ -92,20 +93,23 @@ def _approximate(compiled):
 
 
 def build_network(model, target_cycles):
-    """``(compiled, plan, network)`` as the build steps make them (the network elaborated)."""
+    """``(compiled, plan, network)`` as a build makes them (``bnnhw.design.Design``: lower,
+    plan, memory images, ``StreamingNetwork``), the network elaborated (no Verilog text). An
+    unreachable ``target_cycles`` falls back to the fully folded plan."""
     from amaranth.hdl import Fragment
 
-    compiled = lower(model)
+    from bnnhw.design import Design
+    config = {} if target_cycles is None else {"folding": {"target_cycles": target_cycles}}
+    design = Design(Path("fuzz"), config=config, model=model)
     try:
-        plan = plan_folding(compiled, target_cycles=target_cycles)
+        design.plan
     except FoldingError:
         if target_cycles is None:
             raise
-        plan = plan_folding(compiled)           # an unreachable target: fully folded
-    files, memory_map = memory_images(compiled, plan)
-    network = StreamingNetwork(compiled, plan, files, memory_map)
+        design = Design(Path("fuzz"), config={}, model=model)
+    network = design.network
     Fragment.get(network, None)                 # elaborate every engine (no Verilog text)
-    return compiled, plan, network
+    return design.compiled, design.plan, network
 
 
 def check_golden(graph, arrays, *, images=6, seed=0, target_cycles=None, build=True):

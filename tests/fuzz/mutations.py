@@ -23,11 +23,7 @@ __all__ = ["MUTATORS", "EXCLUDE", "mutate", "write_mutant", "file_damage", "Skip
 
 #: Mutations that hit a known bug in a file the fuzzer's owner does not own (issue 14 fuzzing,
 #: repros in benchmarks/results/fuzz.md): switched off until fixed. Keys are the variants below.
-EXCLUDE = {
-    "file:bad_compression": "a byte flip that makes a zip entry's compression method "
-                            "unsupported: zipfile's NotImplementedError escapes "
-                            "bnnhw.model.container.read_container (not a ModelError)",
-}
+EXCLUDE = {}     # every finding so far is fixed (tests/fuzz/known_bugs.py lists them)
 
 
 class Skip(Exception):
