@@ -26,7 +26,6 @@ still leaves its counts.
 """
 
 import argparse
-import collections
 import json
 import platform
 import re
@@ -43,7 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fuzz import mutations as mutation_module  # noqa: E402
 from tests.fuzz import strategies  # noqa: E402
-from tests.fuzz.check import check_golden, check_rtl, classify_error, pipeline, time_limit  # noqa: E402,E501
+from tests.fuzz.check import (check_golden, check_rtl, classify_error, pipeline,  # noqa: E402
+                              time_limit)
 from tests.fuzz.mutations import file_damage, graph_json, mutate, write_mutant  # noqa: E402
 from tests.fuzz.strategies import RandomChooser, features, random_model  # noqa: E402
 
