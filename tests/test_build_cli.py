@@ -589,3 +589,70 @@ def test_panet_output_report_states_the_logit_units(tmp_path):
     assert logits["frac_bits"] > 0 and logits["scale"] == 2.0 ** -logits["frac_bits"]
     assert f"in units of 2^-{logits['frac_bits']} of the model's logits" in \
         (tmp_path / "out" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"target_cycles": 0}, "--target-cycles: expected a positive"),
+    ({"trace": True}, "--trace: needs --sim"),
+    ({"images": 3}, "--images: needs --sim"),
+    ({"energy": 1}, "--energy: expected at least 2"),
+    ({"fit": "icebreaker", "board": "ulx3s-25f"}, "--fit: icebreaker differs from --board"),
+    ({"program": True}, "--program: needs --board"),
+    ({"board": "arty"}, "--board: unknown board 'arty'"),
+    ({"synth": ["gowin"]}, "--synth: unknown target"),
+    ({"sim": True, "images": 0}, "--images: expected at least 1"),
+    ({"inputs": "x.npy"}, "--inputs: needs --sim or --energy"),
+])
+def test_build_config_refuses_a_bad_option_before_any_work(design, tmp_path, options,
+                                                           message):
+    from bnnhw.build import BuildConfig
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(BuildError, match=re.escape(message)):
+        BuildConfig.make(str(design), out=tmp_path / "out", **options)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_build_config_is_frozen_and_names_the_work_folders(design, tmp_path):
+    import dataclasses
+
+    from bnnhw.build import BuildConfig
+    config = BuildConfig.make(str(design), out=tmp_path / "out", sim=True, fit="icebreaker",
+                              synth=["cmos"])
+    assert config.board == "icebreaker" and config.synth == ("cmos",)
+    assert config.design_config == {"folding": {"target_cycles": 1000}}
+    assert config.work_dir("sim") == tmp_path / ".out.sim"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.sim = False
+    assert not (tmp_path / "out").exists()
+
+
+def test_design_computes_each_stage_once_and_the_build_uses_it(design, tmp_path):
+    """One pipeline: the Design's stages are computed once and are what the build writes and
+    what energy.load_design returns."""
+    from bnnhw.design import Design
+    from bnnhw.energy import load_design
+
+    loaded = Design.find(str(design))
+    assert loaded.compiled is loaded.compiled and loaded.plan is loaded.plan
+    assert loaded.plan.cycles_per_inference <= 1000               # design.json's folding
+    network, compiled, plan, memory_map = load_design(loaded)
+    assert (network, compiled, plan) == (loaded.network, loaded.compiled, loaded.plan)
+    assert memory_map is loaded.images.memory_map
+    out = tmp_path / "out"
+    run_build(str(design), out=out, log=_quiet)
+    assert (out / f"{loaded.top}.v").read_text() == loaded.verilog
+    assert json.loads((out / "memory_map.json").read_text()) == memory_map
+    for name, data in loaded.images.files.items():
+        assert (out / "images" / name).read_bytes() == data
+    slower = Design(design, target_cycles=4 * loaded.plan.cycles_per_inference)
+    assert slower.plan.cycles_per_inference > loaded.plan.cycles_per_inference
+
+
+def test_design_without_a_model_is_a_named_build_error(tmp_path):
+    from bnnhw.design import Design, DesignError
+    folder = tmp_path / "designs" / "empty"
+    folder.mkdir(parents=True)
+    with pytest.raises(DesignError, match="model.npz does not exist; train and export"):
+        Design(folder).model
+    with pytest.raises(BuildError, match="^load-model: .*model.npz does not exist"):
+        run_build(str(folder), out=tmp_path / "out", log=_quiet)

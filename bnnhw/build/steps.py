@@ -166,14 +166,14 @@ def _claim_work_dir(path):
 
 
 def _simulate(build):
-    config, design, results = build.config, build.design, build.results
+    config, design, staged = build.config, build.design, build.results
     if not config.sim:
         return None
     import numpy as np
 
     from ..sim.inputs import outputs_npz
     from ..sim.network import StallPattern, check_results, simulate_network
-    source = results.input_set
+    source = staged.input_set
     source = source.first(_simulated_count(source, config.images))
     images, labels = source.inputs, source.labels
     count = len(images)
@@ -230,9 +230,9 @@ def _simulate(build):
         "images_per_second": full.images_per_second,
     }
     if config.trace and (work / "dump.vcd").exists():
-        results.files["trace.vcd"] = (work / "dump.vcd").read_bytes()
+        staged.files["trace.vcd"] = (work / "dump.vcd").read_bytes()
         report["trace"] = "trace.vcd"
-    results.simulation = report
+    staged.simulation = report
     arrays = {"inputs": images.astype(np.int16 if images.size and
                                       np.abs(images).max() < 2 ** 15 else np.int64),
               "rtl_labels": full.labels.astype(np.int64),
@@ -243,7 +243,7 @@ def _simulate(build):
         arrays["labels"] = labels.astype(np.int64)
     # integer logits * logit_scale are in the model's units (2**-F for a PA-Net output layer)
     arrays["logit_scale"] = np.float64(compiled.output_scale)
-    results.files["outputs.npz"] = outputs_npz(arrays)
+    staged.files["outputs.npz"] = outputs_npz(arrays)
     verdict = "0 mismatches" if not mismatches else \
         f"{len(mismatches)} MISMATCHES (first: {mismatch_text(first)})"
     speed = full.images_per_second
