@@ -2,12 +2,12 @@
 
 Each step receives one :class:`Build`: the checked :class:`~.config.BuildConfig`, the
 :class:`bnnhw.design.Design` (model, compiled network, folding plan, images and network, each
-computed once) and the :class:`BuildResults` of the earlier steps, to which it adds its own and
-its staged files; nothing reaches the
-output folder until every step has succeeded, and then the whole folder is replaced at once. A
-step without ``run`` (a subsystem not built yet) is listed in the report as missing and the build
-ends as *incomplete* (exit status 3 on the command line) instead of pretending; today every step
-exists. Optional steps (``--sim``) return ``None`` when not asked for.
+computed once) and the :class:`BuildResults` of the earlier steps, to which it adds its own
+report section and staged files; nothing reaches the output folder until every step has
+succeeded, and then the whole folder is replaced at once. A step without ``run`` (a subsystem
+not built yet) is listed in the report as missing and the build ends as *incomplete* (exit
+status 3 on the command line) instead of pretending; today every step exists. Optional steps
+(``--sim``) return ``None`` when not asked for.
 """
 
 import json
