@@ -325,7 +325,7 @@ def _board(build):
     board = build.config.board
     if not board:
         return None
-    from .board import BoardError, build_board
+    from .board import BoardError, build_board, plain_top_name
     work = build.config.work_dir("board")
     _claim_work_dir(work)
     try:
@@ -336,6 +336,13 @@ def _board(build):
         raise BuildError(str(error)) from None
     build.results.files[f"board/{result['bitstream']}"] = result.pop("bitstream_bytes")
     build.results.files["board/nextpnr.log"] = result.pop("timing_log").encode()
+    # the board top as plain Verilog and its constraints file, for a user's own Yosys/nextpnr
+    # flow (docs/boards.md)
+    top_verilog, constraints = result.pop("top_verilog", None), result.pop("constraints", None)
+    if top_verilog is not None:
+        build.results.files[f"board/{plain_top_name(build.design.name, board)}"] = \
+            top_verilog.encode()
+        build.results.files[f"board/{constraints[0]}"] = constraints[1].encode()
     result["bitstream"] = f"board/{result['bitstream']}"
     build.results.board = result
     used = ", ".join(f"{bel} {u['used']}/{u['available']}" for bel, u in

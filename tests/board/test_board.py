@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""The whole classifier board (``bnnhw.hw.board.ClassifierBoard``) in the Amaranth simulator.
+"""The whole classifier board (``bnnhw.board.top.ClassifierBoard``) in the Amaranth simulator.
 
 A stub network (``helpers.StubNetwork``: stalls its input pseudo-randomly, answers a few cycles
 after the last pixel) stands in for the real one, and the serial line is bit-banged at 8 clock
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from bnnhw.hw import board_protocol as bp
-from bnnhw.hw.board import ClassifierBoard, board_info
+from bnnhw.board import protocol as bp
+from bnnhw.board.top import ClassifierBoard, board_info
 
 from .helpers import StubNetwork, decode_line, stub_result, uart_bits
 

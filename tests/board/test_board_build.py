@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bnnhw.build import BuildError, run_build
-from bnnhw.build.board import _overflow_text, platform_for
+from bnnhw.board.bitstream import _overflow_text, platform_for
 from bnnhw.synth.parse import overflows, parse_utilisation
 
 from ..model.samples import small_model, write_design

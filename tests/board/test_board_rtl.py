@@ -18,7 +18,7 @@ import pytest
 from amaranth.back import verilog
 
 from bnnhw.compiler import lower, memory_images, plan_folding
-from bnnhw.hw.board import ClassifierBoard
+from bnnhw.board.top import ClassifierBoard
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.model import Model
 from bnnhw.sim import run_cocotb, write_source

@@ -18,7 +18,7 @@ import pytest
 
 from bnnhw import host
 from bnnhw.compiler import lower
-from bnnhw.hw import board_protocol as bp
+from bnnhw.board import protocol as bp
 from bnnhw.model import Model, save
 from bnnhw.train.data import held_out
 

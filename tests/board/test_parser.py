@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""The board's frame parser (``bnnhw.hw.board.FrameParser``) in the Amaranth simulator.
+"""The board's frame parser (``bnnhw.board.top.FrameParser``) in the Amaranth simulator.
 
 Bytes go straight into its stream (no UART), each followed by a few idle cycles. Checked: the
 image-buffer writes (pixel address, channel lane, element bits) of a good frame, the status of
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from bnnhw.hw import board_protocol as bp
-from bnnhw.hw.board import FrameParser, crc8_next
+from bnnhw.board import protocol as bp
+from bnnhw.board.top import FrameParser, crc8_next
 
 TIMEOUT = 40
 INFO = bp.BoardInfo(channels=2, height=2, width=3, lo=0, hi=16, classes=5, logit_bytes=2,

@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""The board's byte protocol (``bnnhw.hw.board_protocol``), pure Python.
+"""The board's byte protocol (``bnnhw.board.protocol``), pure Python.
 
 CRC-8/SMBUS against its published check value and its linearity (the hardware XOR network is
 built from the step matrix); frame layout (command, elements in ``(y, x, c)`` order, CRC) for
@@ -15,8 +15,8 @@ import pytest
 from amaranth.hdl import Fragment, Shape
 
 from bnnhw.compiler import lower, memory_images, plan_folding
-from bnnhw.hw import board_protocol as bp
-from bnnhw.hw.board import board_info
+from bnnhw.board import protocol as bp
+from bnnhw.board.top import board_info
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.model import Model
 

@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""UART receiver and transmitter (``bnnhw.hw.uart``) in the Amaranth simulator.
+"""UART receiver and transmitter (``bnnhw.board.uart``) in the Amaranth simulator.
 
 Receiver: random bytes at several divisors, with the sender's baud rate off by up to +-2.5 %,
 back to back and with gaps; bad stop bits are flagged and dropped and the receiver recovers
@@ -15,7 +15,7 @@ import pytest
 from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
-from bnnhw.hw.uart import UARTReceiver, UARTTransmitter, uart_divisor
+from bnnhw.board.uart import UARTReceiver, UARTTransmitter, uart_divisor
 
 from .helpers import decode_line, uart_bits
 

@@ -1,11 +1,11 @@
 """cocotb testbench of the whole classifier board top (``tests/board/test_board_rtl.py``).
 
-The Verilog top ``bnnhw_board`` is a :class:`bnnhw.hw.board.ClassifierBoard` around the tiny
+The Verilog top ``bnnhw_board`` is a :class:`bnnhw.board.top.ClassifierBoard` around the tiny
 every-op network; its ports are ``clk``, ``rst``, ``uart_rx``, ``uart_tx``, ``led_status``,
 ``led_error``. Everything goes through the serial line with real bit timing: :class:`UartSender`
 drives ``uart_rx`` (8N1, ``divisor`` clock cycles per bit, optionally a bad stop bit),
 :class:`UartMonitor` decodes ``uart_tx`` by sampling each bit in its middle, as a host UART does,
-and fails on a bad stop bit. Frames and replies use :mod:`bnnhw.hw.board_protocol`, the module
+and fails on a bad stop bit. Frames and replies use :mod:`bnnhw.board.protocol`, the module
 the host script uses.
 
 The job (``BNNHW_TB_SPEC``): ``divisor``, ``timeout_cycles``, ``info`` (the board's
@@ -23,7 +23,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
 
-from bnnhw.hw import board_protocol as bp
+from bnnhw.board import protocol as bp
 
 PERIOD_NS = 10
 

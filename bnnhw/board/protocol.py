@@ -1,8 +1,9 @@
 """The byte protocol of the UART classifier board (``docs/board-protocol.md``), pure Python.
 
-Shared by the hardware generator (:mod:`bnnhw.hw.board`: constants, the CRC), the host script
-(:mod:`bnnhw.host`) and the tests (frame encoding, reply decoding). Imports nothing beyond the
-standard library and NumPy.
+Shared by the board top (:mod:`bnnhw.board.top`: constants, the CRC), the host script
+(:mod:`bnnhw.board.host`, ``python -m bnnhw.host``) and the tests (frame encoding, reply
+decoding). Imports nothing beyond the standard library and NumPy: ``import bnnhw.board.protocol``
+loads no Amaranth (``tests/test_layering.py`` checks it).
 
 Frames (host -> board): ``command``, the payload, then ``crc8`` of every byte before it.
 

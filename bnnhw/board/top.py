@@ -42,7 +42,7 @@ from amaranth.lib import io, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from . import board_protocol as bp
+from . import protocol as bp
 from .uart import UARTReceiver, UARTTransmitter, uart_divisor
 
 __all__ = ["FrameParser", "ClassifierBoard", "board_info", "crc8_next"]
@@ -52,7 +52,7 @@ STATUS_OK = 0
 
 
 def crc8_next(crc, byte):
-    """CRC-8 (:data:`~.board_protocol.CRC_POLY`) of ``crc`` after ``byte``: an XOR network."""
+    """CRC-8 (:data:`~.protocol.CRC_POLY`) of ``crc`` after ``byte``: an XOR network."""
     x = crc ^ byte
     columns = bp.crc8_step_matrix()
     bits = []
@@ -66,7 +66,7 @@ def crc8_next(crc, byte):
 
 
 def board_info(network):
-    """The :class:`~.board_protocol.BoardInfo` of a network (``StreamingNetwork`` or any
+    """The :class:`~.protocol.BoardInfo` of a network (``StreamingNetwork`` or any
     component with the same description attributes).
 
     The image shape and input range come from ``network.input_shape`` / ``network.input_range``.
