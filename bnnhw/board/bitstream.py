@@ -43,17 +43,19 @@ def plain_top_name(design, board):
 
 
 def constraints_text(board, generated):
-    """The constraints file of ``board`` from the platform's ``generated`` one: its constraint
-    lines (comments and empty lines dropped) under a header naming the board and its top."""
+    """The constraints file of ``board`` (its file in ``constraints/``) from the platform's
+    ``generated`` one: a header naming the board, its part and each port's role, then the
+    platform's constraint lines as they are (its comments and empty lines dropped)."""
     spec = BOARDS[board]
-    same = "ulx3s-25f and ulx3s-85f" if spec.constraints == "ulx3s.lpf" else board
+    boards = [b for b in BOARDS.values() if b.constraints == spec.constraints]
+    parts = ", ".join(f"{b.name} ({b.device.name})" for b in boards)
+    header = [f"# bnnhw UART classifier board top (module {NAME}) on the {parts}:",
+              f"# the pins it uses, as {spec.platform[0]} generates them (docs/boards.md;",
+              "# tests/board/test_constraints.py checks this file against it).",
+              "#   port  role  pin"]
+    header += [f"#   {port}  {role}  {pin}" for port, (role, pin) in spec.pins]
     lines = [line for line in generated.splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
-    header = [f"# Pin and clock constraints of the bnnhw UART classifier top ({NAME}) on the "
-              f"{same}:",
-              "# clock, UART rx/tx, status and error LEDs. From amaranth-boards' "
-              f"{spec.platform[1]};",
-              "# tests/board/test_constraints.py checks them against it. docs/boards.md."]
     return "\n".join(header + lines) + "\n"
 
 
