@@ -1,16 +1,27 @@
-"""`python -m bnnhw.build DESIGN --board`: a real iCEBreaker bitstream; the overflow message."""
+"""`python -m bnnhw.build DESIGN --board`: a real iCEBreaker bitstream, the plain-Verilog board
+top and .pcf beside it, and docs/boards.md's own-flow commands rebuilding the same bitstream from
+them; the overflow message."""
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bnnhw.build import BuildError, run_build
+from bnnhw import toolchain
 from bnnhw.board.bitstream import _overflow_text, platform_for
+from bnnhw.board.boards import BOARDS
+from bnnhw.build import BuildError, run_build
 from bnnhw.synth.parse import overflows, parse_utilisation
 
 from ..model.samples import small_model, write_design
 
-DATA = Path(__file__).resolve().parent.parent / "synth" / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "synth" / "data"
+DOCS = ROOT / "docs" / "boards.md"
+CONSTRAINTS = ROOT / "constraints"
 
 
 def test_overflow_message_names_each_resource_and_by_how_much():
@@ -26,12 +37,20 @@ def test_unknown_board_is_rejected():
         platform_for("de0")
 
 
-@pytest.mark.cocotb
-def test_small_design_builds_an_icebreaker_bitstream(tmp_path):
-    folder = write_design(tmp_path, "small", small_model(), 4096)
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def icebreaker_build(tmp_path_factory):
+    """``(build folder, report)`` of the small design built for the iCEBreaker (~30 s)."""
+    root = tmp_path_factory.mktemp("board_build")
+    folder = write_design(root, "small", small_model(), 4096)
+    out = root / "out"
     result = run_build(str(folder), out=out, board="icebreaker", log=lambda message: None)
-    board = result.report["board"]
+    return out, result.report
+
+
+@pytest.mark.cocotb
+def test_small_design_builds_an_icebreaker_bitstream(icebreaker_build, tmp_path):
+    out, report = icebreaker_build
+    board = report["board"]
     assert board["device"].startswith("iCE40UP5K") and board["meets_timing"]
     assert 0 < board["utilisation"]["ICESTORM_LC"]["used"] <= 5280
     bitstream = out / board["bitstream"]
@@ -39,4 +58,55 @@ def test_small_design_builds_an_icebreaker_bitstream(tmp_path):
     assert "Max frequency" in (out / "board" / "nextpnr.log").read_text()
     assert "## Board: icebreaker" in (out / "report.md").read_text()
     with pytest.raises(BuildError, match="--program: needs --board"):
-        run_build(str(folder), out=tmp_path / "o2", program=True)
+        run_build(str(out.parent / "designs" / "small"), out=tmp_path / "o2", program=True)
+
+
+@pytest.mark.cocotb
+def test_the_build_writes_the_plain_verilog_top_and_the_constraints_file(icebreaker_build):
+    out, _ = icebreaker_build
+    files = sorted(p.name for p in (out / "board").iterdir())
+    assert files == ["bnnhw_board.bin", "bnnhw_small_icebreaker_top.v", "icebreaker.pcf",
+                     "nextpnr.log"]
+    assert (out / "board" / "icebreaker.pcf").read_text() == \
+        (CONSTRAINTS / "icebreaker.pcf").read_text()
+    verilog = (out / "board" / "bnnhw_small_icebreaker_top.v").read_text()
+    assert re.search(r"^module bnnhw_board\(", verilog, re.M)
+    for port, _ in BOARDS["icebreaker"].pins:          # the constraints' ports are its ports
+        assert re.search(rf"^\s*(input|output|inout) {port};", verilog, re.M), port
+
+
+def _documented_ice40_flow():
+    """The iCEBreaker command block of docs/boards.md's "Your own flow"."""
+    text = DOCS.read_text()
+    section = text[text.index("## Your own flow"):]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    (block,) = [b for b in blocks if "nextpnr-ice40" in b]
+    return block
+
+
+def test_the_documented_commands_use_the_board_tables_flags():
+    text = DOCS.read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text[text.index("## Your own flow"):], re.S)
+    for board, tool in (("icebreaker", "nextpnr-ice40"), ("ulx3s-85f", "nextpnr-ecp5")):
+        spec = BOARDS[board]
+        (block,) = [b for b in blocks if tool in b]
+        assert f"{tool} {' '.join(spec.nextpnr_args)} " in block
+        assert f" {spec.constraints} " in block and "-top bnnhw_board;" in block
+        assert f"TOP=bnnhw_boolnet_{board.replace('-', '_')}_top\n" in block
+
+
+@pytest.mark.cocotb
+def test_the_documented_flow_rebuilds_the_bitstream(icebreaker_build):
+    """docs/boards.md's commands, run as written (only ``TOP`` names the test's design) on the
+    build's plain-Verilog top and .pcf, give the build's bitstream byte for byte."""
+    out, _ = icebreaker_build
+    block = _documented_ice40_flow()
+    assert block.startswith("TOP=bnnhw_boolnet_icebreaker_top\n")
+    script = block.replace("TOP=bnnhw_boolnet_icebreaker_top", "TOP=bnnhw_small_icebreaker_top")
+    tools = {str(Path(toolchain.yosys_path()).parent), str(Path(sys.executable).parent)}
+    env = dict(os.environ, PATH=os.pathsep.join([*sorted(tools), os.environ.get("PATH", "")]))
+    result = subprocess.run(["bash", "-e", "-c", script], cwd=out / "board", env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    built = (out / "board" / "bnnhw_small_icebreaker_top.bin").read_bytes()
+    assert built == (out / "board" / "bnnhw_board.bin").read_bytes()
