@@ -10,11 +10,9 @@ from ..board.bitstream import (
     BOARDS,
     NAME,
     BoardError,
-    _overflow_text,
     build_board,
     plain_top_name,
     platform_for,
 )
 
-__all__ = ["BOARDS", "BoardError", "NAME", "build_board", "plain_top_name", "platform_for",
-           "_overflow_text"]
+__all__ = ["BOARDS", "BoardError", "NAME", "build_board", "plain_top_name", "platform_for"]
