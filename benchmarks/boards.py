@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bnnhw.build import BuildError, run_build
-from bnnhw.build.board import BOARDS
+from bnnhw.board.boards import BOARDS
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

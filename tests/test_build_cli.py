@@ -350,7 +350,8 @@ def _fake_board(fits_from, used=lambda cycles: 6000):
             raise BoardError("board: does not fit", overflows=[{
                 "resource": "ICESTORM_LC", "used": lc, "available": 5280, "over_by": lc - 5280}])
         return {"board": board, "device": "iCE40UP5K SG48", "bitstream": "bnnhw_board.bin",
-                "bitstream_bytes": b"bits", "timing_log": "log", "utilisation": {
+                "bitstream_bytes": b"bits", "timing_log": "log", "top_verilog": "module top;",
+                "constraints": ("icebreaker.pcf", "set_io clk 35"), "utilisation": {
                     "ICESTORM_LC": {"used": 5000, "available": 5280}}, "fmax_mhz": 20.0,
                 "clock_mhz": 12.0, "meets_timing": True, "programmed": False, "seconds": 0.0}
 
@@ -367,6 +368,7 @@ def test_fit_doubles_the_folding_target_until_the_board_fits(design, tmp_path, m
     assert [a["target_cycles"] for a in attempts] == [576, 1152, 2304]
     assert result.report["cycles_per_inference"] >= 2000
     assert (tmp_path / "out" / "board" / "bnnhw_board.bin").read_bytes() == b"bits"
+    assert (tmp_path / "out" / "board" / "icebreaker.pcf").read_text() == "set_io clk 35"
 
 
 def test_fit_gives_up_when_folding_cannot_shrink_further(design, tmp_path, monkeypatch):

@@ -81,7 +81,7 @@ class BuildConfig:
         if program and not board:
             raise BuildError("--program: needs --board")
         if board is not None:
-            from .board import BOARDS
+            from ..board.boards import BOARDS
             if board not in BOARDS:
                 raise BuildError(f"--board: unknown board {board!r}; choose one of "
                                  f"{', '.join(sorted(BOARDS))}")

@@ -338,11 +338,11 @@ def _board(build):
     build.results.files["board/nextpnr.log"] = result.pop("timing_log").encode()
     # the board top as plain Verilog and its constraints file, for a user's own Yosys/nextpnr
     # flow (docs/boards.md)
-    top_verilog, constraints = result.pop("top_verilog", None), result.pop("constraints", None)
-    if top_verilog is not None:
-        build.results.files[f"board/{plain_top_name(build.design.name, board)}"] = \
-            top_verilog.encode()
-        build.results.files[f"board/{constraints[0]}"] = constraints[1].encode()
+    top_verilog, (constraints_name, constraints) = result.pop("top_verilog"), \
+        result.pop("constraints")
+    build.results.files[f"board/{plain_top_name(build.design.name, board)}"] = \
+        top_verilog.encode()
+    build.results.files[f"board/{constraints_name}"] = constraints.encode()
     result["bitstream"] = f"board/{result['bitstream']}"
     build.results.board = result
     used = ", ".join(f"{bel} {u['used']}/{u['available']}" for bel, u in
