@@ -92,20 +92,25 @@ class Campaign:
             "totals": {},
             "seconds": {},
         }
+        this = self.data["command"]
+        self.data["phase_commands"] = {phase: this for phase in args.only}
         previous = Path(args.out) / "fuzz.json"
         if args.update and previous.is_file():
             # keep the phases not run now from the last campaign (its settings say which)
             old = json.loads(previous.read_text())
+            self.data["notes"] = old.get("notes", [])
             for phase, section in (("mutations", "mutations"), ("golden", "golden_only"),
                                    ("networks", "networks")):
                 if phase not in args.only:
                     self.data[section] = old[section]
+                    self.data["phase_commands"][phase] = old.get("phase_commands", {}).get(
+                        phase, old["command"])
                     key = {"golden": "golden_only"}.get(phase, phase)
                     self.data["settings"][key] = old["settings"].get(key)
                     for name in (section, "total"):
                         if name in old["seconds"]:
                             self.data["seconds"][name] = old["seconds"][name]
-            self.data["command"] += f" (other phases from: {old['command']})"
+
 
     # --- bookkeeping ---------------------------------------------------------------------
 
@@ -133,6 +138,8 @@ class Campaign:
             "mutated_files": self.data["mutations"]["run"],
         }
         feats = self.data["networks"]["features"]
+        for feature in strategies.EXPECTED_FEATURES:        # zeros too
+            feats.setdefault(feature, 0)
         self.data["rare_features"] = sorted(k for k, v in feats.items() if v < MIN_COUNT)
 
     def save(self):
@@ -316,7 +323,10 @@ def markdown(data):
     t = data["totals"]
     lines = [
         "# Model fuzzer campaign (`benchmarks/fuzz.py`)", "",
-        f"Command: `{data['command']}` — {data['seconds'].get('total', 0):.0f} s "
+        "Commands: " + "; ".join(f"{phase}: `{command}`" for phase, command in sorted(
+            data.get("phase_commands", {"all": data["command"]}).items())) + ".", "",
+        *(f"Note: {note}" + "\n" for note in data.get("notes", [])),
+        f"Time: {data['seconds'].get('total', 0):.0f} s "
         f"(mutations {data['seconds'].get('mutations', 0):.0f} s, golden only "
         f"{data['seconds'].get('golden_only', 0):.0f} s, networks "
         f"{data['seconds'].get('networks', 0):.0f} s).", "",
