@@ -780,8 +780,8 @@ def sign_to_int8(net, x):
 def _input(ch):
     kind = ch.choice(["bits", "int8", "int8", "uint8"])
     c = ch.int(1, 4)
-    h = ch.int(1, 6)
-    w = ch.int(1, 6)
+    h = ch.int(1, MAX_HW if ch.bool(0.2) else 6)
+    w = ch.int(1, MAX_HW if ch.bool(0.2) else 6)
     spec = {"shape": [c, h, w], "type": kind}
     full = {"bits": (0, 1), "int8": (-128, 127), "uint8": (0, 255)}[kind]
     style = ch.choice(["full", "default", "narrow", "narrow", "single"])
@@ -809,7 +809,7 @@ def random_model(ch, *, rtl=True, max_steps=None):
     spec, input_type = _input(ch)
     net.types["input"] = input_type
     x = "input"
-    steps = ch.int(1, max_steps or 5)
+    steps = ch.int(1, max_steps or 6)
     for depth in range(steps, 0, -1):
         x = _step(net, x, depth)
         t = net.t(x)
