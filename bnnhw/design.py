@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from .errors import BnnhwError
 
 __all__ = ["DesignError", "Design", "Images", "MODEL_FILE", "CONFIG_FILE", "design_roots",
            "known_designs", "find_design", "read_config", "folding_options"]
@@ -30,7 +31,7 @@ CONFIG_FILE = "design.json"
 _FOLDING_KEYS = {"target_cycles", "max_lanes", "overrides"}
 
 
-class DesignError(ValueError):
+class DesignError(BnnhwError, ValueError):
     """A design name or directory that cannot be built; the message says why."""
 
 

@@ -33,6 +33,7 @@ import sysconfig
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
+from .errors import BnnhwError
 
 __all__ = [
     "ToolchainError",
@@ -68,7 +69,7 @@ _PERL_MODULES = ("Getopt::Long", "FindBin", "IO::File", "Pod::Usage", "Cwd")
 _LOG_TAIL_LINES = 40
 
 
-class ToolchainError(RuntimeError):
+class ToolchainError(BnnhwError, RuntimeError):
     """A required tool is missing or unusable.
 
     The message is one line that names the package (PyPI, or the system package for ``make``,
@@ -76,7 +77,7 @@ class ToolchainError(RuntimeError):
     """
 
 
-class YosysError(RuntimeError):
+class YosysError(BnnhwError, RuntimeError):
     """Yosys ran but failed; the message holds the tail of its log and the log's path."""
 
 
@@ -624,7 +625,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also start Yosys and nextpnr once (compiles their WebAssembly on first use)",
     )
     args = parser.parse_args(argv)
-    return 0 if check(run=args.run) else 1
+    try:
+        return 0 if check(run=args.run) else 1
+    except BnnhwError as error:
+        print(f"bnnhw.toolchain: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

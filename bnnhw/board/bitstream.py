@@ -16,20 +16,13 @@ import time
 from pathlib import Path
 
 from .boards import BOARDS, board_named
+from .protocol import BoardError
 
 __all__ = ["BOARDS", "BoardError", "NAME", "build_board", "constraints_text", "platform_for",
            "plain_top_name"]
 
 #: The board top's module name (and the stem of the platform build's files).
 NAME = "bnnhw_board"
-
-
-class BoardError(ValueError):
-    """The design cannot be built for the board (does not fit, or a tool failed)."""
-
-    def __init__(self, message, *, overflows=()):
-        self.overflows = list(overflows)
-        super().__init__(message)
 
 
 def platform_for(board):

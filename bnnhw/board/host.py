@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 from . import protocol as bp
+from ..errors import BnnhwError
 
 __all__ = ["HostError", "ReplyTimeout", "BoardClient", "open_port", "load_images", "main"]
 
@@ -38,7 +39,7 @@ EXIT_MISMATCH = 2
 RETRIED_CODES = (bp.ERR_CHECKSUM, bp.ERR_TIMEOUT, bp.ERR_FRAMING, bp.ERR_NETWORK)
 
 
-class HostError(RuntimeError):
+class HostError(BnnhwError, RuntimeError):
     """Anything that stops the host script; the message is printed as is."""
 
 
@@ -263,7 +264,7 @@ def main(argv=None, *, port_opener=open_port):
     _, args = _parse(argv)
     try:
         return run(args, port_opener=port_opener)
-    except HostError as error:
+    except BnnhwError as error:
         print(f"bnnhw.host: error: {error}", file=sys.stderr)
         return EXIT_ERROR
 

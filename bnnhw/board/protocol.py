@@ -25,6 +25,7 @@ Replies (board -> host) end in ``crc8`` of their other bytes:
 from dataclasses import dataclass
 
 import numpy as np
+from ..errors import BnnhwError
 
 __all__ = [
     "CLASSIFY", "CLASSIFY_LOGITS", "INFO", "COMMANDS", "PROTOCOL_VERSION", "CRC_POLY",
@@ -69,17 +70,30 @@ INFO_BYTES = 10
 DEFAULT_TIMEOUT_BITS = 2048
 
 
-class ProtocolError(ValueError):
+class ProtocolError(BnnhwError, ValueError):
     """A reply that does not follow the protocol (wrong length, bad CRC, unexpected byte)."""
 
 
-class BoardError(RuntimeError):
-    """The board answered with an error reply; ``code`` is one of the ``ERR_*`` values."""
+class BoardError(BnnhwError, ValueError, RuntimeError):
+    """The one error of the board package: the design cannot be built for (or programmed onto)
+    the board, or the board answered with an error reply.
 
-    def __init__(self, code):
+    ``overflows`` lists the resources a design does not fit (``bnnhw.board.bitstream``, empty
+    otherwise); ``code`` is the ``ERR_*`` value of an error reply (:meth:`reply`, else ``None``).
+    A ``ValueError`` (a design that does not fit) and a ``RuntimeError`` (an error reply), as
+    its two forms were before they were one class.
+    """
+
+    def __init__(self, message, *, overflows=(), code=None):
+        self.overflows = list(overflows)
         self.code = code
-        super().__init__(f"board error 0x{ERROR_BASE | code:02X}: "
-                         f"{ERROR_NAMES.get(code, 'unknown error code')}")
+        super().__init__(message)
+
+    @classmethod
+    def reply(cls, code):
+        """The error of an error reply with ``code``: ``board error 0xE2: bad length``."""
+        return cls(f"board error 0x{ERROR_BASE | code:02X}: "
+                   f"{ERROR_NAMES.get(code, 'unknown error code')}", code=code)
 
 
 def _crc8_byte(crc, byte):
@@ -309,7 +323,7 @@ def decode_reply(reply, command, info=None):
         raise ProtocolError(f"reply {reply.hex(' ')}: bad CRC (expected "
                             f"0x{crc8(reply[:-1]):02X})")
     if reply[0] >= ERROR_BASE:
-        raise BoardError(reply[0] & 0x1F)
+        raise BoardError.reply(reply[0] & 0x1F)
     if command == INFO:
         return BoardInfo.from_bytes(reply[:-1])
     label = reply[0]

@@ -12,16 +12,15 @@ step runs; an ``--out`` folder that a bnnhw build did not make is refused, never
 import argparse
 import sys
 
-from ..toolchain import ToolchainError
-from .design import DesignError
-from .steps import BuildError, mismatch_text, run_build
+from ..errors import BnnhwError
+from .steps import mismatch_text, run_build
 
 EXIT_ERROR = 1
 EXIT_MISMATCH = 2
 EXIT_INCOMPLETE = 3
 
 
-class UsageError(Exception):
+class UsageError(BnnhwError):
     """A command line argparse cannot parse (exit status 1, not argparse's 2)."""
 
 
@@ -77,7 +76,7 @@ def main(argv=None):
                            synth=[t.strip() for t in args.synth.split(",") if t.strip()],
                            energy=args.energy, board=args.board, program=args.program,
                            fit=args.fit, inputs=args.inputs)
-    except (DesignError, BuildError, ToolchainError) as error:
+    except BnnhwError as error:
         print(f"bnnhw.build: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     if not result.complete:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..design import find_design, read_config
 from .outdir import OutError, check_out, check_work_dir
+from ..errors import BnnhwError
 
 __all__ = ["BuildError", "BuildConfig", "SYNTH_TARGETS"]
 
@@ -21,7 +22,7 @@ SYNTH_TARGETS = ("ice40", "ecp5", "cmos")
 _WORK_DIRS = {"sim": "--sim", "synth": "--synth", "board": "--board", "energy": "--energy"}
 
 
-class BuildError(RuntimeError):
+class BuildError(BnnhwError, RuntimeError):
     """A build that cannot go on; the message names the step (or the flag) and the cause."""
 
 

@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from ..errors import BnnhwError
 
 __all__ = ["MARKER", "WORK_MARKER", "OutError", "check_out", "check_work_dir", "marker_bytes",
            "publish"]
@@ -51,7 +52,7 @@ _LEGACY_WORK = ({"bnnhw_harness.v", "job.json"}, {"build", "tools"},
                 {"bnnhw_board.ys", "bnnhw_board.tim"})
 
 
-class OutError(ValueError):
+class OutError(BnnhwError, ValueError):
     """``--out`` (or a work folder next to it) that a build must not write; says why."""
 
 

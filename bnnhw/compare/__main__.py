@@ -6,9 +6,8 @@ Exit status: 0 written; 1 error (one line ``bnnhw.compare: error: ...`` on stder
 import argparse
 import sys
 
-from ..toolchain import ToolchainError
-from .designs import DEFAULT_ENERGY_IMAGES, CompareError
-from .micro import MicroError
+from ..errors import BnnhwError
+from .designs import DEFAULT_ENERGY_IMAGES
 from .run import DEFAULT_FAN_IN, DEFAULT_PE_WIDTH, DEFAULT_SIMD, compare
 
 TARGETS = ("ice40", "ecp5", "cmos")
@@ -67,18 +66,18 @@ def main(argv=None):
         return fail(f"--fan-in/--simd: need 1 <= simd, simd | fan_in and fan_in <= 383 (the "
                     f"exact range of an 8-bit saturating accumulator), got fan_in "
                     f"{args.fan_in}, simd {args.simd}")
-    from ..design import DesignError, find_design
+    from ..design import find_design
     try:
         for design in args.designs:
             find_design(design)
-    except DesignError as error:
+    except BnnhwError as error:
         return fail(str(error))
     command = "python -m bnnhw.compare " + " ".join(argv if argv is not None else sys.argv[1:])
     try:
         compare(args.designs, builds=args.builds, out=args.out, targets=targets,
                 rebuild=args.rebuild, energy=args.energy, pe_width=args.pe_width,
                 fan_in=args.fan_in, simd=args.simd, work_dir=args.work, command=command)
-    except (CompareError, MicroError, ToolchainError) as error:
+    except BnnhwError as error:
         return fail(str(error))
     return 0
 

@@ -11,6 +11,7 @@ a report into the row the comparison shows; every number is the report's own (ac
 import inspect
 import json
 from pathlib import Path
+from ..errors import BnnhwError
 
 __all__ = ["CompareError", "missing_sections", "load_or_build", "metrics", "energy_of",
            "energy_comparison",
@@ -21,7 +22,7 @@ FPGA_TARGETS = ("ice40", "ecp5")
 DEFAULT_ENERGY_IMAGES = 20
 
 
-class CompareError(RuntimeError):
+class CompareError(BnnhwError, RuntimeError):
     """The comparison cannot go on; the message names the design and the cause."""
 
 

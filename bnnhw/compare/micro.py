@@ -23,6 +23,7 @@ from .. import toolchain
 from ..hw import AndPopcount, XnorPopcount
 from ..synth import parse
 from .circuits import AccumulatorBN, ProductGates
+from ..errors import BnnhwError
 
 __all__ = ["MicroError", "synthesize_component", "xnor_vs_and", "accumulator_bn",
            "YOSYS_TIMEOUT", "TARGETS"]
@@ -32,7 +33,7 @@ YOSYS_TIMEOUT = 900
 TARGETS = ("cmos", "ice40")
 
 
-class MicroError(RuntimeError):
+class MicroError(BnnhwError, RuntimeError):
     """A micro-comparison's synthesis failed; the message names the circuit and the log."""
 
 

@@ -19,6 +19,7 @@ producer and are not folded.
 
 import numbers
 from dataclasses import dataclass
+from ..errors import LayerError
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
            "pooled_dense_layers", "POOLED_DRAIN_CYCLES"]
@@ -30,13 +31,10 @@ MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense", "pan
 POOLED_DRAIN_CYCLES = 3
 
 
-class FoldingError(ValueError):
-    """A folding that does not divide its layer or cannot meet the requested target."""
-
-    def __init__(self, layer, field, message):
-        self.layer, self.field = layer, field
-        super().__init__(f"layer {layer!r}: {field}: {message}" if layer else
-                         f"{field}: {message}")
+class FoldingError(LayerError, ValueError):
+    """A folding that does not divide its layer or cannot meet the requested target:
+    ``FoldingError(layer, field, message)``, ``layer`` ``None`` for a whole-network option
+    (``target_cycles: ...``)."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ network then equals the float model bit for bit.
 import math
 
 import numpy as np
+from ..errors import BnnhwError
 
 __all__ = ["requant_params", "fixed_point", "ConversionError"]
 
@@ -15,7 +16,7 @@ MULTIPLIER_BITS = 16
 MAX_SHIFT = 48
 
 
-class ConversionError(ValueError):
+class ConversionError(BnnhwError, ValueError):
     """A real parameter that cannot be represented in the target fixed-point format."""
 
 

@@ -9,11 +9,10 @@ import argparse
 import json
 import sys
 
-from ..design import DesignError
-from ..model import ModelError
+from ..errors import BnnhwError
 from .architectures import BUILTINS
 from .paper import boolnet_comparison, table2_markdown
-from .resolve import CostError, cost_of
+from .resolve import cost_of
 
 EXIT_ERROR = 1
 
@@ -47,7 +46,7 @@ def main(argv=None):
         parser.error("give NAME, or one of --list, --table2, --boolnet")
     try:
         report = cost_of(args.name)
-    except (CostError, DesignError, ModelError, ValueError, OSError) as error:
+    except (BnnhwError, ValueError, OSError) as error:
         print(f"bnnhw.cost: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     if args.json:

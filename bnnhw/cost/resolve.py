@@ -7,11 +7,12 @@ from ..compiler import lower
 from ..model import load
 from .architectures import builtin, builtin_names
 from .compiled import cost_of_compiled
+from ..errors import BnnhwError
 
 __all__ = ["CostError", "cost_of", "cost_of_model_file"]
 
 
-class CostError(ValueError):
+class CostError(BnnhwError, ValueError):
     """A NAME that is none of the things :func:`cost_of` accepts; the message lists them."""
 
 

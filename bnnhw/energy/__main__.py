@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..errors import BnnhwError
 from .measure import design_energy
 
 _TOTALS = (("logic (toggles)", "logic_toggle_pj"), ("memory", "memory_pj"),
@@ -100,7 +101,7 @@ def main(argv=None):
             with _stdout_to_stderr():
                 reports[design] = design_energy(design, images=args.images,
                                                 work_dir=args.work / Path(design).name, log=log)
-        except (ValueError, OSError) as error:
+        except (BnnhwError, ValueError, OSError) as error:
             print(f"bnnhw.energy: error: {design}: {error}", file=sys.stderr)
             return 1
         measurement = reports[design]["measurement"]

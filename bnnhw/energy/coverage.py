@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+from ..errors import BnnhwError
 
 __all__ = ["ToggleCounts", "TogglePoint", "CoverageError", "toggle_points", "parse_coverage",
            "toggles_by_block",
@@ -41,7 +42,7 @@ NETWORK_PREFIX = "bnnhw_harness.network"
 _POINT = re.compile(r"^(?P<signal>[^\[:]+)(?P<index>(\[-?\d+\])*):(?P<edge>0->1|1->0)$")
 
 
-class CoverageError(ValueError):
+class CoverageError(BnnhwError, ValueError):
     """A ``coverage.dat`` that cannot be read as Verilator toggle coverage (names the line)."""
 
 

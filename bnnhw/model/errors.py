@@ -1,17 +1,17 @@
 """The one error type of the model layer: it names the layer and the field."""
 
+from ..errors import LayerError
+
 __all__ = ["ModelError"]
 
 
-class ModelError(ValueError):
-    """A model file or graph that is malformed or inconsistent.
+class ModelError(LayerError, ValueError):
+    """A model file or graph that is malformed or inconsistent: ``ModelError(layer, field,
+    message)``, ``layer`` ``None`` for the model as a whole.
 
-    ``str(error)`` reads ``layer 'conv1': weight: expected ±1 values, found 0 at (3, 0, 1, 1)``;
-    ``layer`` and ``field`` are kept as attributes for tools.
+    ``str(error)`` reads ``layer 'conv1': weight: expected ±1 values, found 0 at (3, 0, 1, 1)``
+    (``model: version: ...`` without a layer); ``layer``, ``field`` and ``message`` are kept as
+    attributes for tools (:class:`bnnhw.errors.BnnhwError`).
     """
 
-    def __init__(self, layer, field, message):
-        self.layer = layer
-        self.field = field
-        where = f"layer {layer!r}" if layer is not None else "model"
-        super().__init__(f"{where}: {field}: {message}")
+    scope = "model"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from ..errors import BnnhwError
 
 __all__ = ["DEFAULT_RANDOM", "MAX_INPUTS", "RANDOM_SEED", "InputsError", "InputSet",
            "read_inputs_file", "check_inputs", "digits_fit", "random_inputs", "choose_inputs",
@@ -41,7 +42,7 @@ _DIGITS_RANGE = (0, 16)
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-class InputsError(ValueError):
+class InputsError(BnnhwError, ValueError):
     """Simulation inputs that cannot be used; the message names the option and the cause."""
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .. import toolchain
+from ..errors import BnnhwError
 
 __all__ = ["DEFAULT_BUILD_ARGS", "CocotbFailure", "SimBuildError", "run_cocotb", "write_source"]
 
@@ -39,11 +40,11 @@ DEFAULT_BUILD_ARGS: tuple[str, ...] = ("-Wno-fatal", "-Wno-WIDTH")
 _TAIL_LINES = 40
 
 
-class CocotbFailure(AssertionError):
+class CocotbFailure(BnnhwError, AssertionError):
     """A cocotb test failed or errored, no test ran, or the simulation ended abnormally."""
 
 
-class SimBuildError(RuntimeError):
+class SimBuildError(BnnhwError, RuntimeError):
     """Verilator or the C++ build failed; the message ends with the tail of ``build.log``."""
 
 

@@ -10,7 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from .flow import TARGETS, SynthError, synthesize
+from ..errors import BnnhwError
+from .flow import TARGETS, synthesize
 from .report import report_markdown
 
 
@@ -29,7 +30,7 @@ def main(argv=None):
     try:
         result = synthesize(args.build_dir, targets, work_dir=args.work_dir,
                             log=lambda line: print(line, file=sys.stderr, flush=True))
-    except (SynthError, ValueError) as error:
+    except (BnnhwError, ValueError) as error:
         print(f"bnnhw.synth: error: {error}", file=sys.stderr)
         return 1
     if args.json:

@@ -30,6 +30,7 @@ from pathlib import Path
 from .. import toolchain
 from . import parse
 from .wrapper import WRAPPER_TOP, top_ports, top_submodules, wrapper_verilog
+from ..errors import BnnhwError
 
 __all__ = ["SynthError", "Device", "DEVICES", "TARGETS", "FREQ_MHZ", "synthesize"]
 
@@ -81,7 +82,7 @@ _MAIN_BELS = {
 }
 
 
-class SynthError(RuntimeError):
+class SynthError(BnnhwError, RuntimeError):
     """A synthesis tool failed (or is missing); the message ends with the tail of its log."""
 
 
