@@ -58,6 +58,7 @@ def main(argv=None):
     from .export import to_model
     from .report import evaluate, render_readme, write_text_atomic
     from .training import TrainSettings, configure_torch, train
+    from ..errors import BnnhwError
     from ..model import save
 
     design_dir, config = _design_config(args.design)
@@ -76,10 +77,14 @@ def main(argv=None):
     result = train(args.design, architecture, settings)
     training = {"epochs": settings.epochs, "seed": settings.seed, "lr": settings.lr,
                 "batch_size": settings.batch_size, "max_shift": settings.max_shift}
-    model = to_model(result.net, {"architecture": architecture, "training": training,
-                                  "trainer": "python -m bnnhw.train"})
-    save(model, out)
-    metrics = evaluate(model)
+    try:
+        model = to_model(result.net, {"architecture": architecture, "training": training,
+                                      "trainer": "python -m bnnhw.train"})
+        save(model, out)
+        metrics = evaluate(model)
+    except BnnhwError as error:     # an exported model the format or the compiler refuses
+        print(f"bnnhw.train: error: {error}", file=sys.stderr)
+        return 1
     print(f"wrote {out}")
     print(f"held-out accuracy: golden integer {100 * metrics['golden_accuracy']:.2f} %, "
           f"float64 model file {100 * metrics['float_accuracy']:.2f} %, agreement "
