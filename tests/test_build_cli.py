@@ -119,6 +119,44 @@ def test_build_folder_from_before_the_marker_is_replaced_but_not_with_extra_file
     assert (out / "images" / "mine.txt").read_text() == "x"
 
 
+@pytest.mark.parametrize("report, memory_map, hex_name", [
+    ("{}", "{}", "my.hex"),                                   # the names alone (issue 14)
+    ("not json", None, None),
+    ('{"design": "x"}', None, None),                          # report.json lacks build keys
+    (None, '{"images": [], "total_bits": 0}', None),          # memory_map.json lacks folding
+    (None, None, "my.hex"),                                   # a .hex the memory map names not
+])
+def test_folder_only_looking_like_an_old_build_is_refused_and_untouched(design, tmp_path,
+                                                                        report, memory_map,
+                                                                        hex_name):
+    out = tmp_path / "out"
+    run_build(str(design), out=out, log=_quiet)
+    (out / ".bnnhw-build").unlink()                          # a real pre-marker build ...
+    if report is not None:
+        (out / "report.json").write_text(report)             # ... with one thing not a build's
+    if memory_map is not None:
+        (out / "memory_map.json").write_text(memory_map)
+    if hex_name is not None:
+        (out / "images" / hex_name).write_text("00\n")
+    before = _tree(out)
+    with pytest.raises(BuildError, match="is not a bnnhw build folder"):
+        run_build(str(design), out=out, log=_quiet)
+    assert _tree(out) == before
+
+
+def test_user_folder_named_like_build_files_is_refused(design, tmp_path):
+    out = tmp_path / "out"
+    (out / "images").mkdir(parents=True)
+    for name in ("report.json", "memory_map.json"):
+        (out / name).write_text("{}")
+    for name in ("images/my.hex", "outputs.npz", "report.md"):
+        (out / name).write_text("mine")
+    before = _tree(out)
+    with pytest.raises(BuildError, match="is not a bnnhw build folder"):
+        run_build(str(design), out=out, log=_quiet)
+    assert _tree(out) == before
+
+
 @pytest.mark.parametrize("where, message", [
     (".", "is the current folder"),
     ("..", "is a parent of the current folder"),

@@ -10,6 +10,9 @@ step) accepts as ``--out``:
 - a folder holding :data:`MARKER` and no file the marker does not list (a file someone added
   is someone's: the build is refused, naming it);
 - a build folder of a bnnhw from before the marker: ``report.json`` and ``memory_map.json``
+  that parse as JSON objects holding the keys a build writes (``design``,
+  ``cycles_per_inference``, ``folding``; ``folding``, ``images``, ``total_bits``), every
+  ``images/*.hex`` named by that memory map,
   and nothing but the files a build writes.
 
 and refuses everything else with one :class:`~.steps.BuildError` naming the folder and the
@@ -24,6 +27,7 @@ an older bnnhw's cache); the step marks it when it first uses it.
 """
 
 import fnmatch
+import json
 import os
 import shutil
 import tempfile
@@ -89,10 +93,33 @@ def _files(folder):
     return sorted(found)
 
 
+#: Keys every ``report.json`` / ``memory_map.json`` a bnnhw build wrote holds.
+_LEGACY_REPORT_KEYS = {"design", "cycles_per_inference", "folding"}
+_LEGACY_MAP_KEYS = {"folding", "images", "total_bits"}
+
+
+def _json_dict(path, keys):
+    """The JSON object in ``path`` if it parses and holds ``keys``, else None."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and keys <= set(data) else None
+
+
 def _is_legacy_build(folder, entries):
+    """True if ``folder`` is a build folder of a bnnhw from before :data:`MARKER`: a
+    ``report.json`` and a ``memory_map.json`` that parse and hold the keys a build writes, only
+    files a build writes, and every ``images/*.hex`` named by that memory map."""
     names = {p.name for p in folder.iterdir()}
     if not {"report.json", "memory_map.json"} <= names:
         return False
+    if _json_dict(folder / "report.json", _LEGACY_REPORT_KEYS) is None:
+        return False
+    memory_map = _json_dict(folder / "memory_map.json", _LEGACY_MAP_KEYS)
+    if memory_map is None or not isinstance(memory_map["images"], list):
+        return False
+    mapped = {image.get("file") for image in memory_map["images"] if isinstance(image, dict)}
     for entry in entries:
         top, _, rest = entry.partition("/")
         if not rest:
@@ -101,6 +128,8 @@ def _is_legacy_build(folder, entries):
                 return False
         elif top not in _LEGACY_SUB or "/" in rest or not any(
                 fnmatch.fnmatchcase(rest, pattern) for pattern in _LEGACY_SUB[top]):
+            return False
+        elif top == "images" and rest not in mapped:
             return False
     return True
 

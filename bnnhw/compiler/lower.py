@@ -15,7 +15,7 @@ from ..golden import IntLayer
 from ..model import ModelError
 from .quantize import ConversionError, fixed_point, requant_params
 
-__all__ = ["CompiledNetwork", "Value", "lower", "value_dots"]
+__all__ = ["CompiledNetwork", "Value", "first_outside", "lower", "value_dots"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,24 @@ def _dot_groups(value):
     return [(np.asarray(channels), *dot) for dot, channels in groups.items()]
 
 
+def first_outside(x, lo, hi):
+    """``(index, value, count)`` of the first element of ``x`` outside ``[lo, hi]``, or None.
+
+    ``x`` is an array of any integer dtype, bool (0 / 1) or integral floats; it is compared
+    as it is, never converted first, so an unsigned value beyond int64 is reported as itself
+    (``value`` is a Python int: ``2**64 - 1``, not ``-1``). The one range rule of the model's
+    input: :meth:`CompiledNetwork.check_inputs` and ``bnnhw.sim.inputs`` (``--inputs``) use it.
+    """
+    x = np.asarray(x)
+    if x.dtype == bool:
+        x = x.astype(np.uint8)
+    bad = (x < lo) | (x > hi)
+    if not bad.any():
+        return None
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return index, int(x[index]), int(bad.sum())
+
+
 @dataclass(frozen=True)
 class CompiledNetwork:
     """Integer layers in execution order, ``values`` per layer, and conversion ``notes``."""
@@ -101,19 +119,24 @@ class CompiledNetwork:
 
     def check_inputs(self, x):
         """Raise ValueError (message starting ``inputs:``) unless ``x`` is a batch ``(B, C, H,
-        W)`` of integers within the model's declared input type and range."""
+        W)`` of integers within the model's declared input type and range.
+
+        Any integer dtype (compared exactly: a uint64 ``2**64 - 1`` is that value, never -1),
+        bool (0 / 1) or integral floats; the rule :func:`first_outside` also serves
+        ``bnnhw.sim.inputs`` (``--inputs``)."""
         x = np.asarray(x)
         value = self.values["input"]
         if x.ndim != 4 or tuple(x.shape[1:]) != tuple(value.shape):
             raise ValueError(f"inputs: expected shape (B, {', '.join(map(str, value.shape))}), "
                              f"got {x.shape}")
-        if x.dtype == bool or not np.issubdtype(x.dtype, np.integer):
+        if x.dtype != bool and not np.issubdtype(x.dtype, np.integer):
             if not (np.issubdtype(x.dtype, np.floating) and np.isfinite(x).all()
                     and (x == np.round(x)).all()):
                 raise ValueError(f"inputs: expected integers, got dtype {x.dtype}")
-        if x.size and (x.min() < value.lo or x.max() > value.hi):
-            bad = tuple(int(i) for i in np.argwhere((x < value.lo) | (x > value.hi))[0])
-            raise ValueError(f"inputs: value {x[bad]} at {bad} is outside the declared range "
+        found = first_outside(x, value.lo, value.hi)
+        if found is not None:
+            bad, number, _ = found
+            raise ValueError(f"inputs: value {number} at {bad} is outside the declared range "
                              f"[{value.lo}, {value.hi}]")
 
     def run(self, x, *, keep=False):

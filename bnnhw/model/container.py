@@ -82,6 +82,13 @@ def read_container(path):
     if GRAPH_ENTRY not in arrays:
         raise ValueError(f"{path}: missing the {GRAPH_ENTRY!r} entry, not a bnnhw model file")
     raw = arrays.pop(GRAPH_ENTRY)
+    if raw.ndim != 1 or raw.dtype.kind not in "ui" or (raw.size and (raw.min() < 0
+                                                                    or raw.max() > 255)):
+        # one form only: a string array (np.array(json_text)) or anything else is refused,
+        # without echoing the whole JSON back
+        raise ValueError(f"{path}: {GRAPH_ENTRY} must be a 1-D uint8 array of UTF-8 JSON "
+                         f"bytes (np.frombuffer(text.encode(), np.uint8)), got dtype "
+                         f"{raw.dtype} shape {raw.shape}")
     try:
         graph = json.loads(raw.astype(np.uint8).tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

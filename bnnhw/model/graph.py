@@ -94,6 +94,8 @@ class Model:
         raw_layers = graph.get("layers")
         if not isinstance(raw_layers, list) or not raw_layers:
             raise ModelError(None, "layers", "expected a non-empty list of layers")
+        for index, raw in enumerate(raw_layers):    # before the arrays, named by layer
+            _check_layer_name(index, raw)
         params = _group_arrays(arrays)
         layers, consumers = [], {}
         for index, raw in enumerate(raw_layers):
@@ -114,8 +116,13 @@ class Model:
         if tuple(types[output].shape[1:]) != (1, 1):
             raise ModelError(output, "output", "the output layer must give one logit per class, "
                                                "a (classes, 1, 1) vector, got shape "
-                                               f"{types[output].shape} (end in a dense layer or "
-                                               "a global pool)")
+                                               f"{types[output].shape}; any layer giving "
+                                               "integers of spatial size 1 x 1 may be the output: "
+                                               "a dense layer, a global_pool, a conv2d or "
+                                               "panet_conv2d whose kernel covers its input, or an "
+                                               "integer op on such (C, 1, 1) integers (requantize, "
+                                               "dprelu, quantized_bn, add, slice, shuffle, "
+                                               "concat), also of a (C, 1, 1) integer input")
         output_layer = next(layer for layer in layers if layer.name == output)
         if output_layer.op in ("conv2d", "dense") and "clip" in output_layer.attrs:
             raise ModelError(output, "clip", "the output layer's logits are its popcounts; a "
@@ -180,13 +187,23 @@ def _group_arrays(arrays):
     return grouped
 
 
-def _read_layer(index, raw, types, params):
+def _check_layer_name(index, raw):
     if not isinstance(raw, dict):
         raise ModelError(None, f"layers[{index}]", "expected a JSON object")
     name = raw.get("name")
-    if not isinstance(name, str) or not name or "." in name or name == INPUT:
+    if name == "":
+        raise ModelError(None, f"layers[{index}].name", "empty (expected a unique name without "
+                                                       "'.', not 'input')")
+    if not isinstance(name, str) or "." in name or name == INPUT:
         raise ModelError(None, f"layers[{index}].name",
                          f"expected a unique name without '.', not 'input', got {name!r}")
+
+
+def _read_layer(index, raw, types, params):
+    if not isinstance(raw, dict):
+        raise ModelError(None, f"layers[{index}]", "expected a JSON object")
+    _check_layer_name(index, raw)
+    name = raw["name"]
     if name in types:
         raise ModelError(name, "name", "duplicate layer name")
     op = raw.get("op")

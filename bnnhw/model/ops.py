@@ -79,11 +79,23 @@ def infer_conv2d(check, inputs):
     weight = check.int_array("weight", shape, *INT8_IN)
     bias = check.int_array("bias", (out_channels,), *INT32, optional=True)
     bias = np.zeros(out_channels, np.int64) if bias is None else bias
-    bound = np.abs(weight.reshape(out_channels, -1)).sum(axis=1) * 128 + np.abs(bias)
-    if bound.max() > INT32[1]:
-        check.fail("weight", f"output channel {int(bound.argmax())} can overflow the int32 "
-                             "accumulator")
+    bound = _accumulator_bound(check, np.abs(weight.reshape(out_channels, -1)).sum(axis=1)
+                               * 128, bias, "output channel")
     return TensorType("int", (out_channels, *size), -int(bound.max()), int(bound.max()), "acc")
+
+
+def _accumulator_bound(check, products, bias, what):
+    """``|sum w*x| + |bias|`` per output (``products``: the weights' part); a
+    :class:`ModelError` on ``weight`` when the weights alone can overflow the int32
+    accumulator, on ``bias`` when the bias is what pushes it over."""
+    bound = products + np.abs(bias)
+    if bound.max() > INT32[1]:
+        index = int(bound.argmax())
+        field = "weight" if products[index] > INT32[1] else "bias"
+        check.fail(field, f"{what} {index} can overflow the int32 accumulator (|weights| x 128 "
+                          f"= {int(products[index])}, |bias| = {int(abs(bias[index]))}, sum > "
+                          f"{INT32[1]})")
+    return bound
 
 
 def infer_dense(check, inputs):
@@ -108,9 +120,7 @@ def infer_dense(check, inputs):
     weight = check.int_array("weight", shape, *INT8_IN)
     bias = check.int_array("bias", (out_features,), *INT32, optional=True)
     bias = np.zeros(out_features, np.int64) if bias is None else bias
-    bound = np.abs(weight).sum(axis=1) * 128 + np.abs(bias)
-    if bound.max() > INT32[1]:
-        check.fail("weight", f"output {int(bound.argmax())} can overflow the int32 accumulator")
+    bound = _accumulator_bound(check, np.abs(weight).sum(axis=1) * 128, bias, "output")
     return TensorType("int", (out_features, 1, 1), -int(bound.max()), int(bound.max()), "acc")
 
 

@@ -5,8 +5,9 @@ from one *source*, chosen per model by :func:`choose_inputs`:
 
 - ``--inputs FILE``: a ``.npy`` array ``(N, C, H, W)``, or a ``.npz`` holding ``inputs`` (that
   array) and optionally ``labels`` (``N`` integer classes). The values are the model's input
-  elements in its declared type (``bits``: 0/1, bit 1 = +1; ``int8`` / ``uint8``: integers) and
-  must lie in the declared range (``input.type``'s range narrowed by ``input.range``).
+  elements in its declared type (``bits``: 0/1, bit 1 = +1, a bool array is fine; ``int8`` /
+  ``uint8``: integers of any integer dtype, compared as they are, never wrapped: a uint64
+  ``2**64 - 1`` is a range error naming that value) and must lie in the declared range (``input.type``'s range narrowed by ``input.range``).
   :func:`read_inputs_file` checks the file alone, :func:`check_inputs` against the model.
 - otherwise the 360 held-out digits (with their labels) when the model's input is ``1 x 8 x 8``
   and its range holds the digits' values ``0 .. 16``;
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from ..compiler.lower import first_outside
 from ..errors import BnnhwError
 
 __all__ = ["DEFAULT_RANDOM", "MAX_INPUTS", "RANDOM_SEED", "InputsError", "InputSet",
@@ -70,11 +72,22 @@ class InputSet:
                         dict(self.info, count=int(min(count, len(self.inputs)))))
 
 
+_INT64 = (-2 ** 63, 2 ** 63 - 1)
+
+
 def _integral(array, what):
+    """``array`` as int64: bool is 0 / 1; any integer dtype, its values checked against int64
+    first (a uint64 ``2**64 - 1`` is an error naming that value, never wrapped to -1)."""
     if array.dtype == np.bool_:
         return array.astype(np.int64)
     if not np.issubdtype(array.dtype, np.integer):
         raise InputsError(f"{what}: expected an integer array, got dtype {array.dtype}")
+    found = first_outside(array, *_INT64)
+    if found is not None:
+        index, value, count = found
+        raise InputsError(f"{what}: value {value} at {index} is outside int64 "
+                          f"[{_INT64[0]}, {_INT64[1]}] (outside every input range; "
+                          f"{count} such values)")
     return array.astype(np.int64)
 
 
@@ -86,6 +99,8 @@ def read_inputs_file(path):
     """
     path = Path(path)
     where = f"--inputs: {path}"
+    if path.is_dir():
+        raise InputsError(f"{where}: is a directory; name a .npy or .npz file")
     if not path.is_file():
         raise InputsError(f"{where}: no such file")
     suffix = path.suffix.lower()
@@ -147,15 +162,15 @@ def check_inputs(model, inputs, labels=None, *, what="--inputs"):
         raise InputsError(f"{what}: inputs: expected shape (N, {', '.join(map(str, expected))}) "
                           f"(the model's input.shape), got {tuple(inputs.shape)}")
     lo, hi = (int(v) for v in model.input_range)
-    bad = (inputs < lo) | (inputs > hi)
-    if bad.any():
-        n, c, y, x = (int(v) for v in np.argwhere(bad)[0])
+    found = first_outside(inputs, lo, hi)
+    if found is not None:
+        (n, c, y, x), value, count = found
         raise InputsError(
             f"{what}: inputs: input {n} channel {c} pixel ({y}, {x}): value "
-            f"{int(inputs[n, c, y, x])} outside the model's input range [{lo}, {hi}] "
+            f"{value} outside the model's input range [{lo}, {hi}] "
             f"(input.type {model.input_type!r}"
             + (", narrowed by input.range" if (lo, hi) != _type_range(model.input_type) else "")
-            + f"; {int(bad.sum())} values outside)")
+            + f"; {count} values outside)")
     if labels is not None:
         classes = _classes(model)
         if len(labels) and labels.max() >= classes:
@@ -237,13 +252,17 @@ def choose_inputs(model, *, file_data=None, count=None, energy=None):
 
 def _npy_bytes(array):
     buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    array = np.asarray(array)          # a 0-d array stays 0-d (np.ascontiguousarray makes (1,))
+    if not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array)
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
     return buffer.getvalue()
 
 
 def outputs_npz(arrays):
     """The bytes of a ``.npz`` of ``arrays`` (name -> array) with fixed timestamps and sorted
-    entries: the same arrays always give the same bytes (``numpy.load`` reads it)."""
+    entries: the same arrays always give the same bytes (``numpy.load`` reads it). Scalars
+    (``logit_scale``) are stored 0-d: ``float(z["logit_scale"])`` works."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(arrays):
