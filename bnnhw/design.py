@@ -29,6 +29,10 @@ MODEL_FILE = "model.npz"
 #: "overrides": {layer: [pe, simd]}}``.
 CONFIG_FILE = "design.json"
 _FOLDING_KEYS = {"target_cycles", "max_lanes", "overrides"}
+#: The keys a ``design.json`` may hold: ``folding`` (the build's, :func:`folding_options`),
+#: ``architecture`` and ``training`` (``python -m bnnhw.train``), ``readme_notes`` (lines the
+#: trainer adds to the design's README). Any other key (a typo such as ``foldin``) is an error.
+CONFIG_KEYS = frozenset({"folding", "architecture", "training", "readme_notes"})
 
 
 class DesignError(BnnhwError, ValueError):
@@ -71,7 +75,8 @@ def find_design(name):
 
 
 def read_config(design_dir):
-    """The design's build settings (``design.json``), ``{}`` if it has none."""
+    """The design's build settings (``design.json``), ``{}`` if it has none; a key other than
+    :data:`CONFIG_KEYS` (or in ``folding``, other than its three) is a :class:`DesignError`."""
     path = Path(design_dir) / CONFIG_FILE
     if not path.is_file():
         return {}
@@ -79,7 +84,14 @@ def read_config(design_dir):
         config = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise DesignError(f"{path}: not valid JSON ({error})") from None
-    folding = config.get("folding", {}) if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        raise DesignError(f"{path}: expected a JSON object with keys among "
+                          f"{sorted(CONFIG_KEYS)}, got {type(config).__name__}")
+    unknown = sorted(set(config) - CONFIG_KEYS)
+    if unknown:
+        raise DesignError(f"{path}: {unknown[0]}: unknown key (design.json holds only "
+                          f"{', '.join(sorted(CONFIG_KEYS))})")
+    folding = config.get("folding", {})
     if not isinstance(folding, dict) or set(folding) - _FOLDING_KEYS:
         raise DesignError(f"{path}: folding: expected an object with keys among "
                           f"{sorted(_FOLDING_KEYS)}, got {folding!r}")

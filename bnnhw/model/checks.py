@@ -145,6 +145,11 @@ class LayerCheck:
         return value
 
     def bit_array(self, key, shape=None):
+        """0/1 values: any integer dtype, integral floats or bool."""
+        raw = self.array(key, shape)
+        if raw.dtype == bool:
+            self.converted[key] = raw.astype(np.uint8)
+            return self.converted[key]
         value = self.int_array(key, shape)
         bad = (value != 0) & (value != 1)
         if bad.any():
@@ -157,7 +162,15 @@ class LayerCheck:
         if value is None:
             return None
         if value.dtype != bool:
-            self.fail(key, f"expected bools, got dtype {value.dtype}")
+            # 0/1 integers (any integer dtype, or integral floats) mean False/True
+            value = self.int_array(key, shape)
+            bad = (value != 0) & (value != 1)
+            if bad.any():
+                where = _where(bad)
+                self.fail(key, f"expected bools (or 0/1 integers), found {int(value[where])} "
+                               f"at {where}")
+            value = value.astype(bool)
+            self.converted[key] = value
         return value
 
     def channel_vector(self, key, channels, kind="float", **bounds):
