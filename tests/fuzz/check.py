@@ -36,6 +36,12 @@ __all__ = ["NAMED", "Hang", "time_limit", "test_inputs", "check_golden", "check_
 NAMED = (ModelError, ConversionError, FoldingError, NetworkError, BuildError, DesignError)
 
 
+try:
+    from bnnhw.errors import BnnhwError as _BASE
+except ImportError:                 # a checkout before the common error base
+    _BASE = None
+
+
 class Hang(Exception):
     """A step ran longer than its time limit."""
 
@@ -56,10 +62,12 @@ def time_limit(seconds):
 
 
 def classify_error(error):
-    """``named:<Class>`` for the named errors, ``hang`` or ``traceback:<Class>`` otherwise."""
+    """``named:<Class>`` for the named errors (:data:`NAMED`, or any ``bnnhw.errors.BnnhwError``,
+    the one base of bnnhw's errors that name a layer and field), ``hang`` or
+    ``traceback:<Class>`` otherwise (a bare ValueError, KeyError, .. is a traceback)."""
     if isinstance(error, Hang):
         return "hang"
-    if type(error) in NAMED:
+    if type(error) in NAMED or (_BASE is not None and isinstance(error, _BASE)):
         return f"named:{type(error).__name__}"
     return f"traceback:{type(error).__name__}"
 
