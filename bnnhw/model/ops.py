@@ -129,13 +129,16 @@ def infer_batchnorm(check, inputs):
     (x,) = inputs
     _require(check, x, ("int",), what="integers (popcounts or accumulators)")
     c = x.channels
-    check.float_attr("eps", lo=0.0)
+    eps = check.float_attr("eps", lo=0.0)          # required: no default
     for key in ("gamma", "beta", "mean"):
         check.channel_vector(key, c)
     var = check.channel_vector("var", c)
     if (var < 0).any():
         check.fail("var", f"variance must be >= 0, found {var[var < 0][0]!r} in channel "
                           f"{int(np.argmax(var < 0))}")
+    if (var + eps == 0).any():
+        check.fail("var", f"var + eps is 0 in channel {int(np.argmax(var + eps == 0))}: the "
+                          "batch norm scale gamma / sqrt(var + eps) is undefined")
     return TensorType("real", x.shape, source="bn", detail={"input": x})
 
 
