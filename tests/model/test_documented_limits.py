@@ -190,3 +190,36 @@ def test_pa_bases_after_a_negative_gamma_batchnorm_is_a_compile_error():
         lower(model)
     assert (error.value.layer, error.value.field) == ("bn", "gamma")
     assert "rising" in str(error.value)
+
+
+def test_design_without_design_json_is_fully_folded(tmp_path):
+    from bnnhw.design import Design
+    from bnnhw.model import save
+
+    from .samples import every_op_model
+
+    save(Model.from_dict(*every_op_model(0)), tmp_path / "model.npz")
+    design = Design(tmp_path)
+    assert design.config == {}
+    assert {(f.pe, f.simd) for f in design.plan.layers} == {(1, 1)}
+
+
+def test_concat_of_pa_net_sums_on_different_scales_is_a_compile_error():
+    layers = [{"name": "s", "op": "sign", "inputs": ["input"]}]
+    for name in ("pa", "pb"):
+        layers.append({"name": name, "op": "panet_conv2d", "inputs": ["s"], "out_channels": 2,
+                       "kernel": 1})
+    layers += [{"name": "cc", "op": "concat", "inputs": ["pa", "pb"]},
+               {"name": "cs", "op": "sign", "inputs": ["cc"]},
+               {"name": "gp", "op": "global_pool", "inputs": ["cs"]}]
+    arrays = {"pa.weight_bases": RNG.integers(0, 2, (1, 2, 2, 1, 1)),
+              "pb.weight_bases": RNG.integers(0, 2, (1, 2, 2, 1, 1)),
+              "pa.phi": np.array([[0.5]]), "pb.phi": np.array([[100.3]])}
+    model = Model.from_dict(tiny_graph(layers, "gp", shape=(2, 2, 2), input_type="int8"),
+                            arrays)
+    with pytest.raises(ModelError) as error:
+        lower(model)
+    assert (error.value.layer, error.value.field) == ("cc", "inputs")
+    arrays["pb.phi"] = np.array([[0.25]])
+    lower(Model.from_dict(tiny_graph(layers, "gp", shape=(2, 2, 2), input_type="int8"),
+                          arrays))
