@@ -109,6 +109,10 @@ def _compile(build):
         compiled, plan = build.design.compiled, build.design.plan
     except (ModelError, FoldingError, ConversionError) as error:
         raise BuildError(f"compile: {error}") from None
+    for layer, notes in sorted(compiled.notes.items()):
+        for note in notes:
+            if "DIFFERS" in note:       # a fixed-point conversion the hardware cannot make exact
+                build.log(f"      warning: layer {layer!r}: {note}")
     return (f"{len(compiled.layers)} integer layers, {len(plan.layers)} matrix layers, "
             f"{plan.cycles_per_inference} cycles per inference")
 

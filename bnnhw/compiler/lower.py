@@ -13,7 +13,8 @@ import numpy as np
 from .. import golden
 from ..golden import IntLayer
 from ..model import ModelError
-from .quantize import ConversionError, fixed_point, requant_params
+from .quantize import (ConversionError, dprelu_disagreements, fixed_point, requant_disagreements,
+                       requant_params)
 
 __all__ = ["CompiledNetwork", "Value", "first_outside", "lower", "value_dots"]
 
@@ -300,7 +301,12 @@ def _requantize(low, layer, out_type):
         multiplier, shift, error = requant_params(layer.params["scale"])
     except ConversionError as error:
         _fail_from(layer.name, error)
-    low.note(layer.name, f"requantize: shift {shift}, scale relative error <= {error:.3g}")
+    value = low.values[low.source(layer)]
+    differ, example = requant_disagreements(layer.params["scale"], multiplier, shift, value.lo,
+                                            value.hi)
+    low.note(layer.name, f"requantize: shift {shift}, scale relative error <= {error:.3g}; "
+                         + _agreement(differ, example, "accumulator", "acc",
+                                      "clip(round_half_up(acc*scale))"))
     return low.emit(layer.name, "requantize", [low.source(layer)],
                     {"multiplier": multiplier, "shift": shift},
                     Value("int", out_type.shape, out_type.lo, out_type.hi))
@@ -328,13 +334,28 @@ def _dprelu(low, layer, out_type):
     channels = out_type.shape[0]
     slopes = np.concatenate([p["eta"], p["gamma"]]).astype(np.float64)
     raw, frac_bits, error = fixed_point(slopes, bits=16)
-    bound = 254 * error
-    low.note(layer.name, f"dprelu: {frac_bits} fraction bits, slope error <= {error:.3g}, "
-                         f"output within {bound:.3g} + rounding of the real slopes")
+    value = low.values[low.source(layer)]
+    differ, example = dprelu_disagreements(p["alpha"], p["beta"], p["eta"], p["gamma"],
+                                           raw[:channels], raw[channels:], frac_bits, value.lo,
+                                           value.hi)
+    low.note(layer.name, f"dprelu: {frac_bits} fraction bits, slope error <= {error:.3g}; "
+                         + _agreement(differ, example, "input", "x",
+                                      "DPReLU with its real slopes"))
     return low.emit(layer.name, "dprelu", [low.source(layer)], {
         "alpha": np.asarray(p["alpha"], np.int64), "beta": np.asarray(p["beta"], np.int64),
         "eta": raw[:channels], "gamma": raw[channels:], "frac_bits": frac_bits},
         Value("int", out_type.shape, out_type.lo, out_type.hi))
+
+
+def _agreement(differ, example, what, symbol, rule):
+    """The note's verdict on a fixed-point conversion, checked over every reachable value."""
+    if not differ:
+        return f"equal to the model's {rule} on every reachable {what} value"
+    channel, x, want, got = example
+    return (f"DIFFERS from the model's {rule} on {differ:,} reachable {what} values "
+            f"(first: channel {channel}, {symbol} = {x}: {want} in the model, {got} in hardware); "
+            "exact only for parameters that are multiples of a power of two the 16-bit fixed "
+            "point can hold (docs/compiler.md)")
 
 
 def _add(low, layer, out_type):

@@ -10,7 +10,8 @@ import math
 import numpy as np
 from ..errors import BnnhwError
 
-__all__ = ["requant_params", "fixed_point", "ConversionError"]
+__all__ = ["requant_params", "fixed_point", "ConversionError", "requant_disagreements",
+           "dprelu_disagreements"]
 
 MULTIPLIER_BITS = 16
 MAX_SHIFT = 48
@@ -64,3 +65,77 @@ def fixed_point(values, *, bits=16, max_frac_bits=15):
             error = np.abs(raw / 2.0 ** frac_bits - values).max(initial=0.0)
             return raw, frac_bits, float(error)
     raise ConversionError(f"values: {float(np.abs(values).max())!r} does not fit {bits} bits")
+
+
+def _float_rule(x, scale):
+    """The model's real rule (docs/model-format.md, ``model.reference``): ``clip(floor(x*scale
+    + 0.5), -127, 127)`` in float64."""
+    return np.clip(np.floor(np.asarray(x, np.float64) * scale + 0.5), -127, 127).astype(np.int64)
+
+
+def _step_points(rule, approx):
+    """Per output step ``k`` (``rule`` reaching ``-126 + k``), the smallest integer where the
+    non-decreasing ``rule`` reaches it, found from ``approx`` (within 2 of the true point)."""
+    base = np.floor(approx).astype(np.int64) - 3
+    window = base.reshape(-1, 1) + np.arange(8)
+    levels = np.arange(-126, 128).reshape(-1, 1)
+    reached = rule(window) >= levels
+    return base + np.argmax(reached, axis=1)
+
+
+def requant_disagreements(scale, multiplier, shift, lo, hi):
+    """Accumulators in ``[lo, hi]`` where the fixed-point requantization differs from the float
+    rule: ``(count, example)``, ``example = (channel, acc, float_value, fixed_value)`` or None.
+
+    Both rules are non-decreasing step functions of ``acc`` from -127 to 127: each is given by
+    its 254 step points (the first ``acc`` reaching each output), and the two differ exactly on
+    the ``acc`` where fewer steps of one than of the other lie at or below it. Counting over the
+    merged step points is exact and costs the same for any range.
+    """
+    from ..golden import fixed as golden_fixed
+
+    scale = np.asarray(scale, np.float64).ravel()
+    multiplier = np.asarray(multiplier, np.int64).ravel()
+    half_steps = np.arange(-127, 127) + 0.5
+    count, example = 0, None
+    for channel, (s, m) in enumerate(zip(scale, multiplier)):
+        want = _step_points(lambda a: _float_rule(a, s), half_steps / s)
+        got = _step_points(
+            lambda a: golden_fixed.requantize(a.reshape(1, -1), [m], shift).reshape(a.shape),
+            half_steps * 2.0 ** shift / m)
+        points = np.unique(np.clip(np.concatenate([want, got, [lo]]), lo, hi + 1))
+        points = points[points <= hi]
+        ends = np.append(points[1:], hi + 1)
+        levels_want = np.searchsorted(want, points, side="right")
+        levels_got = np.searchsorted(got, points, side="right")
+        differ = levels_want != levels_got
+        count += int((ends - points)[differ].sum())
+        if differ.any() and example is None:
+            acc = int(points[np.argmax(differ)])
+            example = (channel, acc, int(-127 + levels_want[np.argmax(differ)]),
+                       int(-127 + levels_got[np.argmax(differ)]))
+    return count, example
+
+
+def dprelu_disagreements(alpha, beta, eta, gamma, raw_eta, raw_gamma, frac_bits, lo, hi):
+    """Inputs ``x`` in ``[lo, hi]`` (int8) where the fixed-point DPReLU differs from the float
+    rule ``clip(floor(d*slope + 0.5) - beta, -127, 127)``: ``(count, example)`` as
+    :func:`requant_disagreements` (``example = (channel, x, float_value, fixed_value)``);
+    exhaustive over the at most 255 inputs of each channel."""
+    from ..golden import fixed as golden_fixed
+
+    x = np.arange(lo, hi + 1, dtype=np.int64)
+    channels = len(np.ravel(alpha))
+    grid = np.broadcast_to(x.reshape(-1, 1), (len(x), channels))
+    alpha, beta = (np.asarray(v, np.int64).reshape(1, -1) for v in (alpha, beta))
+    eta, gamma = (np.asarray(v, np.float64).reshape(1, -1) for v in (eta, gamma))
+    d = grid - alpha
+    slope = np.where(d > 0, eta, gamma)
+    want = np.clip(np.floor(d * slope + 0.5) - beta, -127, 127).astype(np.int64)
+    got = golden_fixed.dprelu(grid, alpha.ravel(), beta.ravel(), np.ravel(raw_eta),
+                              np.ravel(raw_gamma), frac_bits)
+    differ = np.argwhere(want != got)
+    if not len(differ):
+        return 0, None
+    i, c = differ[0]
+    return len(differ), (int(c), int(x[i]), int(want[i, c]), int(got[i, c]))
