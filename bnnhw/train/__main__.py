@@ -11,7 +11,6 @@ Exit status: 0 done, 1 error (nothing written).
 
 import argparse
 import inspect
-import json
 import sys
 from pathlib import Path
 
@@ -37,14 +36,13 @@ def _parser():
 
 
 def _design_config(name):
-    from ..design import CONFIG_FILE, DesignError, find_design
+    """The design's folder and its ``design.json`` (checked as the build checks it)."""
+    from ..design import DesignError, find_design, read_config
     try:
         design_dir = find_design(name)
     except DesignError:
         design_dir = Path(__file__).resolve().parents[2] / "designs" / name
-    path = design_dir / CONFIG_FILE
-    config = json.loads(path.read_text()) if path.is_file() else {}
-    return design_dir, config
+    return design_dir, read_config(design_dir)
 
 
 def main(argv=None):
@@ -61,7 +59,12 @@ def main(argv=None):
     from ..errors import BnnhwError
     from ..model import save
 
-    design_dir, config = _design_config(args.design)
+    from ..design import DesignError
+    try:
+        design_dir, config = _design_config(args.design)
+    except DesignError as error:
+        print(f"bnnhw.train: error: {error}", file=sys.stderr)
+        return 1
     try:
         settings = TrainSettings.from_config(config.get("training", {}), epochs=args.epochs,
                                              seed=args.seed, lr=args.lr)
