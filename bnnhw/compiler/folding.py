@@ -119,6 +119,7 @@ class FoldingPlan:
 
     layers: tuple
     stream_cycles: int = 1
+    head_cycles: int = 0
 
     @property
     def by_layer(self):
@@ -126,10 +127,14 @@ class FoldingPlan:
 
     @property
     def cycles_per_inference(self):
-        """Initiation interval of the pipeline: the slowest layer's cycles; without any matrix
-        layer, ``stream_cycles`` (the input's pixels: the input stream takes one pixel per
-        cycle, and every other engine keeps pace with it)."""
-        return max((f.cycles for f in self.layers), default=self.stream_cycles)
+        """Initiation interval of the pipeline (cycles between results at full rate): the
+        slowest stage, i.e. the largest of every matrix layer's ``SF * NF * positions`` (+ drain),
+        ``stream_cycles`` (the input's pixels: the input stream takes one pixel per cycle) and
+        ``head_cycles`` (the argmax head compares one class per cycle, then transfers the
+        result: ``classes + 1``). Sliding windows hold enough rows to load the next image while
+        they finish the current one (``bnnhw.hw.window.default_buffer_rows``), and per-channel
+        engines get lanes to keep within this interval, so no other stage adds to it."""
+        return max([f.cycles for f in self.layers] + [self.stream_cycles, self.head_cycles])
 
     @property
     def lanes(self):
@@ -247,6 +252,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
         gives the fastest possible), an unknown layer in ``overrides``.
     """
     stream_cycles = int(compiled.input_shape[1]) * int(compiled.input_shape[2])
+    head_cycles = int(compiled.values[compiled.output].shape[0]) + 1   # ArgmaxHead
     if target_cycles is not None and max_lanes is not None:
         raise FoldingError(None, "target_cycles", "give a cycle target or a lane cap, not both")
     overrides = dict(overrides or {})
@@ -287,7 +293,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")
             chosen.append(choice)
-        return FoldingPlan(tuple(chosen), stream_cycles)
+        return FoldingPlan(tuple(chosen), stream_cycles, head_cycles)
     chosen = [fixed.get(f.layer, f) for f in layers]
     if max_lanes is not None:
         if sum(f.lanes for f in chosen) > max_lanes:
@@ -305,4 +311,4 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             if total > max_lanes:
                 break
             chosen[slowest] = step
-    return FoldingPlan(tuple(chosen), stream_cycles)
+    return FoldingPlan(tuple(chosen), stream_cycles, head_cycles)

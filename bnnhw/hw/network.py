@@ -56,7 +56,7 @@ from .pooldense import PooledInt8Dense
 from .pool import BinaryMaxPool, GlobalPopcountPool, StreamingMaxPool
 from .streams import Deserializer, Fork, Join, Serializer, StreamFIFO
 from .threshold import ThresholdUnit
-from .window import SlidingWindow, block_rams
+from .window import SlidingWindow, block_rams, default_buffer_rows
 
 __all__ = ["NetworkError", "StreamingNetwork", "clip_dot", "clip_width", "piece_indicators",
            "saturating_sum"]
@@ -310,7 +310,7 @@ class StreamingNetwork(wiring.Component):
             return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1,
                               registered=False)
         # chunked line buffer when it needs fewer block RAMs and the writer keeps pace
-        rows = kernel[0] + stride[0]
+        rows = default_buffer_rows(height, kernel[0], stride[0], padding[0])
         chunks = channels_bits // simd_bits
         chunked = chunks > 1 and height * width * chunks <= self._budget and \
             block_rams(simd_bits, rows * width * chunks) < block_rams(channels_bits, rows * width)

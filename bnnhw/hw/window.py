@@ -85,7 +85,7 @@ from amaranth.utils import bits_for, ceil_log2
 from ._memory import buffer_memory
 from .fixed import _int_param, _is_bool
 
-__all__ = ["SlidingWindow", "block_rams"]
+__all__ = ["SlidingWindow", "block_rams", "default_buffer_rows"]
 
 
 def block_rams(width, depth):
@@ -93,6 +93,22 @@ def block_rams(width, depth):
     1024x4, 2048x2): what Yosys' memory mapping needs at the least."""
     return min(-(-width // w) * -(-depth // d) for w, d in ((16, 256), (8, 512), (4, 1024),
                                                             (2, 2048)))
+
+
+def default_buffer_rows(height, kernel, stride, padding):
+    """The default ``R`` along one axis: ``kh + sh``, plus the rows the writer must get ahead by
+    so that the next image's first output row is in when the reader finishes an image.
+
+    While the reader is on the last output row (top row ``(H_out-1)*sh - ph``) the writer may
+    complete ``R + (H_out-1)*sh - ph - H`` rows of the next image; that image's first output row
+    needs ``N1 = max(1, min(H, kh - ph))``. ``R = kh + sh`` covers it when ``H_out*sh >= H``
+    (padded "same" convolutions, strides that tile the map); otherwise (unpadded convolutions,
+    a window as large as the map) ``R`` grows by the difference, else the reader would wait for
+    those rows after every image and the layer would take more than its chunks per image."""
+    h_out = (height + 2 * padding - kernel) // stride + 1
+    first = max(1, min(height, kernel - padding))
+    need = height + first + padding - (h_out - 1) * stride
+    return max(kernel + stride, need)
 
 
 def _pair(value, name, lo):
@@ -198,8 +214,8 @@ class SlidingWindow(wiring.Component):
                 raise ValueError(f"kernel: {k} is larger than the padded {axis} {size} + 2*{p}")
         self._output_size = ((self._height + 2 * ph - kh) // sh + 1,
                              (self._width + 2 * pw - kw) // sw + 1)
-        self._buffer_rows = kh + sh if buffer_rows is None else \
-            _int_param(buffer_rows, "buffer_rows", kh)
+        self._buffer_rows = default_buffer_rows(self._height, self._kernel[0], sh, ph) \
+            if buffer_rows is None else _int_param(buffer_rows, "buffer_rows", kh)
         self._repeat = _int_param(repeat, "repeat", 1)
         if not _is_bool(chunked_buffer):
             raise ValueError(f"chunked_buffer: expected a bool, got {chunked_buffer!r}")
