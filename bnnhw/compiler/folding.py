@@ -19,10 +19,13 @@ producer and are not folded.
 
 import numbers
 from dataclasses import dataclass
+
+import numpy as np
+
 from ..errors import LayerError
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
-           "pooled_dense_layers", "POOLED_DRAIN_CYCLES"]
+           "pooled_dense_layers", "window_pool_cycles", "POOLED_DRAIN_CYCLES"]
 
 MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense", "panet_conv2d")
 
@@ -120,6 +123,7 @@ class FoldingPlan:
     layers: tuple
     stream_cycles: int = 1
     head_cycles: int = 0
+    pool_cycles: int = 0
 
     @property
     def by_layer(self):
@@ -128,13 +132,20 @@ class FoldingPlan:
     @property
     def cycles_per_inference(self):
         """Initiation interval of the pipeline (cycles between results at full rate): the
-        slowest stage, i.e. the largest of every matrix layer's ``SF * NF * positions`` (+ drain),
-        ``stream_cycles`` (the input's pixels: the input stream takes one pixel per cycle) and
-        ``head_cycles`` (the argmax head compares one class per cycle, then transfers the
-        result: ``classes + 1``). Sliding windows hold enough rows to load the next image while
-        they finish the current one (``bnnhw.hw.window.default_buffer_rows``), and per-channel
-        engines get lanes to keep within this interval, so no other stage adds to it."""
-        return max([f.cycles for f in self.layers] + [self.stream_cycles, self.head_cycles])
+        slowest stage, the largest of
+
+        - every matrix layer's ``SF * NF * positions`` (plus ``drain``);
+        - ``stream_cycles``: the input's pixels (the input stream takes one pixel per cycle);
+        - ``head_cycles``: the argmax head compares one class per cycle, then transfers the
+          result (``classes + 1``);
+        - ``pool_cycles``: a max pool whose windows do not tile its map goes through a sliding
+          window, one tap per cycle (:func:`window_pool_cycles`).
+
+        Sliding windows hold enough rows to load the next image's first rows while they finish
+        the current one (``bnnhw.hw.window.default_buffer_rows``) and per-channel engines get
+        lanes to keep within this interval, so no stage adds to another's cycles."""
+        return max([f.cycles for f in self.layers]
+                   + [self.stream_cycles, self.head_cycles, self.pool_cycles])
 
     @property
     def lanes(self):
@@ -167,6 +178,32 @@ def pooled_dense_layers(compiled):
                 and readers.get(pool.name) == [layer.name] and compiled.output != pool.name:
             fused[layer.name] = pool
     return fused
+
+
+def _pair(value):
+    return (int(value), int(value)) if np.isscalar(value) else tuple(int(v) for v in value)
+
+
+def window_pool_cycles(compiled):
+    """Cycles per image of the slowest ``maxpool`` built as a sliding window (0 if none).
+
+    A max pool whose windows tile its map (``stride == kernel`` dividing ``H`` and ``W``) streams
+    one pixel per cycle (``bnnhw.hw.pool.StreamingMaxPool``); any other goes through a sliding
+    window that sends one tap per cycle to ``bnnhw.hw.pool.BinaryMaxPool``:
+    ``max(H_out * W_out * kh * kw, H * W)`` cycles per image, whatever the folding."""
+    slowest = 0
+    for layer in compiled.layers:
+        if layer.op != "maxpool":
+            continue
+        _, height, width = compiled.values[layer.inputs[0]].shape
+        kernel = _pair(layer.params["kernel"])
+        stride = _pair(layer.params.get("stride", kernel))
+        if stride == kernel and height % kernel[0] == 0 and width % kernel[1] == 0:
+            continue
+        h_out = (height - kernel[0]) // stride[0] + 1
+        w_out = (width - kernel[1]) // stride[1] + 1
+        slowest = max(slowest, h_out * w_out * kernel[0] * kernel[1], height * width)
+    return slowest
 
 
 def matrix_layers(compiled):
@@ -253,6 +290,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
     """
     stream_cycles = int(compiled.input_shape[1]) * int(compiled.input_shape[2])
     head_cycles = int(compiled.values[compiled.output].shape[0]) + 1   # ArgmaxHead
+    pool_cycles = window_pool_cycles(compiled)
     if target_cycles is not None and max_lanes is not None:
         raise FoldingError(None, "target_cycles", "give a cycle target or a lane cap, not both")
     overrides = dict(overrides or {})
@@ -293,7 +331,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")
             chosen.append(choice)
-        return FoldingPlan(tuple(chosen), stream_cycles, head_cycles)
+        return FoldingPlan(tuple(chosen), stream_cycles, head_cycles, pool_cycles)
     chosen = [fixed.get(f.layer, f) for f in layers]
     if max_lanes is not None:
         if sum(f.lanes for f in chosen) > max_lanes:
@@ -311,4 +349,4 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             if total > max_lanes:
                 break
             chosen[slowest] = step
-    return FoldingPlan(tuple(chosen), stream_cycles, head_cycles)
+    return FoldingPlan(tuple(chosen), stream_cycles, head_cycles, pool_cycles)

@@ -78,6 +78,18 @@ def pool_only(rng):
     return _graph("pool-only", (12, 2, 2), layers, "gp"), {}
 
 
+def overlapping_pool(rng):
+    """A 3 x 3 stride-2 max pool (7 x 6 -> 3 x 2: a sliding window, one tap per cycle), then a
+    3 x 2 binary conv covering the pooled map."""
+    layers = [
+        {"name": "mp", "op": "maxpool", "inputs": ["input"], "kernel": 3, "stride": 2},
+        {"name": "c", "op": "conv2d", "inputs": ["mp"], "precision": "binary",
+         "out_channels": 5, "kernel": [3, 2]},
+    ]
+    arrays = {"c.weight": _bits(rng, (5, 3, 3, 2))}
+    return _graph("overlapping-pool", (3, 7, 6), layers, "c"), arrays
+
+
 def _measure(network, compiled, images):
     """Cycles between consecutive results at full rate, and whether each result is golden's."""
     golden = compiled.run(images)
@@ -118,7 +130,8 @@ def _measure(network, compiled, images):
 #: c1 fully parallel (PE = 4, SIMD = 2): 16 positions x 4 taps = 64 cycles, so that the layer
 #: reading the whole map sets the rate (before the fix its window added the rows of the next
 #: image it could not take while re-reading the last window: 192 -> 232, 96 -> 136, 320 -> 360,
-#: 80 -> 120 cycles; the head-bound network was predicted at its 4 input pixels).
+#: 80 -> 120 cycles; the head-bound network was predicted at its 4 input pixels, the pool-bound
+#: one at its 42).
 FAST_C1 = {"c1": (4, 2)}
 
 
@@ -128,6 +141,8 @@ FAST_C1 = {"c1": (4, 2)}
     (conv_covering_map, FAST_C1, 320),                  # c2: 64 chunks x 5 neuron folds
     (conv_covering_map, dict(FAST_C1, c2=(1, 4)), 80),
     (pool_only, None, 13),              # 12 classes + the transfer; the input takes 4
+    (overlapping_pool, None, 90),                       # c: 18 chunks x 5 neuron folds
+    (overlapping_pool, {"c": (5, 3)}, 54),              # the pool: 3 x 2 positions x 9 taps
 ])
 def test_predicted_cycles_equal_measured(make, overrides, predicted):
     compiled = lower(Model.from_dict(*make(np.random.default_rng(3))))
