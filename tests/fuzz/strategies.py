@@ -163,7 +163,7 @@ def _int8_weight(ch, shape):
 
 def _pair(ch, lo, hi):
     """An int or (sometimes) an [h, w] pair."""
-    if ch.bool(0.2):
+    if ch.bool(0.3):
         return [ch.int(lo, hi), ch.int(lo, hi)]
     return ch.int(lo, hi)
 
@@ -616,7 +616,7 @@ def _fork_concat(net, x, depth):
     """Two branches from ``x`` of one kind and size, concatenated."""
     ch, t = net.ch, net.t(x)
     cat = _category(t)
-    if cat == "bits" and ch.bool(0.4):         # popcounts of two binary layers, concatenated
+    if cat == "bits" and ch.bool(0.5):         # popcounts of two binary layers, concatenated
         c, h, w = t.shape
         parts = []
         for _ in range(2):
