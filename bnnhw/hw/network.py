@@ -22,12 +22,17 @@
 - **Branches**: a value read by several layers goes through an eager :class:`~.streams.Fork`
   (unregistered: one flag per reader, the producer holds the pixel);
   every input of a join (``add``, ``concat``) has a FIFO of ``2 * H * W + 4`` pixels (at the join's
-  resolution). Each branch absorbs less than one image before its first output (line buffers
-  hold ``kh + sh`` rows), so the other branch's FIFO never fills while the join waits: no input
-  pattern and no pattern of output stalls deadlocks (the stall tests check it).
+  resolution). Each branch absorbs less than one image before its first output (a line buffer
+  needs the rows of its first output row before producing; the extra rows it may hold only let
+  it take input ahead while it works, never make it wait for more), so the other branch's FIFO
+  never fills while the join waits: no input pattern and no pattern of output stalls deadlocks
+  (the stall tests check it).
 - **Rate**: every matrix engine takes its plan's ``SF * NF`` cycles per output position; each
   per-channel engine gets the fewest lanes (a divisor of ``C``) that keep ``C/L * H*W`` within
-  the plan's cycles per inference, so the slowest matrix layer sets the throughput.
+  the plan's cycles per inference; line buffers hold the next image's first rows while they
+  finish an image (:func:`~.window.default_buffer_rows`). So the slowest stage sets the
+  throughput: a matrix layer, the input stream (``H*W``), the argmax head (``classes + 1``) or a
+  max pool built as a sliding window (``FoldingPlan.cycles_per_inference``, docs/network.md).
 
 PA-Net layers: ``pa_bases`` is a :class:`~.engines.PixelMap` of comparators (base-major bits
 ``n*C + c``, as golden); a ``panet_conv2d`` re-orders its input pixel channel-major so that one
@@ -708,7 +713,8 @@ class ArgmaxHead(wiring.Component):
     together (``o.valid = i.valid & done``, ``i.ready = done & o.ready``). It keeps no copy of
     the logits: the stream rule holds the producer's payload until it transfers, so only the
     best value, its index and a counter are registers. Takes ``classes`` cycles per image before
-    ``o.valid`` (far below any network's interval).
+    ``o.valid``, ``classes + 1`` with the transfer (``FoldingPlan.head_cycles``: the interval of
+    a network whose other stages are faster, e.g. no matrix layer and many classes).
     """
 
     def __init__(self, fmt, label_width):

@@ -26,7 +26,8 @@ keeps its own row/position counters; payloads carry no coordinates). Output ``o`
 simd)``, ``H_out*W_out*kh*kw*C/simd`` transfers per image.
 
 **Line buffer.** One ``Memory`` of ``R*W`` words of ``C`` bits holding ``R`` whole input rows in
-a circular order (``R = buffer_rows``, default ``kh + sh``; memory bits ``R*W*C``). Rows are
+a circular order (``R = buffer_rows``, default :func:`default_buffer_rows`: ``kh + sh``, more
+for unpadded and whole-map windows; memory bits ``R*W*C``). Rows are
 numbered continuously over the stream of images; row ``A`` sits in slot ``A mod R`` at words
 ``slot*W .. slot*W + W-1``. A writer stores pixels as they come (one per cycle); a reader walks
 ``(oy, ox, ky, kx, c-chunk)`` and reads word ``slot(iy)*W + ix`` for the in-image tap
@@ -44,10 +45,14 @@ couples them:
 With ``R >= kh`` a reader waiting for a row always leaves the writer room for it (the rows it
 needs span at most ``kh`` slots), so the unit never deadlocks, for any stride / padding / image
 size, including input rows that no window uses (strides larger than the kernel, or rows below
-the last window): the writer stores them and the reader skips them. The default ``R = kh + sh``
-lets the writer fill the ``sh`` rows of the next output row while the reader is on the current
-one; ``R = kh`` is the smallest legal buffer, where the writer waits for each output row to
-finish before it can load the next rows (slower, still correct).
+the last window): the writer stores them and the reader skips them. ``R = kh + sh`` lets the
+writer fill the ``sh`` rows of the next output row while the reader is on the current one; the
+default adds the rows the next image's first output row needs beyond those the writer can load
+while the reader is on the last output row (``max(0, H - H_out*sh)`` rows when ``ph < kh``:
+``kh - 1`` for an unpadded stride-1 window, ``H - 1`` for a window as large as the map), so the
+reader never waits for rows at an image boundary either. ``R = kh`` is the smallest legal
+buffer, where the writer waits for each output row to finish before it can load the next rows
+(slower, still correct).
 
 **Pipeline** (docs/hw-conventions.md, one global stall ``stall = o.valid & ~o.ready``): issue
 (window counters, address, pad flag) -> memory read port (enable ``~stall``) with the pad flag and
@@ -70,7 +75,9 @@ images take exactly ``max(chunks_per_image, H*W)`` cycles each in steady state
 (:attr:`cycles_per_image`, checked by ``tests/hw/test_window.py``), i.e. one output chunk per cycle
 whenever the output side is the slower one (roughly every kernel with ``kh*kw*C/simd >= sh*sw``:
 the usual 3x3 and 1x1 stride-1 and 2x2 / 3x3 stride-2 layers), one input pixel per cycle
-otherwise. ``R = kh`` saves ``sh*W*C`` bits but
+otherwise. With only ``kh + sh`` rows an unpadded or whole-map window would instead wait after
+every image for the next image's missing rows (``(H - H_out*sh) * W`` pixels at the producer's
+pace). ``R = kh`` saves ``sh*W*C`` bits but
 serialises loading and reading at row boundaries (about ``sh*W`` extra cycles per output row in
 the worst case). Behind a ``BinaryMVAU`` (``SF*NF`` cycles per window, ``SF = chunks per window``)
 the unit is never the bottleneck; only when ``SF*NF*H_out*W_out < H*W`` (e.g. a 1x1 stride-2
@@ -151,7 +158,9 @@ class SlidingWindow(wiring.Component):
         Bits per output transfer; must divide ``channels / groups`` (default ``channels /
         groups``), so a transfer never straddles two pixels or two groups.
     buffer_rows : int, optional
-        ``R``, input rows held by the line buffer, ``>= kh`` (default ``kh + sh``).
+        ``R``, input rows held by the line buffer, ``>= kh`` (default
+        :func:`default_buffer_rows`: ``kh + sh``, plus the rows that let the writer load the next
+        image's first output row while the reader finishes the current image).
     repeat : int
         Each window (each group's window) goes out ``repeat`` times in a row (default 1): the
         line buffer is re-read for every neuron fold of a ``reread`` MVAU, which then needs no
