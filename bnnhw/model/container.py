@@ -62,11 +62,15 @@ def read_container(path):
     """``(graph, arrays)`` from a container; raises ValueError with a plain reason if unreadable."""
     path = Path(path)
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("a single array or pickle, not a zip of .npy arrays")
-        with archive:
-            arrays = {name: archive[name] for name in archive.files}
+        # our own handle, closed on every path (np.load leaks its own when the zip is damaged)
+        with open(path, "rb") as handle:
+            archive = np.load(handle, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("a single array or pickle, not a zip of .npy arrays")
+            with archive:
+                arrays = {name: archive[name] for name in archive.files}
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a folder, not a model file") from None
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,

@@ -23,12 +23,9 @@ from .known_bugs import KNOWN_BUGS, open_bugs, probe
 from .mutations import MUTATORS, file_damage, mutate, write_mutant
 from .strategies import HypothesisChooser, RandomChooser, features, models, random_model
 
-# Amaranth warns about components a failed build never elaborated; numpy's np.load leaves a
-# damaged zip's file handle open (a ResourceWarning at garbage collection; reported, see
-# benchmarks/results/fuzz.md): neither is what these tests check.
-pytestmark = [pytest.mark.filterwarnings("ignore::amaranth.hdl._ir.UnusedElaboratable"),
-              pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
+# Amaranth warns about components a failed build never elaborated: not what these tests check.
+# (A damaged zip's file handle is closed by the loader: no ResourceWarning is ignored here.)
+pytestmark = [pytest.mark.filterwarnings("ignore::amaranth.hdl._ir.UnusedElaboratable")]
 
 FUZZ = settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow,
                                                         HealthCheck.data_too_large,
