@@ -7,7 +7,7 @@ that exercise the (h, w, c) fan-in order with a SIMD spanning pixels build their
 
 import dataclasses
 
-from bnnhw.compiler import FoldingPlan, plan_folding
+from bnnhw.compiler import plan_folding
 
 
 def unit_plan(compiled, layer, pe, simd):
@@ -16,4 +16,4 @@ def unit_plan(compiled, layer, pe, simd):
     plan = plan_folding(compiled)
     layers = tuple(dataclasses.replace(f, channels=0).with_(pe, simd) if f.layer == layer else f
                    for f in plan.layers)
-    return FoldingPlan(layers, plan.stream_cycles)
+    return dataclasses.replace(plan, layers=layers)
