@@ -56,7 +56,7 @@ from amaranth.hdl import Cat, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .popcount import _check_op, _check_thresholds
+from ..popcount import _check_op, _check_thresholds
 
 __all__ = ["ConstMatrixDense", "ICE40_CELL_MODELS"]
 
