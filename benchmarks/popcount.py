@@ -711,7 +711,7 @@ NOTES = [
     "`(x*2 - 1) @ W >= thr` on a 1-bit unsigned input (bit 1 = +1), written with "
     "`comb_trace` + `VerilogModel(...).write()` (combinational, `src/<name>.v` + `src/static`). "
     "The benchmark checks da4ml's own model of (b) against `bnnhw.golden` on 256 random inputs "
-    "before synthesizing. bnnhw's (b) is `ConstMatrixDense` (`bnnhw/hw/constmatrix.py`), "
+    "before synthesizing. bnnhw's (b) is `ConstMatrixDense` (`bnnhw/hw/constmatrix/`), "
     "emitted as `SB_LUT4`/`SB_CARRY` instances for the iCE40 flows (`target=\"ice40\"`) and as "
     "generic Amaranth logic for ECP5 and the transistor count; the `(trees)` rows are the "
     "previous `ThresholdDense` (16 constant-weight XnorPopcounts and `p >= ceil((thr + 64) / "

@@ -275,3 +275,28 @@ def test_cocotb_constmatrix(name, tmp_path):
         # one C++ file, as tests/hw/test_popcount.py (ccache + precompiled header issue)
         build_args=[*DEFAULT_BUILD_ARGS, "--output-split", "0"],
     )
+
+
+# --- package layout -------------------------------------------------------------------------------
+
+
+def test_subpackage_imports_flow_one_way():
+    """Inside ``bnnhw/hw/constmatrix/`` a module imports only modules before it in the order
+    netlist, planning, emit, dense, ``__init__`` (no cycles), and the package exports only its
+    public API."""
+    import ast
+
+    import bnnhw.hw.constmatrix as cm
+
+    order = ["netlist", "planning", "emit", "dense", "__init__"]
+    package = Path(cm.__file__).parent
+    assert sorted(p.stem for p in package.glob("*.py")) == sorted(order)
+    for k, name in enumerate(order):
+        tree = ast.parse((package / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                assert node.module in order[:k], f"{name} imports .{node.module}"
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert "constmatrix" not in node.module, f"{name} imports {node.module}"
+    assert cm.__all__ == ["ConstMatrixDense", "ICE40_CELL_MODELS"]
+    assert cm.ConstMatrixDense.__module__ == "bnnhw.hw.constmatrix.dense"
