@@ -39,8 +39,9 @@ def test_bits_input_model_simulates_seeded_random_inputs_equal_to_golden(tmp_pat
     assert sim["images"] == 8 and sim["inputs"]["source"] == "random"
     assert sim["golden_accuracy"] is None and sim["rtl_accuracy"] is None
     outputs = _outputs(out)
-    assert sorted(outputs) == ["golden_labels", "golden_logits", "inputs", "rtl_labels",
-                               "rtl_logits"]
+    assert sorted(outputs) == ["golden_labels", "golden_logits", "inputs", "logit_scale",
+                               "rtl_labels", "rtl_logits"]
+    assert float(outputs["logit_scale"]) == 1.0       # integer logits: the model's own units
     inputs = outputs["inputs"]
     assert inputs.shape == (8, 3, 6, 6) and (inputs[0] == 0).all() and (inputs[1] == 1).all()
     logits, labels = _golden(design, inputs)
