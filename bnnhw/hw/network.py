@@ -50,7 +50,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from ..errors import BnnhwError
+from ..errors import LayerError
 from .engines import Chain, LaneArray, PixelFormat, PixelMap, convert, element, permute_bits
 from .fixed import DPReLU, QuantizedBN, Requantize
 from .int8mac import Int8MAC
@@ -69,12 +69,8 @@ __all__ = ["NetworkError", "StreamingNetwork", "clip_dot", "clip_width", "piece_
 MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense")
 
 
-class NetworkError(BnnhwError, ValueError):
+class NetworkError(LayerError, ValueError):
     """A compiled layer the generator cannot build; names the layer and the field."""
-
-    def __init__(self, layer, field, message):
-        self.layer, self.field = layer, field
-        super().__init__(f"layer {layer!r}: {field}: {message}")
 
 
 def clip_width(fan_in, bound):
