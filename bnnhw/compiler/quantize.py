@@ -73,14 +73,17 @@ def _float_rule(x, scale):
     return np.clip(np.floor(np.asarray(x, np.float64) * scale + 0.5), -127, 127).astype(np.int64)
 
 
-def _step_points(rule, approx):
-    """Per output step ``k`` (``rule`` reaching ``-126 + k``), the smallest integer where the
-    non-decreasing ``rule`` reaches it, found from ``approx`` (within 2 of the true point)."""
-    base = np.floor(approx).astype(np.int64) - 3
-    window = base.reshape(-1, 1) + np.arange(8)
+def _step_points(rule, approx, lo, hi):
+    """Per output step ``k`` (``rule`` reaching ``-126 + k``), the smallest integer in
+    ``[lo, hi]`` where the non-decreasing ``rule`` reaches it (``hi + 1`` if it does not within
+    the range), found from ``approx`` (within 2 of the true point). ``rule`` is only evaluated
+    inside ``[lo, hi]``."""
+    base = np.floor(np.clip(approx, lo - 8, hi + 8)).astype(np.int64) - 3
+    window = np.clip(base.reshape(-1, 1) + np.arange(8), lo, hi)
     levels = np.arange(-126, 128).reshape(-1, 1)
     reached = rule(window) >= levels
-    return base + np.argmax(reached, axis=1)
+    first = window[np.arange(len(window)), np.argmax(reached, axis=1)]
+    return np.where(reached.any(axis=1), first, hi + 1)
 
 
 def requant_disagreements(scale, multiplier, shift, lo, hi):
@@ -99,10 +102,10 @@ def requant_disagreements(scale, multiplier, shift, lo, hi):
     half_steps = np.arange(-127, 127) + 0.5
     count, example = 0, None
     for channel, (s, m) in enumerate(zip(scale, multiplier)):
-        want = _step_points(lambda a: _float_rule(a, s), half_steps / s)
+        want = _step_points(lambda a: _float_rule(a, s), half_steps / s, lo, hi)
         got = _step_points(
             lambda a: golden_fixed.requantize(a.reshape(1, -1), [m], shift).reshape(a.shape),
-            half_steps * 2.0 ** shift / m)
+            half_steps * 2.0 ** shift / m, lo, hi)
         points = np.unique(np.clip(np.concatenate([want, got, [lo]]), lo, hi + 1))
         points = points[points <= hi]
         ends = np.append(points[1:], hi + 1)

@@ -99,3 +99,13 @@ def test_build_warns_when_a_conversion_differs(tmp_path):
     lines = []
     run_build(str(folder), out=tmp_path / "out", log=lines.append)
     assert any("warning: layer 'q'" in line and "DIFFERS" in line for line in lines)
+
+
+@pytest.mark.parametrize("scale", [[1e-9], [3e-10, 1e-9], [1 / 3, 2.5e-5]])
+@pytest.mark.parametrize("lo, hi", [(-2 ** 31, -2 ** 31 + 5000), (2 ** 31 - 5000, 2 ** 31 - 1),
+                                    (-300, 300)])
+def test_requant_steps_beyond_the_int32_range_are_never_evaluated(scale, lo, hi):
+    """Scales so small that the rule's steps lie beyond int32 (the fuzzer's seed 25000070): only
+    accumulators in [lo, hi] are evaluated, and the count equals the brute-force one."""
+    count, multiplier, shift = _brute_requant(scale, lo, hi)
+    assert requant_disagreements(scale, multiplier, shift, lo, hi)[0] == count
