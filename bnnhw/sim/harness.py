@@ -19,7 +19,21 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["NetworkHarness"]
+__all__ = ["NetworkHarness", "random_stalls"]
+
+
+def random_stalls(m, start, seed, in_threshold, out_threshold):
+    """``(idle_in, idle_out)``: per-cycle stall flags of the source and the sink from two 32-bit
+    Galois LFSRs, seeded from ``seed`` (two different non-zero states) while ``start`` is low
+    and stepping while it is high; each side idles when 8 of its bits fall below its
+    threshold (``threshold / 256`` of the cycles)."""
+    lfsr_in, lfsr_out = Signal(32), Signal(32)
+    with m.If(~start):
+        m.d.sync += [lfsr_in.eq(seed ^ 0x9E3779B9), lfsr_out.eq(~seed ^ 0x7F4A7C15)]
+    with m.Else():
+        for lfsr in (lfsr_in, lfsr_out):
+            m.d.sync += lfsr.eq((lfsr >> 1) ^ (lfsr[0].replicate(32) & 0x80200003))
+    return lfsr_in[:8] < in_threshold, lfsr_out[8:16] < out_threshold
 
 
 class NetworkHarness(wiring.Component):
@@ -61,14 +75,8 @@ class NetworkHarness(wiring.Component):
         with m.If(self.start):
             m.d.sync += cycle.eq(cycle + 1)
 
-        lfsr_in, lfsr_out = Signal(32), Signal(32)
-        with m.If(~self.start):   # two different non-zero states from the seed
-            m.d.sync += [lfsr_in.eq(self.seed ^ 0x9E3779B9), lfsr_out.eq(~self.seed ^ 0x7F4A7C15)]
-        with m.Else():
-            for lfsr in (lfsr_in, lfsr_out):
-                m.d.sync += lfsr.eq((lfsr >> 1) ^ (lfsr[0].replicate(32) & 0x80200003))
-        idle_in = lfsr_in[:8] < self.in_threshold
-        idle_out = lfsr_out[8:16] < self.out_threshold
+        idle_in, idle_out = random_stalls(m, self.start, self.seed, self.in_threshold,
+                                          self.out_threshold)
 
         # --- source: valid only changes between transfers ---
         address = Signal(32)

@@ -17,7 +17,8 @@ from amaranth.back import verilog
 from .harness import NetworkHarness
 from .runner import run_cocotb, write_source
 
-__all__ = ["StallPattern", "RunResult", "input_pixels", "simulate_network", "check_results"]
+__all__ = ["StallPattern", "RunResult", "input_pixels", "decode_output", "simulate_network",
+           "check_results"]
 
 TEST_MODULE = "bnnhw.sim.network_tb"
 
@@ -106,7 +107,9 @@ def input_pixels(network, images):
     return [int(p) for p in pixels.reshape(-1)]
 
 
-def _decode(network, payload):
+def decode_output(network, payload):
+    """``(label, logits)`` of one output transfer of ``network``: the label in the low
+    ``label_width`` bits, then the logits in ``logits_format`` (two's complement if signed)."""
     label_bits = network.label_width
     label = payload & ((1 << label_bits) - 1)
     fmt = network.logits_format
@@ -205,7 +208,7 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     outputs = json.loads((work_dir / "results.json").read_text())
     results = []
     for pattern, count, out in zip(runs, counts, outputs):
-        decoded = [_decode(network, int(payload, 2)) for payload, _ in out["results"]]
+        decoded = [decode_output(network, int(payload, 2)) for payload, _ in out["results"]]
         results.append(RunResult(
             stalls=pattern, images=count,
             labels=np.array([d[0] for d in decoded], dtype=np.int64),

@@ -24,7 +24,8 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from bnnhw.sim.network import input_pixels
+from bnnhw.sim.harness import random_stalls
+from bnnhw.sim.network import decode_output, input_pixels
 from bnnhw.sim.runner import run_cocotb, write_source
 
 __all__ = ["MultiHarness", "BatchResult", "simulate_batch", "STALLS"]
@@ -64,14 +65,8 @@ class _Slot(wiring.Component):
         cycle = Signal(40)
         with m.If(self.start):
             m.d.sync += cycle.eq(cycle + 1)
-        lfsr_in, lfsr_out = Signal(32), Signal(32)
-        with m.If(~self.start):
-            m.d.sync += [lfsr_in.eq(self.seed ^ 0x9E3779B9), lfsr_out.eq(~self.seed ^ 0x7F4A7C15)]
-        with m.Else():
-            for lfsr in (lfsr_in, lfsr_out):
-                m.d.sync += lfsr.eq((lfsr >> 1) ^ (lfsr[0].replicate(32) & 0x80200003))
-        idle_in = lfsr_in[:8] < self.in_threshold
-        idle_out = lfsr_out[8:16] < self.out_threshold
+        idle_in, idle_out = random_stalls(m, self.start, self.seed, self.in_threshold,
+                                          self.out_threshold)
 
         address = Signal(32)
         transfer = net.i.valid & net.i.ready
@@ -130,21 +125,6 @@ class BatchResult:
     extra: int          # results beyond the images sent (duplicates)
 
 
-def _decode(network, payload):
-    label_bits = network.label_width
-    fmt = network.logits_format
-    label = payload & ((1 << label_bits) - 1)
-    rest = payload >> label_bits
-    logits = []
-    for _ in range(fmt.elements):
-        value = rest & ((1 << fmt.width) - 1)
-        if fmt.shape.signed and value >> (fmt.width - 1):
-            value -= 1 << fmt.width
-        logits.append(value)
-        rest >>= fmt.width
-    return label, logits
-
-
 def simulate_batch(entries, work_dir, *, stalls=STALLS, cxx_opt="-O1"):
     """Simulate every ``(network, images)`` of ``entries`` in one Verilator build.
 
@@ -176,7 +156,7 @@ def simulate_batch(entries, work_dir, *, stalls=STALLS, cxx_opt="-O1"):
         per_run = []
         for run in raw:
             words = [int(w) for w in run["data"][k]]
-            decoded = [_decode(network, w & ((1 << width) - 1)) for w in words]
+            decoded = [decode_output(network, w & ((1 << width) - 1)) for w in words]
             per_run.append(BatchResult(
                 labels=np.array([d[0] for d in decoded], np.int64),
                 logits=np.array([d[1] for d in decoded], np.int64).reshape(
