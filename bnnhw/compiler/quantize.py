@@ -70,7 +70,7 @@ def fixed_point(values, *, bits=16, max_frac_bits=15):
 def _float_rule(x, scale):
     """The model's real rule (docs/model-format.md, ``model.reference``): ``clip(floor(x*scale
     + 0.5), -127, 127)`` in float64."""
-    return np.clip(np.floor(np.asarray(x, np.float64) * scale + 0.5), -127, 127).astype(np.int64)
+    return np.clip(_round_half_up(np.asarray(x, np.float64) * scale), -127, 127)
 
 
 def _step_points(rule, approx, lo, hi):
@@ -134,7 +134,7 @@ def dprelu_disagreements(alpha, beta, eta, gamma, raw_eta, raw_gamma, frac_bits,
     eta, gamma = (np.asarray(v, np.float64).reshape(1, -1) for v in (eta, gamma))
     d = grid - alpha
     slope = np.where(d > 0, eta, gamma)
-    want = np.clip(np.floor(d * slope + 0.5) - beta, -127, 127).astype(np.int64)
+    want = np.clip(_round_half_up(d * slope) - beta, -127, 127)
     got = golden_fixed.dprelu(grid, alpha.ravel(), beta.ravel(), np.ravel(raw_eta),
                               np.ravel(raw_gamma), frac_bits)
     differ = np.argwhere(want != got)
