@@ -23,7 +23,7 @@ from bnnhw.toolchain import ToolchainError, YosysError
 
 HERE = Path(__file__).parent
 BUILD_ROOT = HERE / "_build" / "toolchain"
-TB_SMOKE = HERE / "cocotb_tb" / "tb_smoke.py"
+TB_SMOKE = HERE.parent / "sim" / "toolchain" / "tb_smoke.py"
 TOP = "bnnhw_smoke"
 WIDTH = 8
 

@@ -6,7 +6,7 @@ emitted Verilog of ``ClassifierBoard``; every reply's class (and one image's log
 golden's (``CompiledNetwork.classify`` / ``run``). A second cocotb test sends corrupted frames
 (bad checksum, bad value, garbage, a truncated frame, a framing error, a lost header, a burst of
 command bytes) and checks each error reply and that the next good frame is classified
-correctly. Testbench: ``tests/cocotb_tb/tb_board.py``; one Verilator build
+correctly. Testbench: ``sim/board/tb_board.py``; one Verilator build
 (``tests/_build/board/``, cached) serves both tests.
 """
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.cocotb
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build" / "board"
-TB = ROOT / "cocotb_tb" / "tb_board.py"
+TB = ROOT.parent / "sim" / "board" / "tb_board.py"
 DIVISOR = 8
 BAUD = 115_200
 IMAGES = 8

@@ -2,7 +2,7 @@
 
 ``CounterFifo``: a 3-bit counter that counts every cycle after reset; its low two bits feed a
 3-deep :class:`~bnnhw.hw.streams.StreamFIFO` (``i.valid`` always 1), whose output is taken when
-the counter's bit 2 is set. ``fixture_tb.py`` holds reset for 2 cycles and then runs
+the counter's bit 2 is set. ``sim/energy/fixture_tb.py`` holds reset for 2 cycles and then runs
 ``CYCLES`` cycles, so the counter's bits toggle exactly ``CYCLES``, ``CYCLES // 2`` and
 ``CYCLES // 4`` times (counting both edges) — the hand-checkable numbers of
 ``test_coverage.py``.
@@ -51,7 +51,8 @@ def regenerate(work):
                                           ports=[top.count, top.out]))
     output = (Path(work) / "coverage.dat").resolve()
     run_cocotb(verilog_sources=[source], toplevel="counter_fifo",
-               test_module=HERE / "fixture_tb.py", build_dir=Path(work) / "sim",
+               test_module=HERE.parents[1] / "sim" / "energy" / "fixture_tb.py",
+               build_dir=Path(work) / "sim",
                build_args=DEFAULT_BUILD_ARGS + COVERAGE_BUILD_ARGS, cxx_opt="-O0",
                extra_env={"FIXTURE_CYCLES": str(CYCLES)},
                test_args=["--coverage-per-instance"],

@@ -171,7 +171,7 @@ class Harness(wiring.Component):
     """Top module exposing each block's ``i`` / ``o`` streams as ``<key>_i`` / ``<key>_o``.
 
     Flattened Verilog ports are then ``<key>_i__valid``, ``<key>_i__payload``, ... (what
-    ``tests/cocotb_tb/streams.py`` drives with prefix ``<key>``); all blocks share ``clk`` and
+    ``sim/blocks/streams.py`` drives with prefix ``<key>``); all blocks share ``clk`` and
     ``rst``.
     """
 
@@ -193,7 +193,7 @@ class Harness(wiring.Component):
 
 
 BUILD_ROOT = Path(__file__).resolve().parent.parent / "_build"
-TB_DIR = Path(__file__).resolve().parent.parent / "cocotb_tb"
+TB_DIR = Path(__file__).resolve().parents[2] / "sim" / "blocks"
 
 
 _HARNESS_CACHE = {}

@@ -7,7 +7,7 @@ checked cycle-exactly; the benchmark's 64 -> 16 layer on random, all-zeros, all-
 inputs. The planned netlist's own model (``evaluate``, the same netlist both targets emit) is
 checked exhaustively and by Hypothesis on random small matrices. cocotb tier: the emitted Verilog
 under Verilator, including the ``target="ice40"`` netlist of ``SB_LUT4`` / ``SB_CARRY``
-instances simulated with ``ICE40_CELL_MODELS`` (``tests/cocotb_tb/tb_constmatrix.py``).
+instances simulated with ``ICE40_CELL_MODELS`` (``sim/blocks/tb_constmatrix.py``).
 """
 
 import json
@@ -28,7 +28,7 @@ from bnnhw.sim import DEFAULT_BUILD_ARGS, run_cocotb, write_source
 
 HERE = Path(__file__).resolve().parent.parent
 BUILD_ROOT = HERE / "_build" / "constmatrix"
-TB = HERE / "cocotb_tb" / "tb_constmatrix.py"
+TB = HERE.parent / "sim" / "blocks" / "tb_constmatrix.py"
 
 
 def to_bits(values, width):

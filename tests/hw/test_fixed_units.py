@@ -5,7 +5,7 @@ Amaranth-simulator tier: every int8 input on every channel where the input is in
 edge vectors for the int32 requantizer, parameters at their extremes (saturation at both ends),
 exact rounding ties, ``F = 0``; with and without random stalls on both sides. cocotb tier: the
 emitted Verilog of three configurations per unit in one shared Verilator build, see
-``tests/cocotb_tb/tb_fixed.py``.
+``sim/blocks/tb_fixed.py``.
 """
 
 import numpy as np

@@ -6,7 +6,7 @@ everywhere (weights and inputs of -128 / 127, accumulators at exactly ±(2**31 -
 bias), back-to-back vectors, random stalls on both sides, depthwise mode against a depthwise
 ``int8_conv2d``, the ROM layout against the compiler's images, the full PokeInit datapath
 int8 -> int32 -> int8 through ``Requantize``, latency / throughput and bad parameters. cocotb tier:
-``tests/cocotb_tb/tb_int8mac.py`` on one Verilator build of several configurations.
+``sim/blocks/tb_int8mac.py`` on one Verilator build of several configurations.
 """
 
 

@@ -11,7 +11,7 @@ grouped window stream of a grouped binary convolution (``test_window.grouped_win
 position ``G`` vectors, vector ``g`` = group ``g``'s window) they give
 ``golden.binary_conv2d(groups=G)``, with ROMs packed here or taken from the compiler's images of a
 compiled grouped model; ``SF * NF`` cycles per position. cocotb tier: five configurations (one
-grouped) in one Verilog top, see ``tests/cocotb_tb/tb_mvau.py``.
+grouped) in one Verilog top, see ``sim/blocks/tb_mvau.py``.
 
 For a dense layer with input ``(C, 1, 1)`` the hardware fan-in order equals golden's, so the ROM
 words are packed here straight from the weight rows (``rom_words``).

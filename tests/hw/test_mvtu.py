@@ -16,7 +16,7 @@ convolutions: binary ``conv2d(groups=G)`` -> batchnorm -> sign, the unit built b
 (``groups`` from the memory map's folding entry) and fed the grouped window stream
 (``test_window.grouped_windows``), against the compiled threshold layer at every output position.
 cocotb tier: six configurations (one grouped) in one Verilog top, see
-``tests/cocotb_tb/tb_mvtu.py``.
+``sim/blocks/tb_mvtu.py``.
 """
 
 import json

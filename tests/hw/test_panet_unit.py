@@ -4,7 +4,7 @@
 Amaranth-simulator tier: M, N in {1, 2, 3}, phi at the int16 extremes (32767, -32768) and random,
 all-zero / all-one / random bases, several rows back to back, foldings from one bit per transfer
 to fully parallel, random stalls on both sides, the output width against the reachable range,
-latency / throughput and bad parameters. cocotb tier: ``tests/cocotb_tb/tb_int8mac.py`` on one
+latency / throughput and bad parameters. cocotb tier: ``sim/blocks/tb_int8mac.py`` on one
 Verilator build of several combiners.
 """
 

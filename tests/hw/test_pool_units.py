@@ -4,7 +4,7 @@
 Amaranth-simulator tier: random and edge maps / logits (all zeros, all ones, single ones, ties),
 several images back to back, with and without random stalls on both sides. cocotb tier: the
 emitted Verilog of three configurations per block in one shared Verilator build, see
-``tests/cocotb_tb/tb_pool.py``.
+``sim/blocks/tb_pool.py``.
 """
 
 import numpy as np

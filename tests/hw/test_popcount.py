@@ -5,7 +5,7 @@ Amaranth-simulator tier: exhaustive inputs for widths up to 10, random plus all-
 vectors for 64, 256 and 1000 bits, every pipeline setting (a subset for the big widths), both
 weight modes, XNOR and AND; the latency is checked cycle-exactly (a stream of distinct vectors,
 one per cycle, must come out exactly ``stages`` cycles later). cocotb tier: the emitted Verilog of
-four configurations under Verilator (``tests/cocotb_tb/tb_popcount.py``).
+four configurations under Verilator (``sim/blocks/tb_popcount.py``).
 """
 
 import json
@@ -30,7 +30,7 @@ from bnnhw.sim import DEFAULT_BUILD_ARGS, run_cocotb, write_source
 
 HERE = Path(__file__).resolve().parent.parent
 BUILD_ROOT = HERE / "_build" / "popcount"
-TB_POPCOUNT = HERE / "cocotb_tb" / "tb_popcount.py"
+TB_POPCOUNT = HERE.parent / "sim" / "blocks" / "tb_popcount.py"
 
 
 def to_bits(values, width):

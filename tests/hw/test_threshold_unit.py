@@ -4,7 +4,7 @@
 Amaranth-simulator tier: every popcount ``0..N`` on every channel for small ``N``, thresholds
 folded from random BN parameters, tie-making ones, ``a < 0`` and ``a == 0`` (constant channels),
 ``k`` in {1, 2, 4}, with and without random stalls on both sides. cocotb tier: the emitted Verilog
-of three configurations (one shared Verilator build), see ``tests/cocotb_tb/tb_threshold.py``.
+of three configurations (one shared Verilator build), see ``sim/blocks/tb_threshold.py``.
 """
 
 import numpy as np

@@ -13,7 +13,7 @@ Groups (``groups = G``): the same windows reordered group by group, ``(g, k_h, k
 (``grouped_windows``, checked against ``golden.binary_conv2d(groups=G)``), including the
 depthwise / pooling case ``G = C``. End to end: SlidingWindow -> BinaryMVAU against
 ``golden.binary_conv2d``, ungrouped and grouped. Bad parameters. cocotb tier: five configurations
-(one grouped) in one Verilog top, see ``tests/cocotb_tb/tb_window.py``.
+(one grouped) in one Verilog top, see ``sim/blocks/tb_window.py``.
 """
 
 import numpy as np
