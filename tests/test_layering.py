@@ -20,17 +20,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bnnhw"
 #: An import not listed here is a layering error, even when it makes no cycle.
 ALLOWED = {
     "errors": set(),                     # bnnhw/errors.py: the one error base, imports nothing
-    "golden": {"errors"},
+    "params": {"errors"},                # bnnhw/params.py: the shared parameter checks
+    "golden": {"errors", "params"},
     "toolchain": {"errors"},
-    "model": {"errors", "golden"},
-    "compiler": {"errors", "model", "golden"},
-    "hw": {"errors"},                    # never golden, model or compiler: tests connect them
+    "model": {"errors", "params", "golden"},
+    "compiler": {"errors", "params", "model", "golden"},
+    "hw": {"errors", "params"},          # never golden, model or compiler: tests connect them
     "design": {"errors", "model", "compiler", "hw"},
     "train": {"errors", "model", "compiler", "golden", "design"},
     "sim": {"errors", "toolchain", "golden", "model", "compiler", "hw", "train"},
-    "cost": {"errors", "model", "compiler", "design"},
+    "cost": {"errors", "params", "model", "compiler", "design"},
     "synth": {"errors", "toolchain"},
-    "energy": {"errors", "golden", "model", "compiler", "hw", "design", "sim", "cost"},
+    "energy": {"errors", "params", "golden", "model", "compiler", "hw", "design", "sim", "cost"},
     # protocol, UART, top, table, bitstream, host
     "board": {"errors", "toolchain", "design", "train", "synth"},
     "build": {"errors", "toolchain", "golden", "model", "compiler", "hw", "design", "train",

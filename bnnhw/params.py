@@ -1,0 +1,94 @@
+"""The shared parameter checks of bnnhw: one error, one text, one parser per kind of parameter.
+
+A bad parameter raises :class:`ParameterError`, whose text always reads
+``<name>: <what was expected>, got <value>`` (``kernel: expected an integer or a pair (h, w),
+got (3, 3, 3)``). It is a :class:`~bnnhw.errors.BnnhwError` and also both a ``ValueError`` and a
+``TypeError``, so a caller's ``except ValueError`` or ``except TypeError`` keeps catching it.
+
+The checks accept Python and NumPy integers alike and return plain Python values; ``bool`` is
+never an integer here (``True`` as a kernel size is a mistake, not 1).
+
+This module imports only :mod:`bnnhw.errors`: every layer may use it (``docs/architecture.md``).
+"""
+
+import operator
+
+from .errors import BnnhwError
+
+__all__ = ["ParameterError", "bool_param", "int_param", "int_vector", "is_bool", "pair"]
+
+
+class ParameterError(BnnhwError, ValueError, TypeError):
+    """A parameter ``name`` that is not what was ``expected``; ``got`` is the text shown for
+    the value (usually its ``repr``). ``str(error)`` is ``"<name>: <expected>, got <got>"``."""
+
+    def __init__(self, name, expected, got):
+        self.expected = expected
+        self.got = got
+        super().__init__(f"{expected}, got {got}", field=name)
+
+
+def is_bool(value):
+    """``bool`` or a NumPy boolean scalar (``np.bool_``; named ``bool`` in NumPy 2)."""
+    return isinstance(value, bool) or (
+        type(value).__name__ in ("bool_", "bool") and type(value).__module__ == "numpy")
+
+
+def bool_param(value, name):
+    """A flag given as a ``bool`` (or NumPy boolean), as a Python ``bool``."""
+    if not is_bool(value):
+        raise ParameterError(name, "expected a bool", repr(value))
+    return bool(value)
+
+
+def _range_text(lo, hi):
+    if lo is not None and hi is not None:
+        return f" in [{lo}, {hi}]"
+    if lo is not None:
+        return f" >= {lo}"
+    if hi is not None:
+        return f" <= {hi}"
+    return ""
+
+
+def int_param(value, name, lo=None, hi=None):
+    """A scalar integer (Python or NumPy, not ``bool``) in ``[lo, hi]`` (``None``: unbounded)
+    as a Python ``int``."""
+    expected = f"expected an integer{_range_text(lo, hi)}"
+    if is_bool(value):
+        raise ParameterError(name, expected, repr(value))
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise ParameterError(name, expected, repr(value)) from None
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ParameterError(name, expected, value)
+    return value
+
+
+def int_vector(value, name, lo, hi, length=None):
+    """A non-empty 1-D sequence (or NumPy array) of integers in ``[lo, hi]`` as a tuple of
+    ``int``; one per channel, ``length`` of them when given. Item ``i`` is named ``name[i]``."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ParameterError(name, "expected one integer per channel", repr(value))
+    items = tuple(int_param(item, f"{name}[{index}]", lo, hi) for index, item in enumerate(value))
+    if not items:
+        raise ParameterError(name, "expected at least one channel", "none")
+    if length is not None and len(items) != length:
+        raise ParameterError(name, f"expected {length} channels", len(items))
+    return items
+
+
+def pair(value, name, lo=None):
+    """A kernel, stride or padding: an integer or a pair (sequence or NumPy array) of integers,
+    each ``>= lo``, as a ``(h, w)`` tuple of ``int``."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ParameterError(name, "expected an integer or a pair (h, w)", repr(value))
+        return (int_param(value[0], name, lo), int_param(value[1], name, lo))
+    value = int_param(value, name, lo)
+    return (value, value)
