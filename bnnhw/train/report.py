@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ..compiler import lower
+from ..compiler.parameter_bits import parameter_bits
 from ..model.reference import classify_float
-from ..model.stats import operation_counts, parameter_bits
+from ..model.stats import operation_counts
 from .data import held_out
 
 __all__ = ["evaluate", "render_readme", "parse_readme", "write_text_atomic", "README_PATTERNS"]
@@ -41,7 +42,7 @@ def evaluate(model, images=None, labels=None):
     -------
     dict
         ``golden_accuracy``, ``float_accuracy``, ``agreement`` (fraction of equal predictions),
-        ``parameter_bits`` (dict, see :func:`bnnhw.model.stats.parameter_bits`) and
+        ``parameter_bits`` (dict, see :func:`bnnhw.compiler.parameter_bits`) and
         ``operations`` (dict, see :func:`bnnhw.model.stats.operation_counts`).
     """
     if images is None:
@@ -103,8 +104,9 @@ def render_readme(model, metrics, *, description, training, seconds):
         f"| saturating additions per image | {ops['additions']:,} |",
         "",
         f"Parameter bits by kind: {breakdown}. Counted on the compiled network "
-        "(`bnnhw.model.stats.parameter_bits`): batch norms as their folded thresholds, real "
-        "scales as the fixed-point integers the hardware holds.",
+        "(`bnnhw.compiler.parameter_bits`, the bits of the ROM images plus constants held in "
+        "logic): batch norms as their folded thresholds, real scales as the fixed-point "
+        "integers the hardware holds.",
         "",
         f"Training: {settings}; {seconds:.0f} s on one CPU thread. The float64 model file and "
         "the golden network are computed by `tests/test_designs.py`, which checks this table.",
