@@ -243,7 +243,9 @@ COCOTB_CONFIGS = {
 }
 
 
-def build_cocotb_dut(name, cfg):
+def build_cocotb_dut(name, cfg, root=BUILD_ROOT):
+    """Write configuration ``name``'s Verilog under ``root / name``; return ``(top, sources,
+    env)`` (``sim/blocks/generate.py`` builds the same instance for the Makefile flow)."""
     if cfg.get("layer"):
         weights, thresholds = layer_64x16()
         op = "xnor"
@@ -255,9 +257,9 @@ def build_cocotb_dut(name, cfg):
     dut = ConstMatrixDense(weights, thresholds, op=op, stages=cfg["stages"],
                            target=cfg["target"])
     top = f"constmatrix_{name}"
-    sources = [write_source(BUILD_ROOT / name / f"{top}.v", verilog.convert(dut, name=top))]
+    sources = [write_source(root / name / f"{top}.v", verilog.convert(dut, name=top))]
     if cfg["target"] == "ice40":
-        sources.append(write_source(BUILD_ROOT / name / "ice40_cells.v", ICE40_CELL_MODELS))
+        sources.append(write_source(root / name / "ice40_cells.v", ICE40_CELL_MODELS))
     env = {"CONSTMATRIX_CONFIG": json.dumps({
         "weights": weights, "thresholds": thresholds, "op": op, "latency": dut.latency,
         "vectors": 300, "seed": len(name),

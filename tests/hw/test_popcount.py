@@ -249,7 +249,9 @@ COCOTB_CONFIGS = {
 }
 
 
-def build_cocotb_dut(name, cfg):
+def build_cocotb_dut(name, cfg, root=BUILD_ROOT):
+    """Write configuration ``name``'s Verilog under ``root / name``; return ``(top, sources,
+    env)`` (``sim/blocks/generate.py`` builds the same instance for the Makefile flow)."""
     width = cfg["width"]
     weights = None
     if cfg.get("constant"):
@@ -267,7 +269,7 @@ def build_cocotb_dut(name, cfg):
         cls = XnorPopcount if cfg["kind"] == "xnor" else AndPopcount
         dut = cls(width, weights=weights, stages=stages)
     top = f"popcount_{name}"
-    source = write_source(BUILD_ROOT / name / f"{top}.v", verilog.convert(dut, name=top))
+    source = write_source(root / name / f"{top}.v", verilog.convert(dut, name=top))
     env = {"POPCOUNT_CONFIG": json.dumps({
         "kind": cfg["kind"], "width": width, "latency": dut.latency, "weights": weights,
         "vectors": 200, "seed": width,
