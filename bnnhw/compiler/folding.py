@@ -23,11 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import LayerError
+from .fusion import MATRIX_OPS, pooled_dense_layers
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
-           "pooled_dense_layers", "window_pool_cycles", "POOLED_DRAIN_CYCLES"]
-
-MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense", "panet_conv2d")
+           "window_pool_cycles", "POOLED_DRAIN_CYCLES"]
 
 #: Cycles per image a pooled dense engine spends beyond its folds (``bnnhw.hw.pooldense``); when
 #: its result is the network's output, the argmax head also holds it one cycle per class.
@@ -158,26 +157,6 @@ class FoldingPlan:
 
 def _divisors(n):
     return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def pooled_dense_layers(compiled):
-    """``{dense layer: global pool layer}`` for each int8 dense layer that reads a global pool of
-    bits and is that pool's only reader: the hardware fuses the two into one engine
-    (``bnnhw.hw.pooldense``) that takes the pool's input pixels one at a time, so the dense
-    layer's folds repeat once per pooled position."""
-    layers = {layer.name: layer for layer in compiled.layers}
-    readers = {}
-    for layer in compiled.layers:
-        for source in layer.inputs:
-            readers.setdefault(source, []).append(layer.name)
-    fused = {}
-    for layer in compiled.layers:
-        pool = layers.get(layer.inputs[0]) if len(layer.inputs) == 1 else None
-        if layer.op == "int8_dense" and pool is not None and pool.op == "global_pool" \
-                and compiled.values[pool.inputs[0]].kind == "bits" \
-                and readers.get(pool.name) == [layer.name] and compiled.output != pool.name:
-            fused[layer.name] = pool
-    return fused
 
 
 def _pair(value):
