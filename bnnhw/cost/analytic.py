@@ -15,14 +15,11 @@ keeps element-wise "sops" in a separate appendix tally). They appear as rows onl
 change a shape or hold a feature map.
 """
 
+from ..params import pair
 from .precision import precision
 from .report import CostReport, LayerCost
 
 __all__ = ["NetBuilder"]
-
-
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def _out_size(size, kernel, stride, padding):
@@ -58,9 +55,9 @@ class NetBuilder:
         ``padding`` defaults to ``K // 2`` ("same" for odd kernels at stride 1).
         """
         cin, h, w = x
-        kh, kw = _pair(kernel)
-        sh, sw = _pair(stride)
-        ph, pw = (kh // 2, kw // 2) if padding is None else _pair(padding)
+        kh, kw = pair(kernel, "kernel", 1)
+        sh, sw = pair(stride, "stride", 1)
+        ph, pw = (kh // 2, kw // 2) if padding is None else pair(padding, "padding", 0)
         if cin % groups or out_channels % groups:
             raise ValueError(f"{self.name}: {name}: groups {groups} must divide C_in {cin} "
                              f"and C_out {out_channels}")

@@ -37,6 +37,8 @@ from collections import Counter
 
 import numpy as np
 
+from ..params import pair
+
 __all__ = ["MEMORY_KINDS", "engine_of_layer", "memory_traffic"]
 
 MEMORY_KINDS = ("weight_rom", "threshold_rom", "param_rom", "line_buffer", "vector_buffer",
@@ -70,12 +72,6 @@ def engine_of_layer(compiled, engine_names):
             raise ValueError(f"layer {layer.name!r}: no engine computes it")
         mapping[layer.name] = users[0]
     return mapping
-
-
-def _pair(value):
-    if np.ndim(value) == 0:
-        return int(value), int(value)
-    return tuple(int(v) for v in value)
 
 
 def _window(traffic, *, bits, height, width, kernel, stride, padding, positions, chunk_bits,
@@ -131,7 +127,8 @@ def _matrix(traffic, compiled, layer, folding, memory_map, fused, chunked=False,
         shape = layer.params["weight_bases"].shape[3:] if layer.op == "panet_conv2d" \
             else layer.params["weight"].shape[2:]
         kernel = tuple(int(k) for k in shape)
-        stride, padding = _pair(layer.params["stride"]), _pair(layer.params["padding"])
+        stride = pair(layer.params["stride"], "stride")
+        padding = pair(layer.params["padding"], "padding")
     if layer.op.startswith("binary"):
         groups = int(layer.params.get("groups", 1))
         bits, chunk = c, folding.simd
@@ -203,8 +200,8 @@ def memory_traffic(network, compiled, plan, memory_map):
             word_bits = sum(e["word_bits"] for e in params)
             _add(entry, "param_rom", reads=c * h * w, word_bits=word_bits)
         elif layer.op == "maxpool":
-            kernel = _pair(layer.params["kernel"])
-            stride = _pair(layer.params.get("stride", layer.params["kernel"]))
+            kernel = pair(layer.params["kernel"], "kernel")
+            stride = pair(layer.params.get("stride", layer.params["kernel"]), "stride")
             if stride == kernel and h % kernel[0] == 0 and w % kernel[1] == 0:
                 continue      # StreamingMaxPool: partial ORs in registers, no line buffer
             positions = int(np.prod(compiled.values[layer.name].shape[1:]))

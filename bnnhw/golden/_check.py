@@ -1,10 +1,14 @@
 """Argument validation shared by the golden functions.
 
 Every check raises :class:`ValueError` whose message starts with the argument's name, so a caller
-(or the model loader, which adds the layer name) can tell the user exactly what is wrong.
+(or the model loader, which adds the layer name) can tell the user exactly what is wrong. The
+scalar check :func:`int_param` is the shared one of :mod:`bnnhw.params` (a ParameterError, which
+is a ValueError).
 """
 
 import numpy as np
+
+from ..params import int_param
 
 __all__ = ["as_bits", "as_int", "as_float", "check_ndim", "check_range", "int_param"]
 
@@ -67,15 +71,3 @@ def check_range(array, lo, hi, name):
         where = _first_bad(np.atleast_1d(bad))
         value = np.atleast_1d(array)[where]
         raise ValueError(f"{name}: value {int(value)} at index {where} is outside [{lo}, {hi}]")
-
-
-def int_param(value, name, lo=None, hi=None):
-    """A scalar integer parameter (``bool`` excluded), range-checked, as a Python ``int``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name}: expected an integer, got {value!r}")
-    value = int(value)
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        lo_text = "-inf" if lo is None else lo
-        hi_text = "inf" if hi is None else hi
-        raise ValueError(f"{name}: {value} is outside [{lo_text}, {hi_text}]")
-    return value

@@ -1,24 +1,16 @@
 """Sliding-window (im2col) view shared by the binary, int8 and PA-Net convolutions.
 
 Tensors are NCHW; weights are ``(C_out, C_in // groups, K_h, K_w)``. Output size per axis is
-``(H + 2*pad - K) // stride + 1`` (floor), the same as PyTorch's ``conv2d``.
+``(H + 2*pad - K) // stride + 1`` (floor), the same as PyTorch's ``conv2d``. The kernel / stride /
+padding parser :func:`pair` is the shared one of :mod:`bnnhw.params`, re-exported here.
 """
 
 import numpy as np
 
-from ._check import check_ndim, int_param
+from ..params import int_param, pair
+from ._check import check_ndim
 
 __all__ = ["pair", "conv_geometry", "patches", "grouped_weights", "from_grouped"]
-
-
-def pair(value, name, lo):
-    """An int or a 2-sequence of ints, each ``>= lo``, as a ``(h, w)`` tuple."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name}: expected an int or a pair, got {value!r}")
-        return (int_param(value[0], name, lo), int_param(value[1], name, lo))
-    value = int_param(value, name, lo)
-    return (value, value)
 
 
 def conv_geometry(x, w, *, stride, padding, groups, x_name="x", w_name="w"):

@@ -28,6 +28,8 @@ from amaranth.hdl import Cat, Const, Module, Shape, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..params import ParameterError
+
 __all__ = ["PixelFormat", "Chain", "LaneArray", "PixelMap", "element", "convert", "permute_bits"]
 
 
@@ -76,10 +78,11 @@ class Chain(wiring.Component):
     def __init__(self, stages, *, in_shape, out_shape, adapters=None, input=None, output=None):
         self._stages = list(stages)
         if not self._stages:
-            raise ValueError("stages: a chain needs at least one stage")
+            raise ParameterError("stages", "expected at least one stage", "none")
         self._adapters = list(adapters or [None] * (len(self._stages) - 1))
         if len(self._adapters) != len(self._stages) - 1:
-            raise ValueError("adapters: expected one per connection between stages")
+            raise ParameterError("adapters", f"expected {len(self._stages) - 1} (one per "
+                                             f"connection between stages)", len(self._adapters))
         self._input, self._output = input, output
         super().__init__({"i": In(stream.Signature(in_shape)),
                           "o": Out(stream.Signature(out_shape))})
@@ -120,9 +123,10 @@ class LaneArray(wiring.Component):
     def __init__(self, units, *, in_width, out_width, pre=None):
         self._units = list(units)
         if not self._units:
-            raise ValueError("units: need at least one lane")
+            raise ParameterError("units", "expected at least one lane", "none")
         if len({type(u) for u in self._units}) != 1:
-            raise ValueError("units: lanes must be one class (they run in lockstep)")
+            raise ParameterError("units", "expected lanes of one class (they run in lockstep)",
+                                 sorted({type(u).__name__ for u in self._units}))
         self._in_width, self._out_width, self._pre = in_width, out_width, pre
         lanes = len(self._units)
         super().__init__({"i": In(stream.Signature(unsigned(lanes * in_width))),

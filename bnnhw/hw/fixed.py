@@ -20,16 +20,16 @@ register, so it never depends on ``o.ready``; the payload is held while stalled.
 transfer per cycle; *latency* below counts clock edges from the edge that accepts an input to the
 first cycle its result is presented on ``o`` (without stalls).
 
-The private helpers :func:`_int_param`, :func:`_int_vector` and :func:`_is_bool` also validate
-the parameters of :mod:`bnnhw.hw.threshold` and :mod:`bnnhw.hw.pool`.
+A bad parameter raises :class:`bnnhw.params.ParameterError` (``<name>: expected ..., got ...``;
+a ``ValueError``).
 """
-
-import operator
 
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+
+from ..params import int_param, int_vector
 
 __all__ = ["INT8_MAX", "QuantizedBN", "Requantize", "DPReLU", "SaturatingAdd"]
 
@@ -38,50 +38,6 @@ INT8_MAX = 127
 
 _INT8 = (-128, 127)
 _INT16 = (-(1 << 15), (1 << 15) - 1)
-
-
-def _is_bool(value):
-    """``bool`` or a NumPy boolean scalar (``np.bool_``; named ``bool`` in NumPy 2)."""
-    return isinstance(value, bool) or (
-        type(value).__name__ in ("bool_", "bool") and type(value).__module__ == "numpy")
-
-
-def _as_int(value, name):
-    if _is_bool(value):
-        raise ValueError(f"{name}: expected an integer, got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name}: expected an integer, got {value!r}") from None
-
-
-def _int_param(value, name, lo=None, hi=None):
-    """A scalar integer parameter in ``[lo, hi]`` as a Python ``int``, or ValueError naming it."""
-    value = _as_int(value, name)
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        lo_text = "-inf" if lo is None else lo
-        hi_text = "inf" if hi is None else hi
-        raise ValueError(f"{name}: {value} is outside [{lo_text}, {hi_text}]")
-    return value
-
-
-def _int_vector(value, name, lo, hi, length=None):
-    """A non-empty 1-D sequence (or NumPy array) of integers in ``[lo, hi]`` as a tuple."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name}: expected one integer per channel, got {value!r}")
-    items = []
-    for index, item in enumerate(value):
-        item = _as_int(item, f"{name}[{index}]")
-        if not lo <= item <= hi:
-            raise ValueError(f"{name}: value {item} at index {index} is outside [{lo}, {hi}]")
-        items.append(item)
-    if not items:
-        raise ValueError(f"{name}: expected at least one channel, got none")
-    if length is not None and len(items) != length:
-        raise ValueError(f"{name}: expected {length} channels, got {len(items)}")
-    return tuple(items)
 
 
 def _round_shift(value, shift):
@@ -191,16 +147,16 @@ class QuantizedBN(_ChannelPipeline):
 
     Raises
     ------
-    ValueError
+    ParameterError
         A parameter is out of range or ``bias`` has a different length from ``scale``.
     """
 
     _extra_stages = 1
 
     def __init__(self, *, scale, bias, frac_bits):
-        self._scale = _int_vector(scale, "scale", *_INT16)
-        self._bias = _int_vector(bias, "bias", *_INT16, length=len(self._scale))
-        self._frac_bits = _int_param(frac_bits, "frac_bits", 0, 15)
+        self._scale = int_vector(scale, "scale", *_INT16)
+        self._bias = int_vector(bias, "bias", *_INT16, length=len(self._scale))
+        self._frac_bits = int_param(frac_bits, "frac_bits", 0, 15)
         super().__init__(signed(8), signed(8), len(self._scale))
 
     scale = property(lambda self: self._scale, doc="Per-channel int16 scale ``S``.")
@@ -243,7 +199,7 @@ class Requantize(_ChannelPipeline):
 
     Raises
     ------
-    ValueError
+    ParameterError
         A parameter is out of range.
     """
 
@@ -251,8 +207,8 @@ class Requantize(_ChannelPipeline):
 
     def __init__(self, *, multiplier, shift):
         limit = (1 << 16) - 1
-        self._multiplier = _int_vector(multiplier, "multiplier", -limit, limit)
-        self._shift = _int_param(shift, "shift", 0, 48)
+        self._multiplier = int_vector(multiplier, "multiplier", -limit, limit)
+        self._shift = int_param(shift, "shift", 0, 48)
         super().__init__(signed(32), signed(8), len(self._multiplier))
 
     multiplier = property(lambda self: self._multiplier, doc="Per-channel multiplier ``M``.")
@@ -297,19 +253,19 @@ class DPReLU(_ChannelPipeline):
 
     Raises
     ------
-    ValueError
+    ParameterError
         A parameter is out of range or the per-channel lengths differ.
     """
 
     _extra_stages = 1
 
     def __init__(self, *, alpha, beta, eta, gamma, frac_bits):
-        self._alpha = _int_vector(alpha, "alpha", *_INT8)
+        self._alpha = int_vector(alpha, "alpha", *_INT8)
         channels = len(self._alpha)
-        self._beta = _int_vector(beta, "beta", *_INT8, length=channels)
-        self._eta = _int_vector(eta, "eta", *_INT16, length=channels)
-        self._gamma = _int_vector(gamma, "gamma", *_INT16, length=channels)
-        self._frac_bits = _int_param(frac_bits, "frac_bits", 0, 15)
+        self._beta = int_vector(beta, "beta", *_INT8, length=channels)
+        self._eta = int_vector(eta, "eta", *_INT16, length=channels)
+        self._gamma = int_vector(gamma, "gamma", *_INT16, length=channels)
+        self._frac_bits = int_param(frac_bits, "frac_bits", 0, 15)
         super().__init__(signed(8), signed(8), channels)
 
     alpha = property(lambda self: self._alpha, doc="Per-channel int8 input offset.")
@@ -354,7 +310,7 @@ class SaturatingAdd(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``bound`` is out of range.
     """
 
@@ -362,7 +318,7 @@ class SaturatingAdd(wiring.Component):
     PAIR_LAYOUT = data.StructLayout({"x": signed(8), "r": signed(8)})
 
     def __init__(self, *, bound=INT8_MAX):
-        self._bound = _int_param(bound, "bound", 1, INT8_MAX)
+        self._bound = int_param(bound, "bound", 1, INT8_MAX)
         super().__init__({
             "i": In(stream.Signature(self.PAIR_LAYOUT)),
             "o": Out(stream.Signature(signed(8))),

@@ -57,9 +57,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
+from ..params import ParameterError, bool_param, int_param
 from ._memory import buffer_memory
 from ._rom import check_rom_images, sequence as _sequence
-from .fixed import _int_param, _is_bool
 
 __all__ = ["Int8MAC", "pack_int8_weights"]
 
@@ -90,29 +90,29 @@ def pack_int8_weights(matrix, *, pe, simd):
     """
     rows = [_sequence(row, "matrix") for row in _sequence(matrix, "matrix")]
     if not rows or not rows[0]:
-        raise ValueError("matrix: expected a non-empty (rows, fan_in) array")
+        raise ParameterError("matrix", "expected a non-empty (rows, fan_in) array", repr(matrix))
     fan_in = len(rows[0])
     pe, simd = _folding(len(rows), fan_in, pe, simd)
     words = [[] for _ in range(pe)]
     for r, row in enumerate(rows):
         if len(row) != fan_in:
-            raise ValueError(f"matrix: row {r} has {len(row)} elements, expected {fan_in}")
+            raise ParameterError(f"matrix[{r}]", f"expected {fan_in} elements", len(row))
         for sf in range(fan_in // simd):
             word = 0
             for i in range(simd):
-                value = _int_param(row[sf * simd + i], f"matrix[{r}][{sf * simd + i}]", -128, 127)
+                value = int_param(row[sf * simd + i], f"matrix[{r}][{sf * simd + i}]", -128, 127)
                 word |= (value & 0xFF) << (8 * i)
             words[r % pe].append(word)
     return words
 
 
 def _folding(rows, fan_in, pe, simd):
-    pe = _int_param(pe, "pe", 1)
-    simd = _int_param(simd, "simd", 1)
+    pe = int_param(pe, "pe", 1)
+    simd = int_param(simd, "simd", 1)
     if fan_in % simd:
-        raise ValueError(f"simd: {simd} does not divide fan_in {fan_in}")
+        raise ParameterError("simd", f"expected a divisor of fan_in={fan_in}", simd)
     if rows % pe:
-        raise ValueError(f"pe: {pe} does not divide rows {rows}")
+        raise ParameterError("pe", f"expected a divisor of rows={rows}", pe)
     return pe, simd
 
 
@@ -171,28 +171,24 @@ class Int8MAC(wiring.Component):
 
     def __init__(self, *, weights, bias, fan_in, pe, simd, depthwise=False,
                  input_range=(-128, 127), reread=False):
-        if not _is_bool(reread):
-            raise ValueError(f"reread: expected a bool, got {reread!r}")
-        self._reread = bool(reread)
+        self._reread = bool_param(reread, "reread")
         bias = _sequence(bias, "bias")
         if not bias:
-            raise ValueError("bias: expected one int32 per row, got none")
-        self._bias = tuple(_int_param(b, f"bias[{r}]", *INT32) for r, b in enumerate(bias))
+            raise ParameterError("bias", "expected one int32 per row", "none")
+        self._bias = tuple(int_param(b, f"bias[{r}]", *INT32) for r, b in enumerate(bias))
         self._rows = len(self._bias)
-        self._fan_in = _int_param(fan_in, "fan_in", 1)
+        self._fan_in = int_param(fan_in, "fan_in", 1)
         self._pe, self._simd = _folding(self._rows, self._fan_in, pe, simd)
-        if not _is_bool(depthwise):
-            raise ValueError(f"depthwise: expected a bool, got {depthwise!r}")
-        self._depthwise = bool(depthwise)
+        self._depthwise = depthwise = bool_param(depthwise, "depthwise")
         self._sf = self._fan_in // self._simd
         self._nf = self._rows // self._pe
 
         self._weights = check_rom_images(weights, name="weights", count=self._pe,
                                          depth=self._nf * self._sf, word_bits=8 * self._simd)
         if not isinstance(input_range, (tuple, list)) or len(input_range) != 2:
-            raise ValueError(f"input_range: expected (lo, hi), got {input_range!r}")
-        lo = _int_param(input_range[0], "input_range", -128, 127)
-        hi = _int_param(input_range[1], "input_range", lo, 127)
+            raise ParameterError("input_range", "expected (lo, hi)", repr(input_range))
+        lo = int_param(input_range[0], "input_range", -128, 127)
+        hi = int_param(input_range[1], "input_range", lo, 127)
         self._input_range = (lo, hi)
         largest = 0
         for r in range(self._rows):
@@ -201,9 +197,9 @@ class Int8MAC(wiring.Component):
                             for e in _word_elements(word, self._simd))
             worst = 128 * magnitude + abs(self._bias[r])
             if worst > INT32[1]:
-                raise ValueError(
-                    f"weights: row {r} can reach |acc| = {worst}, which overflows the int32 "
-                    f"accumulator")
+                raise ParameterError(
+                    "weights", f"expected row {r} to fit the int32 accumulator",
+                    f"|acc| up to {worst}")
             largest = max(largest, max(-lo, hi) * magnitude + abs(self._bias[r]))
         # accumulator: the exact range for inputs in input_range (the output stays int32)
         self._acc_width = bits_for(largest, require_sign_bit=True) if largest else 2

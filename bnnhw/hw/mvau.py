@@ -51,34 +51,34 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from ..params import ParameterError, bool_param, int_param, is_bool
 from ._memory import buffer_memory
 from ._rom import check_rom_images, sequence as _sequence
-from .fixed import _int_param, _is_bool
 from .popcount import AndPopcount, XnorPopcount, popcount_depth
 
 __all__ = ["BinaryMVAU"]
 
 
 def _bit(value, name):
-    if _is_bool(value):
+    if is_bool(value):
         return int(value)
     if isinstance(value, numbers.Integral) and int(value) in (0, 1):
         return int(value)
-    raise ValueError(f"{name}: expected bits 0/1, got {value!r}")
+    raise ParameterError(name, "expected bits 0/1", repr(value))
 
 
 def _weight_matrix(weights):
     rows = _sequence(weights, "weights")
     if not rows:
-        raise ValueError("weights: expected a (rows, fan_in) matrix of bits, got no rows")
+        raise ParameterError("weights", "expected a (rows, fan_in) matrix of bits", "no rows")
     matrix = []
     for r, row in enumerate(rows):
         row = _sequence(row, f"weights[{r}]")
         if not row:
-            raise ValueError(f"weights: row {r} is empty")
+            raise ParameterError(f"weights[{r}]", "expected at least one bit", "an empty row")
         if matrix and len(row) != len(matrix[0]):
-            raise ValueError(
-                f"weights: row {r} has {len(row)} bits, row 0 has {len(matrix[0])} (ragged)")
+            raise ParameterError(f"weights[{r}]", f"expected {len(matrix[0])} bits like row 0",
+                                 len(row))
         matrix.append(tuple(_bit(b, f"weights[{r}][{c}]") for c, b in enumerate(row)))
     return tuple(matrix)
 
@@ -162,53 +162,51 @@ class BinaryMVAU(wiring.Component):
 
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
                  op="xnor", saturate_at=None, stages=0, groups=1, reread=False):
-        if not _is_bool(reread):
-            raise ValueError(f"reread: expected a bool, got {reread!r}")
-        self._reread = bool(reread)
+        self._reread = bool_param(reread, "reread")
         if op not in ("xnor", "and"):
-            raise ValueError(f"op: expected 'xnor' or 'and', got {op!r}")
+            raise ParameterError("op", "expected 'xnor' or 'and'", repr(op))
         self._op = op
         if (words is None) == (weights is None):
-            raise ValueError("words: give either ROM words (words=) or constant weights "
-                             "(weights=), exactly one of them")
+            raise ParameterError("words", "expected either ROM words (words=) or constant weights "
+                                          "(weights=), exactly one of them",
+                                 "both" if words is not None else "neither")
         if weights is not None:
             matrix = _weight_matrix(weights)
             shape = {"rows": len(matrix), "fan_in": len(matrix[0]),
                      "pe": len(matrix), "simd": len(matrix[0])}
             for name, given in (("rows", rows), ("fan_in", fan_in), ("pe", pe), ("simd", simd)):
-                if given is not None and _int_param(given, name, 1) != shape[name]:
-                    raise ValueError(
-                        f"{name}: constant weights are fully unrolled, so {name} must be "
-                        f"{shape[name]} for a {shape['rows']} x {shape['fan_in']} matrix, "
-                        f"got {given!r}")
+                if given is not None and int_param(given, name, 1) != shape[name]:
+                    raise ParameterError(
+                        name, f"expected {shape[name]} (constant weights are fully unrolled: a "
+                              f"{shape['rows']} x {shape['fan_in']} matrix)", repr(given))
             rows, fan_in, pe, simd = shape["rows"], shape["fan_in"], shape["pe"], shape["simd"]
             self._weights, self._words = matrix, None
         else:
             for name, value in (("fan_in", fan_in), ("rows", rows), ("pe", pe), ("simd", simd)):
                 if value is None:
-                    raise ValueError(f"{name}: required with ROM words")
-            fan_in = _int_param(fan_in, "fan_in", 1)
-            rows = _int_param(rows, "rows", 1)
-            pe = _int_param(pe, "pe", 1)
-            simd = _int_param(simd, "simd", 1)
+                    raise ParameterError(name, "expected a value with ROM words", "None")
+            fan_in = int_param(fan_in, "fan_in", 1)
+            rows = int_param(rows, "rows", 1)
+            pe = int_param(pe, "pe", 1)
+            simd = int_param(simd, "simd", 1)
             self._weights = None
         self._fan_in, self._rows, self._pe, self._simd = fan_in, rows, pe, simd
         if fan_in % simd:
-            raise ValueError(f"simd: {simd} does not divide fan_in={fan_in}")
+            raise ParameterError("simd", f"expected a divisor of fan_in={fan_in}", simd)
         if rows % pe:
-            raise ValueError(f"pe: {pe} does not divide rows={rows}")
-        self._groups = _int_param(groups, "groups", 1)
+            raise ParameterError("pe", f"expected a divisor of rows={rows}", pe)
+        self._groups = int_param(groups, "groups", 1)
         if (rows // pe) % self._groups:
-            raise ValueError(f"groups: {self._groups} does not divide the {rows // pe} neuron "
-                             f"folds (pe={pe} must divide the {rows}/{self._groups} rows per "
-                             f"group)")
+            raise ParameterError("groups", f"expected a divisor of the {rows // pe} neuron folds "
+                                           f"(pe={pe} must divide the {rows}/groups rows per "
+                                           f"group)", self._groups)
         if self._weights is None:
             self._words = self._check_words(words)
 
         if saturate_at is None:
             self._saturate_at = None
         else:
-            self._saturate_at = _int_param(saturate_at, "saturate_at", 1)
+            self._saturate_at = int_param(saturate_at, "saturate_at", 1)
         top = fan_in if saturate_at is None else min(fan_in, self._saturate_at)
         self._count_width = ceil_log2(top + 1)
 
@@ -220,10 +218,10 @@ class BinaryMVAU(wiring.Component):
             depth = popcount_depth(fan_in)
         else:  # constant AND trees count only the weight-1 bits; shallower ones get registers
             depth = max(popcount_depth(sum(row)) for row in self._weights)
-        if _is_bool(stages) or not isinstance(stages, numbers.Integral) \
+        if is_bool(stages) or not isinstance(stages, numbers.Integral) \
                 or not 0 <= stages <= depth:
-            raise ValueError(f"stages: expected an integer in [0, {depth}] (the popcount tree "
-                             f"depth), got {stages!r}")
+            raise ParameterError("stages", f"expected an integer in [0, {depth}] (the popcount "
+                                           f"tree depth)", repr(stages))
         self._stages = int(stages)
 
         super().__init__({

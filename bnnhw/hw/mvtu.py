@@ -48,7 +48,7 @@ from amaranth.hdl import Module, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .fixed import _int_param, _is_bool
+from ..params import ParameterError, int_param, is_bool
 from .mvau import BinaryMVAU, _sequence
 from .threshold import ThresholdUnit, _rows
 
@@ -77,16 +77,14 @@ def _threshold_arrays(threshold, invert, rows):
     """``(k x rows threshold, k x rows invert, two_d)`` from the ``(rows,)``/``(k, rows)`` forms."""
     t_rows, two_d = _rows(threshold, "threshold")
     if not t_rows:
-        raise ValueError("threshold: k=0 slices; need k >= 1")
+        raise ParameterError("threshold", "expected k >= 1 slices", 0)
     t = []
     for n, row in enumerate(t_rows):
         if len(row) != rows:
-            raise ValueError(f"threshold: slice {n} has {len(row)} channels, expected rows={rows}")
+            raise ParameterError(f"threshold[{n}]", f"expected rows={rows} channels", len(row))
         values = []
         for c, value in enumerate(row):
-            if _is_bool(value) or not isinstance(value, numbers.Integral):
-                raise ValueError(f"threshold: expected integers, got {value!r} at [{n}][{c}]")
-            values.append(int(value))
+            values.append(int_param(value, f"threshold[{n}][{c}]"))
         t.append(tuple(values))
     if invert is None:
         inv = [tuple(False for _ in range(rows)) for _ in t]
@@ -94,13 +92,13 @@ def _threshold_arrays(threshold, invert, rows):
         i_rows, i_two_d = _rows(invert, "invert")
         if i_two_d != two_d or len(i_rows) != len(t) or any(len(r) != rows for r in i_rows):
             shape = f"{len(t)} x {rows}" if two_d else f"{rows}"
-            raise ValueError(f"invert: shape must equal threshold's ({shape})")
+            raise ParameterError("invert", f"expected threshold's shape ({shape})", repr(invert))
         inv = []
         for row in i_rows:
             for flag in row:
-                if not (_is_bool(flag) or (isinstance(flag, numbers.Integral)
-                                           and int(flag) in (0, 1))):
-                    raise ValueError(f"invert: expected bools or 0/1, got {flag!r}")
+                if not (is_bool(flag) or (isinstance(flag, numbers.Integral)
+                                          and int(flag) in (0, 1))):
+                    raise ParameterError("invert", "expected bools or 0/1", repr(flag))
             inv.append(tuple(bool(flag) for flag in row))
     return tuple(t), tuple(inv), two_d
 
@@ -177,36 +175,39 @@ class BinaryMVTU(wiring.Component):
         if threshold_width is None:
             self._width = needed
         else:
-            self._width = _int_param(threshold_width, "threshold_width", 1)
+            self._width = int_param(threshold_width, "threshold_width", 1)
             if self._width < needed:
-                raise ValueError(f"threshold_width: {self._width} bits cannot hold thresholds up "
-                                 f"to fan_in={fan_in} (needs {needed})")
+                raise ParameterError("threshold_width", f"expected at least {needed} bits to hold "
+                                                        f"thresholds up to fan_in={fan_in}",
+                                     self._width)
         w = self._width
 
         if threshold is None and threshold_words is None:
-            raise ValueError("threshold: give threshold= (and invert=) or threshold_words= "
-                             "(with slices=)")
+            raise ParameterError("threshold", "expected threshold= (and invert=) or "
+                                              "threshold_words= (with slices=)", "neither")
         if slices is not None:
-            slices = _int_param(slices, "slices", 1)
+            slices = int_param(slices, "slices", 1)
         decoded = None
         if threshold_words is not None:
             if slices is None:
-                raise ValueError("slices: required with threshold_words (k, slices per word)")
+                raise ParameterError("slices", "expected k (slices per word) with "
+                                               "threshold_words", "None")
             decoded = self._decode_words(threshold_words, slices, w, fan_in, rows, pe, nf_count)
         if threshold is not None:
             t, inv, two_d = _threshold_arrays(threshold, invert, rows)
             if slices is not None and len(t) != slices:
-                raise ValueError(f"slices: {slices}, but threshold has {len(t)} slices")
+                raise ParameterError("slices", f"expected threshold's {len(t)} slices", slices)
             for n, row in enumerate(t):
                 for r, value in enumerate(row):
                     if not 0 <= value <= fan_in:
-                        raise ValueError(f"threshold: value {value} at [{n}][{r}] is outside "
-                                         f"[0, fan_in={fan_in}]")
+                        raise ParameterError(f"threshold[{n}][{r}]",
+                                             f"expected an integer in [0, fan_in={fan_in}]", value)
             if decoded is not None and decoded != (t, inv):
                 bad = next((n, r) for n in range(len(t)) for r in range(rows)
                            if (t[n][r], inv[n][r]) != (decoded[0][n][r], decoded[1][n][r]))
-                raise ValueError(f"threshold_words: disagree with threshold/invert at slice "
-                                 f"{bad[0]}, row {bad[1]}")
+                raise ParameterError("threshold_words", "expected words that agree with "
+                                                        "threshold/invert",
+                                     f"a difference at slice {bad[0]}, row {bad[1]}")
         else:
             (t, inv), two_d = decoded, slices > 1
         self._threshold, self._invert, self._two_d = t, inv, two_d
@@ -214,9 +215,9 @@ class BinaryMVTU(wiring.Component):
         if mvau.saturate_at is not None:
             top = max(max(row) for row in t)
             if top > mvau.saturate_at:
-                raise ValueError(
-                    f"saturate_at: {mvau.saturate_at} is below threshold {top}; counts saturated "
-                    f"there would miss p >= T (saturate at >= max threshold)")
+                raise ParameterError(
+                    "saturate_at", f"expected at least the largest threshold {top} (counts "
+                                   f"saturated below it would miss p >= T)", mvau.saturate_at)
 
         super().__init__({
             "i": In(stream.Signature(unsigned(mvau.simd))),
@@ -227,31 +228,29 @@ class BinaryMVTU(wiring.Component):
     def _decode_words(images, slices, w, fan_in, rows, pe, nf_count):
         images = _sequence(images, "threshold_words")
         if len(images) != pe:
-            raise ValueError(f"threshold_words: expected one ROM image per PE ({pe}), "
-                             f"got {len(images)}")
+            raise ParameterError("threshold_words", f"expected one ROM image per PE ({pe})",
+                                 len(images))
         bits = slices * (w + 1)
         t = [[0] * rows for _ in range(slices)]
         inv = [[False] * rows for _ in range(slices)]
         for p, image in enumerate(images):
             image = _sequence(image, f"threshold_words[{p}]")
             if len(image) != nf_count:
-                raise ValueError(f"threshold_words: PE {p} has {len(image)} words, expected "
-                                 f"rows/pe = {nf_count}")
+                raise ParameterError(f"threshold_words[{p}]",
+                                     f"expected rows/pe = {nf_count} words", len(image))
             for nf, word in enumerate(image):
-                if _is_bool(word) or not isinstance(word, numbers.Integral):
-                    raise ValueError(f"threshold_words: PE {p} word {nf}: expected an integer, "
-                                     f"got {word!r}")
-                word = int(word)
+                word = int_param(word, f"threshold_words[{p}][{nf}]")
                 if not 0 <= word < 1 << bits:
-                    raise ValueError(f"threshold_words: PE {p} word {nf}: {word:#x} does not fit "
-                                     f"k*(w+1) = {slices}*{w + 1} bits")
+                    raise ParameterError(f"threshold_words[{p}][{nf}]", f"expected a word that "
+                                         f"fits k*(w+1) = {slices}*{w + 1} bits", f"{word:#x}")
                 r = nf * pe + p
                 for n in range(slices):
                     field = word >> (n * (w + 1))
                     value = field & ((1 << w) - 1)
                     if value > fan_in:
-                        raise ValueError(f"threshold_words: PE {p} word {nf} slice {n}: threshold "
-                                         f"{value} is above fan_in={fan_in}")
+                        raise ParameterError(f"threshold_words[{p}][{nf}]",
+                                             f"expected slice {n}'s threshold <= fan_in={fan_in}",
+                                             value)
                     t[n][r] = value
                     inv[n][r] = bool((field >> w) & 1)
         return tuple(map(tuple, t)), tuple(map(tuple, inv))

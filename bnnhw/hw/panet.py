@@ -40,9 +40,9 @@ from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..params import ParameterError, int_param
 from ._memory import buffer_memory
 from ._rom import check_rom_images
-from .fixed import _int_param
 from .popcount import AndPopcount
 
 __all__ = ["PANetCombiner", "PANetMVU", "csd_digits"]
@@ -72,12 +72,12 @@ def phi_matrix(phi):
     try:
         rows = [list(row) for row in phi]
     except TypeError:
-        raise ValueError(f"phi: expected an (M, N) array of integers, got {phi!r}") from None
+        raise ParameterError("phi", "expected an (M, N) array of integers", repr(phi)) from None
     if not rows or not rows[0]:
-        raise ValueError("phi: expected M >= 1 weight and N >= 1 activation bases")
+        raise ParameterError("phi", "expected M >= 1 weight and N >= 1 activation bases", repr(phi))
     if any(len(row) != len(rows[0]) for row in rows):
-        raise ValueError("phi: rows of different lengths (expected an (M, N) array)")
-    return tuple(tuple(_int_param(value, f"phi[{i}][{j}]", *_INT16)
+        raise ParameterError("phi", "expected an (M, N) array", "rows of different lengths")
+    return tuple(tuple(int_param(value, f"phi[{i}][{j}]", *_INT16)
                        for j, value in enumerate(row)) for i, row in enumerate(rows))
 
 
@@ -125,10 +125,11 @@ class PANetCombiner(wiring.Component):
 
     def __init__(self, *, phi, width, simd):
         self._phi = phi_matrix(phi)
-        self._width = _int_param(width, "width", 1)
-        self._simd = _int_param(simd, "simd", 1)
+        self._width = int_param(width, "width", 1)
+        self._simd = int_param(simd, "simd", 1)
         if self._width % self._simd:
-            raise ValueError(f"simd: {self._simd} does not divide width {self._width}")
+            raise ParameterError("simd", f"expected a divisor of width={self._width}",
+                                 self._simd)
         self._folds = self._width // self._simd
         flat = [value for row in self._phi for value in row]
         self._y_range = (self._width * sum(min(v, 0) for v in flat),
@@ -240,14 +241,15 @@ class PANetMVU(wiring.Component):
     """
 
     def __init__(self, *, words, phi, fan_in, rows, pe, simd):
-        self._fan_in = _int_param(fan_in, "fan_in", 1)
-        self._rows = _int_param(rows, "rows", 1)
-        self._pe = _int_param(pe, "pe", 1)
-        self._simd = _int_param(simd, "simd", 1)
+        self._fan_in = int_param(fan_in, "fan_in", 1)
+        self._rows = int_param(rows, "rows", 1)
+        self._pe = int_param(pe, "pe", 1)
+        self._simd = int_param(simd, "simd", 1)
         if self._rows % self._pe:
-            raise ValueError(f"pe: {self._pe} does not divide rows={self._rows}")
+            raise ParameterError("pe", f"expected a divisor of rows={self._rows}", self._pe)
         if self._fan_in % self._simd:
-            raise ValueError(f"simd: {self._simd} does not divide fan_in={self._fan_in}")
+            raise ParameterError("simd", f"expected a divisor of fan_in={self._fan_in}",
+                                 self._simd)
         phi = phi_matrix(phi)
         self._m, self._n = len(phi), len(phi[0])
         self._words = check_rom_images(words, name="words", count=self._pe,

@@ -19,18 +19,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from .fixed import _int_param
+from ..params import ParameterError, bool_param, int_param, pair
 
 __all__ = ["BinaryMaxPool", "StreamingMaxPool", "GlobalPopcountPool", "Argmax"]
-
-
-def _kernel_pair(kernel):
-    """``kernel`` (an int or a pair of positive ints) as ``(kh, kw)``; ValueError naming it."""
-    if isinstance(kernel, (tuple, list)):
-        if len(kernel) != 2:
-            raise ValueError(f"kernel: expected an int or a pair, got {kernel!r}")
-        return (_int_param(kernel[0], "kernel", 1), _int_param(kernel[1], "kernel", 1))
-    return (_int_param(kernel, "kernel", 1),) * 2
 
 
 def _stall(m, component):
@@ -67,14 +58,14 @@ class BinaryMaxPool(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``kernel`` or ``lanes`` is not a positive integer (pair).
     """
 
     def __init__(self, *, kernel, lanes=1):
-        kernel = _kernel_pair(kernel)
+        kernel = pair(kernel, "kernel", 1)
         self._kernel = kernel
-        self._lanes = _int_param(lanes, "lanes", 1)
+        self._lanes = int_param(lanes, "lanes", 1)
         super().__init__({
             "i": In(stream.Signature(unsigned(self._lanes * self.window))),
             "o": Out(stream.Signature(unsigned(self._lanes))),
@@ -122,16 +113,14 @@ class StreamingMaxPool(wiring.Component):
     """
 
     def __init__(self, *, channels, height, width, kernel, registered=True):
-        if not isinstance(registered, bool):
-            raise ValueError(f"registered: expected a bool, got {registered!r}")
-        self._registered = registered
-        self._channels = _int_param(channels, "channels", 1)
-        self._height = _int_param(height, "height", 1)
-        self._width = _int_param(width, "width", 1)
-        kernel = _kernel_pair(kernel)
+        self._registered = bool_param(registered, "registered")
+        self._channels = int_param(channels, "channels", 1)
+        self._height = int_param(height, "height", 1)
+        self._width = int_param(width, "width", 1)
+        kernel = pair(kernel, "kernel", 1)
         if self._height % kernel[0] or self._width % kernel[1]:
-            raise ValueError(f"kernel: {kernel} does not tile a {self._height} x {self._width} "
-                             f"map")
+            raise ParameterError("kernel", f"expected a kernel that tiles the {self._height} x "
+                                           f"{self._width} map", kernel)
         self._kernel = kernel
         super().__init__({
             "i": In(stream.Signature(unsigned(self._channels))),
@@ -202,13 +191,13 @@ class GlobalPopcountPool(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``channels`` or ``positions`` is not a positive integer.
     """
 
     def __init__(self, *, channels, positions):
-        self._channels = _int_param(channels, "channels", 1)
-        self._positions = _int_param(positions, "positions", 1)
+        self._channels = int_param(channels, "channels", 1)
+        self._positions = int_param(positions, "positions", 1)
         super().__init__({
             "i": In(stream.Signature(unsigned(1))),
             "o": Out(stream.Signature(unsigned(self.count_width))),
@@ -267,13 +256,13 @@ class Argmax(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``classes`` or ``width`` is not a positive integer.
     """
 
     def __init__(self, *, classes, width):
-        self._classes = _int_param(classes, "classes", 1)
-        self._width = _int_param(width, "width", 1)
+        self._classes = int_param(classes, "classes", 1)
+        self._width = int_param(width, "width", 1)
         super().__init__({
             "i": In(stream.Signature(signed(self._width))),
             "o": Out(stream.Signature(unsigned(self.index_width))),

@@ -48,9 +48,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
+from ..params import ParameterError, int_param
 from ._memory import buffer_memory
 from ._rom import check_rom_images
-from .fixed import _int_param
 from .int8mac import _tree_sum, _word_elements
 
 __all__ = ["PooledInt8Dense", "DRAIN_CYCLES"]
@@ -85,18 +85,19 @@ class PooledInt8Dense(wiring.Component):
     """
 
     def __init__(self, *, weights, bias, channels, positions, pe, simd):
-        self._bias = tuple(_int_param(b, f"bias[{r}]") for r, b in enumerate(bias))
+        self._bias = tuple(int_param(b, f"bias[{r}]") for r, b in enumerate(bias))
         if not self._bias:
-            raise ValueError("bias: expected one integer per row, got none")
+            raise ParameterError("bias", "expected one integer per row", "none")
         self._rows = len(self._bias)
-        self._channels = _int_param(channels, "channels", 1)
-        self._positions = _int_param(positions, "positions", 1)
-        self._pe = _int_param(pe, "pe", 1)
-        self._simd = _int_param(simd, "simd", 1)
+        self._channels = int_param(channels, "channels", 1)
+        self._positions = int_param(positions, "positions", 1)
+        self._pe = int_param(pe, "pe", 1)
+        self._simd = int_param(simd, "simd", 1)
         if self._rows % self._pe:
-            raise ValueError(f"pe: {self._pe} does not divide rows {self._rows}")
+            raise ParameterError("pe", f"expected a divisor of rows={self._rows}", self._pe)
         if self._channels % self._simd:
-            raise ValueError(f"simd: {self._simd} does not divide channels {self._channels}")
+            raise ParameterError("simd", f"expected a divisor of channels={self._channels}",
+                                 self._simd)
         self._nf, self._sf = self._rows // self._pe, self._channels // self._simd
         self._weights = check_rom_images(weights, name="weights", count=self._pe,
                                          depth=self._nf * self._sf, word_bits=8 * self._simd)

@@ -35,6 +35,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from ..params import ParameterError, int_param, is_bool
+
 __all__ = [
     "AndPopcount", "NaivePopcount", "Popcount", "ThresholdDense", "XnorPopcount",
     "popcount_depth",
@@ -187,20 +189,10 @@ def _build(m, bits, *, kind, stages, inverted=()):
 # --- validation -----------------------------------------------------------------------------------
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, not {value!r}")
-    return int(value)
-
-
 def _check_stages(stages, depth):
-    if isinstance(stages, bool) or not isinstance(stages, numbers.Integral):
-        raise TypeError(f"stages must be an integer, not {stages!r}")
-    if not 0 <= stages <= depth:
-        raise ValueError(
-            f"stages must be between 0 and the tree depth {depth}, not {stages!r}")
+    if is_bool(stages) or not isinstance(stages, numbers.Integral) or not 0 <= stages <= depth:
+        raise ParameterError("stages", f"expected an integer in [0, {depth}] (the tree depth)",
+                             repr(stages))
     return int(stages)
 
 
@@ -208,15 +200,15 @@ def _check_bits(weights, width, name="weights"):
     try:
         values = list(weights)
     except TypeError:
-        raise ValueError(f"{name} must be a sequence of bits, not {weights!r}") from None
+        raise ParameterError(name, "expected a sequence of bits", repr(weights)) from None
     if len(values) != width:
-        raise ValueError(f"{name} must have {width} bits (width), not {len(values)}")
+        raise ParameterError(name, f"expected {width} bits (width)", len(values))
     out = []
     for value in values:
         if isinstance(value, numbers.Integral) and int(value) in (0, 1):
             out.append(int(value))
         else:
-            raise ValueError(f"{name} must hold only bits 0 and 1, not {value!r}")
+            raise ParameterError(name, "expected only bits 0 and 1", repr(value))
     return tuple(out)
 
 
@@ -224,20 +216,17 @@ def _check_bits(weights, width, name="weights"):
 
 
 def _check_thresholds(thresholds, outputs):
-    """``thresholds`` as a tuple of ``outputs`` ints (ValueError naming ``thresholds``)."""
+    """``thresholds`` as a tuple of ``outputs`` ints (ParameterError naming ``thresholds``)."""
     thresholds = list(thresholds)
     if len(thresholds) != outputs:
-        raise ValueError(
-            f"thresholds must have one value per output ({outputs}), not {len(thresholds)}")
-    for t in thresholds:
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-            raise ValueError(f"thresholds must be integers, not {t!r}")
-    return tuple(int(t) for t in thresholds)
+        raise ParameterError("thresholds", f"expected one value per output ({outputs})",
+                             len(thresholds))
+    return tuple(int_param(t, f"thresholds[{k}]") for k, t in enumerate(thresholds))
 
 
 def _check_op(op):
     if op not in ("xnor", "and"):
-        raise ValueError(f"op must be 'xnor' or 'and', not {op!r}")
+        raise ParameterError("op", "expected 'xnor' or 'and'", repr(op))
     return op
 
 
@@ -264,14 +253,12 @@ class Popcount(wiring.Component):
 
     Raises
     ------
-    ValueError
-        ``width < 1``; ``stages`` negative or above :attr:`depth`.
-    TypeError
-        ``width`` or ``stages`` not an integer.
+    ParameterError
+        ``width`` not an integer ``>= 1``; ``stages`` not an integer in ``[0, depth]``.
     """
 
     def __init__(self, width, *, stages=0):
-        self._width = _check_int(width, "width", 1)
+        self._width = int_param(width, "width", 1)
         self._depth = popcount_depth(self._width)
         self._stages = _check_stages(stages, self._depth)
         super().__init__({"bits": In(self._width), "count": Out(ceil_log2(self._width + 1))})
@@ -328,16 +315,16 @@ class NaivePopcount(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``width < 1``, unknown ``op``, ``weights`` without ``op`` or not ``width`` bits.
     """
 
     def __init__(self, width, *, op=None, weights=None):
-        self._width = _check_int(width, "width", 1)
+        self._width = int_param(width, "width", 1)
         if op not in (None, "xnor", "and"):
-            raise ValueError(f"op must be None, 'xnor' or 'and', not {op!r}")
+            raise ParameterError("op", "expected None, 'xnor' or 'and'", repr(op))
         if op is None and weights is not None:
-            raise ValueError("weights need an op ('xnor' or 'and')")
+            raise ParameterError("op", "expected 'xnor' or 'and' with weights", "None")
         self._op = op
         self._weights = None if weights is None else _check_bits(weights, self._width)
         ports = {"count": Out(ceil_log2(self._width + 1))}
@@ -374,7 +361,7 @@ class _ProductPopcount(wiring.Component):
     _op = None
 
     def __init__(self, width, *, weights=None, stages=0):
-        self._width = _check_int(width, "width", 1)
+        self._width = int_param(width, "width", 1)
         self._weights = None if weights is None else _check_bits(weights, self._width)
         if self._weights is None:
             kind, counted = "streamed", self._width
@@ -467,7 +454,7 @@ class XnorPopcount(_ProductPopcount):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``width < 1``; ``weights`` not ``width`` bits of 0/1; ``stages`` negative or above
         :attr:`depth`.
     """
@@ -501,7 +488,7 @@ class AndPopcount(_ProductPopcount):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``width < 1``; ``weights`` not ``width`` bits of 0/1; ``stages`` negative or above
         :attr:`depth`.
     """
@@ -539,7 +526,7 @@ class ThresholdDense(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         Empty or ragged ``weights``, non-bit weights, ``len(thresholds) != outputs``, non-integer
         thresholds, unknown ``op``, or ``stages`` out of range for some output.
     """
@@ -547,7 +534,8 @@ class ThresholdDense(wiring.Component):
     def __init__(self, weights, thresholds, *, op="xnor", stages=0):
         rows = [list(row) for row in weights]
         if not rows or not rows[0]:
-            raise ValueError("weights must be a non-empty (outputs, width) array of bits")
+            raise ParameterError("weights", "expected a non-empty (outputs, width) array of bits",
+                                 repr(weights))
         width = len(rows[0])
         self._weights = tuple(_check_bits(row, width, "weights") for row in rows)
         self._thresholds = _check_thresholds(thresholds, len(rows))

@@ -25,8 +25,8 @@ from amaranth.hdl import Cat, Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..params import ParameterError, bool_param, int_param
 from ._memory import buffer_memory
-from .fixed import _int_param
 
 __all__ = ["Serializer", "Deserializer", "Fork", "Join", "StreamFIFO"]
 
@@ -41,18 +41,18 @@ def _shape_param(value, name):
     try:
         width = Shape.cast(value).width
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a shape, got {value!r}") from None
+        raise ParameterError(name, "expected a shape", repr(value)) from None
     if width < 1:
-        raise ValueError(f"{name}: expected a shape at least 1 bit wide, got {value!r}")
+        raise ParameterError(name, "expected a shape at least 1 bit wide", repr(value))
     return value
 
 
 def _vector_params(elements, width, lanes):
-    elements = _int_param(elements, "elements", 1)
-    width = _int_param(width, "width", 1)
-    lanes = _int_param(lanes, "lanes", 1)
+    elements = int_param(elements, "elements", 1)
+    width = int_param(width, "width", 1)
+    lanes = int_param(lanes, "lanes", 1)
     if elements % lanes:
-        raise ValueError(f"lanes: {lanes} does not divide elements = {elements}")
+        raise ParameterError("lanes", f"expected a divisor of elements={elements}", lanes)
     return elements, width, lanes
 
 
@@ -111,14 +111,12 @@ class Serializer(_VectorStream):
 
     Raises
     ------
-    ValueError
+    ParameterError
         A parameter is not a positive integer, or ``lanes`` does not divide ``elements``.
     """
 
     def __init__(self, *, elements, width, lanes=1, registered=True):
-        if not isinstance(registered, bool):
-            raise ValueError(f"registered: expected a bool, got {registered!r}")
-        self._registered = registered
+        self._registered = bool_param(registered, "registered")
         super().__init__(elements, width, lanes,
                          in_lanes=lambda self: self._elements, out_lanes=lambda self: self._lanes)
 
@@ -203,14 +201,12 @@ class Deserializer(_VectorStream):
 
     Raises
     ------
-    ValueError
+    ParameterError
         A parameter is not a positive integer, or ``lanes`` does not divide ``elements``.
     """
 
     def __init__(self, *, elements, width, lanes=1, double_buffered=True):
-        if not isinstance(double_buffered, bool):
-            raise ValueError(f"double_buffered: expected a bool, got {double_buffered!r}")
-        self._double = double_buffered
+        self._double = bool_param(double_buffered, "double_buffered")
         super().__init__(elements, width, lanes,
                          in_lanes=lambda self: self._lanes, out_lanes=lambda self: self._elements)
 
@@ -290,16 +286,14 @@ class Fork(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``shape`` is not a shape of at least 1 bit, or ``outputs`` is not a positive integer.
     """
 
     def __init__(self, *, shape, outputs, registered=True):
         self._shape = _shape_param(shape, "shape")
-        self._outputs = _int_param(outputs, "outputs", 1)
-        if not isinstance(registered, bool):
-            raise ValueError(f"registered: expected a bool, got {registered!r}")
-        self._registered = registered
+        self._outputs = int_param(outputs, "outputs", 1)
+        self._registered = bool_param(registered, "registered")
         members = {"i": In(stream.Signature(self._shape))}
         members.update({f"o{k}": Out(stream.Signature(self._shape))
                         for k in range(self._outputs)})
@@ -376,20 +370,18 @@ class Join(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``shapes`` is empty or not a sequence, or one of its items is not a shape of at least
         1 bit.
     """
 
     def __init__(self, *, shapes, registered=True):
-        if not isinstance(registered, bool):
-            raise ValueError(f"registered: expected a bool, got {registered!r}")
-        self._registered = registered
+        self._registered = bool_param(registered, "registered")
         if isinstance(shapes, (str, bytes)) or not hasattr(shapes, "__iter__"):
-            raise ValueError(f"shapes: expected a sequence of shapes, got {shapes!r}")
+            raise ParameterError("shapes", "expected a sequence of shapes", repr(shapes))
         shapes = tuple(_shape_param(shape, f"shapes[{k}]") for k, shape in enumerate(shapes))
         if not shapes:
-            raise ValueError("shapes: expected at least one input shape, got none")
+            raise ParameterError("shapes", "expected at least one input shape", "none")
         self._shapes = shapes
         members = {f"i{k}": In(stream.Signature(shape)) for k, shape in enumerate(shapes)}
         members["o"] = Out(stream.Signature(unsigned(self.width)))
@@ -460,13 +452,13 @@ class StreamFIFO(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``shape`` is not a shape of at least 1 bit, or ``depth`` is not a positive integer.
     """
 
     def __init__(self, *, shape, depth):
         self._shape = _shape_param(shape, "shape")
-        self._depth = _int_param(depth, "depth", 1)
+        self._depth = int_param(depth, "depth", 1)
         super().__init__({
             "i": In(stream.Signature(self._shape)),
             "o": Out(stream.Signature(self._shape)),

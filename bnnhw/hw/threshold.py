@@ -25,7 +25,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .fixed import _int_param, _int_vector, _is_bool
+from ..params import ParameterError, int_param, int_vector, is_bool
 
 __all__ = ["ThresholdUnit"]
 
@@ -37,12 +37,12 @@ def _rows(value, name):
             return value.tolist(), True
         value = value.tolist()
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name}: expected shape (C,) or (k, C), got {value!r}")
+        raise ParameterError(name, "expected shape (C,) or (k, C)", repr(value))
     value = list(value)
     if value and all(hasattr(row, "__iter__") for row in value):
         return [list(row) for row in value], True
     if any(hasattr(row, "__iter__") for row in value):
-        raise ValueError(f"{name}: expected shape (C,) or (k, C), got a ragged sequence")
+        raise ParameterError(name, "expected shape (C,) or (k, C)", "a ragged sequence")
     return [value], False
 
 
@@ -82,38 +82,37 @@ class ThresholdUnit(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``fan_in < 1``; ``width`` too small for ``fan_in``; no slice (``k < 1``) or no channel;
         a threshold outside ``[0, fan_in]``; ``invert`` not bools of the same shape.
     """
 
     def __init__(self, *, fan_in, threshold, invert, width=None):
-        self._fan_in = _int_param(fan_in, "fan_in", 1)
+        self._fan_in = int_param(fan_in, "fan_in", 1)
         needed = self._fan_in.bit_length()
-        self._width = needed if width is None else _int_param(width, "width", 1)
+        self._width = needed if width is None else int_param(width, "width", 1)
         if self._width < needed:
-            raise ValueError(
-                f"width: {self._width} bits cannot hold popcounts up to fan_in={self._fan_in} "
-                f"(needs {needed})")
+            raise ParameterError("width", f"expected at least {needed} bits to hold popcounts up "
+                                          f"to fan_in={self._fan_in}", self._width)
 
         rows, two_d = _rows(threshold, "threshold")
         if not rows:
-            raise ValueError("threshold: k=0 slices; need k >= 1")
+            raise ParameterError("threshold", "expected k >= 1 slices", 0)
         self._threshold = tuple(
-            _int_vector(row, "threshold", 0, self._fan_in, length=len(rows[0])) for row in rows)
+            int_vector(row, "threshold", 0, self._fan_in, length=len(rows[0])) for row in rows)
         inv_rows, inv_two_d = _rows(invert, "invert")
         if inv_two_d != two_d or len(inv_rows) != len(rows):
-            raise ValueError(
-                f"invert: shape must equal threshold's ({len(rows)} x {len(rows[0])})")
+            raise ParameterError("invert", f"expected threshold's shape ({len(rows)} x "
+                                           f"{len(rows[0])})", repr(invert))
         for row in inv_rows:
             for flag in row:
-                if not _is_bool(flag):
-                    raise ValueError(f"invert: expected bools, got {flag!r}")
+                if not is_bool(flag):
+                    raise ParameterError("invert", "expected bools", repr(flag))
         self._invert = tuple(
             tuple(bool(flag) for flag in row) for row in inv_rows)
         for row in self._invert:
             if len(row) != len(rows[0]):
-                raise ValueError(f"invert: expected {len(rows[0])} channels, got {len(row)}")
+                raise ParameterError("invert", f"expected {len(rows[0])} channels", len(row))
         self._two_d = two_d
 
         super().__init__({
@@ -126,7 +125,8 @@ class ThresholdUnit(wiring.Component):
         """Build from a ``golden.SignThreshold`` (or anything with the same three attributes)."""
         for attr in ("threshold", "invert", "fan_in"):
             if not hasattr(thresholds, attr):
-                raise ValueError(f"thresholds: {thresholds!r} has no {attr!r} attribute")
+                raise ParameterError("thresholds", f"expected a {attr!r} attribute",
+                                     repr(thresholds))
         return cls(fan_in=thresholds.fan_in, threshold=thresholds.threshold,
                    invert=thresholds.invert, width=width)
 

@@ -89,8 +89,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for, ceil_log2
 
+from ..params import ParameterError, bool_param, int_param, is_bool, pair
 from ._memory import buffer_memory
-from .fixed import _int_param, _is_bool
 
 __all__ = ["SlidingWindow", "block_rams", "default_buffer_rows"]
 
@@ -116,18 +116,6 @@ def default_buffer_rows(height, kernel, stride, padding):
     first = max(1, min(height, kernel - padding))
     need = height + first + padding - (h_out - 1) * stride
     return max(kernel + stride, need)
-
-
-def _pair(value, name, lo):
-    """An int or a pair of ints, each ``>= lo``, as a tuple of two ints (ValueError naming it)."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name}: expected an integer or a pair (h, w), got {value!r}")
-        return (_int_param(value[0], name, lo), _int_param(value[1], name, lo))
-    value = _int_param(value, name, lo)
-    return (value, value)
 
 
 class SlidingWindow(wiring.Component):
@@ -197,38 +185,37 @@ class SlidingWindow(wiring.Component):
 
     def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,
                  simd=None, buffer_rows=None, groups=1, chunked_buffer=False, repeat=1):
-        self._channels = _int_param(channels, "channels", 1)
-        self._groups = _int_param(groups, "groups", 1)
+        self._channels = int_param(channels, "channels", 1)
+        self._groups = int_param(groups, "groups", 1)
         if self._channels % self._groups:
-            raise ValueError(f"groups: {self._groups} does not divide channels="
-                             f"{self._channels}")
-        self._height = _int_param(height, "height", 1)
-        self._width = _int_param(width, "width", 1)
-        self._kernel = _pair(kernel, "kernel", 1)
-        self._stride = _pair(stride, "stride", 1)
-        self._padding = _pair(padding, "padding", 0)
-        if _is_bool(pad_bit) or pad_bit not in (0, 1) or isinstance(pad_bit, float):
-            raise ValueError(f"pad_bit: expected 0 (pad value -1) or 1 (pad value +1), "
-                             f"got {pad_bit!r}")
+            raise ParameterError("groups", f"expected a divisor of channels={self._channels}",
+                                 self._groups)
+        self._height = int_param(height, "height", 1)
+        self._width = int_param(width, "width", 1)
+        self._kernel = pair(kernel, "kernel", 1)
+        self._stride = pair(stride, "stride", 1)
+        self._padding = pair(padding, "padding", 0)
+        if is_bool(pad_bit) or pad_bit not in (0, 1) or isinstance(pad_bit, float):
+            raise ParameterError("pad_bit", "expected 0 (pad value -1) or 1 (pad value +1)",
+                                 repr(pad_bit))
         self._pad_bit = int(pad_bit)
         group_channels = self._channels // self._groups
-        self._simd = group_channels if simd is None else _int_param(simd, "simd", 1)
+        self._simd = group_channels if simd is None else int_param(simd, "simd", 1)
         if group_channels % self._simd:
-            raise ValueError(f"simd: {self._simd} does not divide the {group_channels} "
-                             f"channels per group (channels={self._channels}, "
-                             f"groups={self._groups})")
+            raise ParameterError("simd", f"expected a divisor of the {group_channels} channels "
+                                         f"per group (channels={self._channels}, "
+                                         f"groups={self._groups})", self._simd)
         (kh, kw), (sh, sw), (ph, pw) = self._kernel, self._stride, self._padding
         for axis, size, k, p in (("height", self._height, kh, ph), ("width", self._width, kw, pw)):
             if size + 2 * p < k:
-                raise ValueError(f"kernel: {k} is larger than the padded {axis} {size} + 2*{p}")
+                raise ParameterError("kernel", f"expected at most the padded {axis} {size} + "
+                                               f"2*{p}", k)
         self._output_size = ((self._height + 2 * ph - kh) // sh + 1,
                              (self._width + 2 * pw - kw) // sw + 1)
         self._buffer_rows = default_buffer_rows(self._height, self._kernel[0], sh, ph) \
-            if buffer_rows is None else _int_param(buffer_rows, "buffer_rows", kh)
-        self._repeat = _int_param(repeat, "repeat", 1)
-        if not _is_bool(chunked_buffer):
-            raise ValueError(f"chunked_buffer: expected a bool, got {chunked_buffer!r}")
-        self._chunked = bool(chunked_buffer)
+            if buffer_rows is None else int_param(buffer_rows, "buffer_rows", kh)
+        self._repeat = int_param(repeat, "repeat", 1)
+        self._chunked = bool_param(chunked_buffer, "chunked_buffer")
         super().__init__({
             "i": In(stream.Signature(unsigned(self._channels))),
             "o": Out(stream.Signature(unsigned(self._simd))),

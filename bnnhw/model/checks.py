@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..params import ParameterError, pair
 from .errors import ModelError
 
 __all__ = ["LayerCheck"]
@@ -47,12 +48,13 @@ class LayerCheck:
 
     def pair_attr(self, key, default=_MISSING, lo=0):
         value = self.attr(key, default)
-        pair = value if isinstance(value, list) else [value, value]
-        if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) for v in pair):
+        try:
+            parsed = pair(value, key)
+        except ParameterError:
             self.fail(key, f"expected an integer or a pair of integers, got {value!r}")
-        if min(pair) < lo:
+        if min(parsed) < lo:
             self.fail(key, f"expected values >= {lo}, got {value!r}")
-        return tuple(pair)
+        return parsed
 
     def choice_attr(self, key, choices, default=_MISSING):
         value = self.attr(key, default)

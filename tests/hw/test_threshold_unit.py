@@ -209,7 +209,8 @@ def test_bad_parameters(kwargs, name):
 
 
 def test_width_error_names_the_need():
-    with pytest.raises(ValueError, match=r"width: 4 bits cannot hold popcounts up to fan_in=16"):
+    expected = r"^width: expected at least 5 bits to hold popcounts up to fan_in=16, got 4$"
+    with pytest.raises(ValueError, match=expected):
         ThresholdUnit(fan_in=16, threshold=[3], invert=[False], width=4)
 
 

@@ -10,6 +10,7 @@ from amaranth.hdl import Cat, Const, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ...params import ParameterError, int_param, is_bool
 from ..popcount import _check_op, _check_thresholds
 from .emit import _Emitter
 from .planning import _Plan, _register_cells, _stages
@@ -21,24 +22,23 @@ def _check_weights(weights):
     try:
         rows = [list(r) for r in weights]
     except TypeError:
-        raise ValueError(f"weights must be an (outputs, width) array of bits, not {weights!r}") \
-            from None
+        raise ParameterError("weights", "expected an (outputs, width) array of bits",
+                             repr(weights)) from None
     if not rows or not rows[0]:
-        raise ValueError("weights must be a non-empty (outputs, width) array of bits")
+        raise ParameterError("weights", "expected a non-empty (outputs, width) array of bits",
+                             repr(weights))
     width = len(rows[0])
     out = []
     for row in rows:
         if len(row) != width:
-            raise ValueError(f"weights must have {width} bits (width) in every row, "
-                             f"not {len(row)}")
+            raise ParameterError("weights", f"expected {width} bits (width) in every row",
+                                 len(row))
         bits = []
         for v in row:
-            if isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) in (0, 1):
-                bits.append(int(v))
-            elif isinstance(v, (bool, np.bool_)):
+            if is_bool(v) or (isinstance(v, numbers.Integral) and int(v) in (0, 1)):
                 bits.append(int(v))
             else:
-                raise ValueError(f"weights must hold only bits 0 and 1, not {v!r}")
+                raise ParameterError("weights", "expected only bits 0 and 1", repr(v))
         out.append(tuple(bits))
     return tuple(out)
 
@@ -88,12 +88,10 @@ class ConstMatrixDense(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         Empty or ragged ``weights``, non-bit weights, ``len(thresholds) != outputs``, non-integer
-        thresholds, unknown ``op`` or ``target``, negative ``stages``, ``beta`` or
-        ``max_depth`` not positive.
-    TypeError
-        ``stages`` not an integer.
+        thresholds, unknown ``op`` or ``target``, ``stages`` not an integer ``>= 0``, ``beta``
+        or ``max_depth`` not positive.
     """
 
     def __init__(self, weights, thresholds, *, op="xnor", stages=0, target="generic", beta=1.5,
@@ -102,15 +100,12 @@ class ConstMatrixDense(wiring.Component):
         self._thresholds = _check_thresholds(thresholds, len(self._weights))
         _check_op(op)
         if target not in ("generic", "ice40"):
-            raise ValueError(f"target must be 'generic' or 'ice40', not {target!r}")
-        if isinstance(stages, bool) or not isinstance(stages, numbers.Integral):
-            raise TypeError(f"stages must be an integer, not {stages!r}")
-        if stages < 0:
-            raise ValueError(f"stages must be at least 0, not {stages!r}")
+            raise ParameterError("target", "expected 'generic' or 'ice40'", repr(target))
+        stages = int_param(stages, "stages", 0)
         for name, v in (("beta", beta), ("max_depth", max_depth)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)
                                   or not v > 0):
-                raise ValueError(f"{name} must be a positive number, not {v!r}")
+                raise ParameterError(name, "expected a positive number", repr(v))
         if max_depth is None:
             max_depth = 4.0 if stages >= 2 else math.inf
         self._op, self._target, self._stages = op, target, int(stages)
@@ -163,7 +158,7 @@ class ConstMatrixDense(wiring.Component):
         bit-exact model of the emitted logic, without the latency."""
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != len(self._weights[0]):
-            raise ValueError(f"x must have shape (B, {len(self._weights[0])}), not {x.shape}")
+            raise ParameterError("x", f"expected shape (B, {len(self._weights[0])})", x.shape)
         return self._plan.evaluate(x)
 
     def elaborate(self, platform):
