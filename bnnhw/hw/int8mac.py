@@ -84,7 +84,7 @@ def pack_int8_weights(matrix, *, pe, simd):
 
     Raises
     ------
-    ValueError
+    ParameterError
         Ragged or empty ``matrix``, a weight outside ``[-128, 127]``, or a folding that does not
         divide the matrix.
     """
@@ -162,7 +162,7 @@ class Int8MAC(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``simd`` does not divide ``fan_in``, ``pe`` does not divide ``rows``, ``weights`` does not
         hold ``pe`` images of ``rows/pe * fan_in/simd`` words of ``8*simd`` bits, ``bias`` is
         empty or outside int32, or some row can overflow the int32 accumulator for an int8 input

@@ -151,7 +151,7 @@ class BinaryMVAU(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         A non-positive or non-integer ``fan_in``/``rows``/``pe``/``simd``; ``simd`` not dividing
         ``fan_in``; ``pe`` not dividing ``rows``; neither or both of ``words``/``weights``; the
         wrong number of ROM images or words, or words wider than ``simd``; ``weights`` not a

@@ -118,7 +118,7 @@ class PANetCombiner(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         ``phi`` empty, ragged or outside int16; ``width`` or ``simd`` below 1; ``simd`` does not
         divide ``width``.
     """

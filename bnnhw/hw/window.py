@@ -176,7 +176,7 @@ class SlidingWindow(wiring.Component):
 
     Raises
     ------
-    ValueError
+    ParameterError
         Message starting with the offending parameter's name: non-integer or out-of-range
         ``channels``/``height``/``width``/``kernel``/``stride``/``padding``/``simd``/
         ``buffer_rows``/``groups``; a kernel larger than the padded map; ``groups`` not dividing
