@@ -171,7 +171,8 @@ STALLS = [(0.0, 0.0), (0.3, 0.3), (0.7, 0.1), (0.1, 0.7)]
 
 def load_spec():
     """``(key, spec)`` of the harness instance under test (``BNNHW_TB_INSTANCE`` in the JSON
-    file ``BNNHW_TB_SPEC``, both set by ``tests/hw/streams.py: run_harness_cocotb``)."""
+    file ``BNNHW_TB_SPEC``, both set by ``tests/hw/streams.py: run_harness_cocotb`` or, in the
+    Makefile flow, by ``generate.py``)."""
     import json
     import os
 
