@@ -1,4 +1,5 @@
-"""A design and its pipeline: folder -> model -> compiled -> folding plan -> images -> network.
+"""A design and its pipeline: folder -> model -> compiled -> folding plan -> hardware plan ->
+images and network.
 
 :class:`Design` is the one place that turns a design folder (``designs/<name>/``: ``model.npz``
 and an optional ``design.json``) into the objects every later stage reads. Each stage is
@@ -182,17 +183,24 @@ class Design:
         return plan_folding(self.compiled, **folding_options(self.config, self.target_cycles))
 
     @cached_property
+    def hardware(self):
+        """The hardware plan (:func:`bnnhw.compiler.hardware_plan`): engines, fusion, ROM
+        words; what :attr:`images` writes and :attr:`network` elaborates."""
+        from .compiler import hardware_plan
+        return hardware_plan(self.compiled, self.plan)
+
+    @cached_property
     def images(self):
-        """The ROM images and memory map (:class:`Images`)."""
-        from .compiler import memory_images
-        return Images(*memory_images(self.compiled, self.plan))
+        """The ROM images and memory map (:class:`Images`) of :attr:`hardware`."""
+        from .compiler import plan_images
+        return Images(*plan_images(self.hardware))
 
     @cached_property
     def network(self):
-        """The streaming network (``bnnhw.hw.network.StreamingNetwork``, not elaborated)."""
+        """The streaming network (``bnnhw.hw.network.StreamingNetwork``, not elaborated) of
+        :attr:`hardware`."""
         from .hw.network import StreamingNetwork
-        return StreamingNetwork(self.compiled, self.plan, self.images.files,
-                                self.images.memory_map)
+        return StreamingNetwork(self.hardware)
 
     @cached_property
     def verilog(self):

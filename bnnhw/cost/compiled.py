@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 
-from ..compiler import memory_images, plan_folding
+from ..compiler import MATRIX_OPS, memory_images, plan_folding
 from .precision import mixed
 from .report import CostReport, LayerCost
 
@@ -130,9 +130,6 @@ def _elementwise(layer, value, inputs):
     return {}, {}
 
 
-_MATRIX_OPS = ("binary_conv2d", "binary_dense", "int8_conv2d", "int8_dense", "panet_conv2d")
-
-
 def cost_of_compiled(compiled, *, source="model file", description=""):
     """The :class:`~bnnhw.cost.report.CostReport` of a compiled network, one row per layer."""
     rom = _rom_bits(compiled)
@@ -141,7 +138,7 @@ def cost_of_compiled(compiled, *, source="model file", description=""):
         value = compiled.values[layer.name]
         inputs = [compiled.values[name] for name in layer.inputs]
         macs, ops, muls, extra_bits, note = {}, {}, {}, 0, ""
-        if layer.op in _MATRIX_OPS:
+        if layer.op in MATRIX_OPS:
             macs, ops, extra_bits, note = _matrix(layer, value)
         else:
             ops, muls = _elementwise(layer, value, inputs)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from amaranth.back import verilog
 
-from bnnhw.compiler import lower, memory_images, plan_folding
+from bnnhw.compiler import hardware_plan, lower, plan_folding
 from bnnhw.board.top import ClassifierBoard
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.model import Model
@@ -47,8 +47,7 @@ CXX_OPT = "-O0"
 def board_build():
     compiled = lower(Model.from_dict(*every_op_model(1, exact=True)))
     plan = plan_folding(compiled, target_cycles=1000)
-    files, memory_map = memory_images(compiled, plan)
-    network = StreamingNetwork(compiled, plan, files, memory_map)
+    network = StreamingNetwork(hardware_plan(compiled, plan))
     board = ClassifierBoard(network, clk_freq=DIVISOR * BAUD, baud=BAUD,
                             timeout_bits=TIMEOUT_BITS)
     assert board.divisor == DIVISOR

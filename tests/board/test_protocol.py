@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from amaranth.hdl import Fragment, Shape
 
-from bnnhw.compiler import lower, memory_images, plan_folding
+from bnnhw.compiler import hardware_plan, lower, plan_folding
 from bnnhw.board import protocol as bp
 from bnnhw.board.top import board_info
 from bnnhw.hw.network import StreamingNetwork
@@ -135,7 +135,7 @@ def test_board_info_checks_and_compatibility():
 def test_host_info_equals_the_hardware_info():
     compiled = lower(Model.from_dict(*every_op_model(1, exact=True)))
     plan = plan_folding(compiled, target_cycles=1000)
-    network = StreamingNetwork(compiled, plan, *memory_images(compiled, plan))
+    network = StreamingNetwork(hardware_plan(compiled, plan))
     Fragment.get(network, None)    # elaborated: no unused-elaboratable warning at any later gc
     assert bp.BoardInfo.for_compiled(compiled) == board_info(network)
     assert board_info(network).logit_bytes == -(-network.logits_format.width // 8)

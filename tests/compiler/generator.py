@@ -2,14 +2,13 @@
 
 from amaranth.hdl import Fragment
 
-from bnnhw.compiler import memory_images
+from bnnhw.compiler import hardware_plan
 from bnnhw.hw.network import StreamingNetwork
 
 
 def elaborate_network(compiled, plan):
-    """``StreamingNetwork`` from the compiler's images, elaborated (every engine built, so
+    """``StreamingNetwork`` of the compiler's hardware plan, elaborated (every engine built, so
     Amaranth sees each one used); returns the network."""
-    files, memory_map = memory_images(compiled, plan)
-    network = StreamingNetwork(compiled, plan, files, memory_map)
+    network = StreamingNetwork(hardware_plan(compiled, plan))
     Fragment.get(network, None)
     return network

@@ -6,7 +6,7 @@ layer, a network without a matrix layer."""
 import numpy as np
 import pytest
 
-from bnnhw.compiler import lower, memory_images, plan_folding
+from bnnhw.compiler import hardware_plan, lower, plan_folding
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.model import Model
 from bnnhw.model.reference import run_float
@@ -62,7 +62,7 @@ def _no_matrix_model():
 def _network(model, target):
     compiled = lower(model)
     plan = plan_folding(compiled, target_cycles=target)
-    return compiled, StreamingNetwork(compiled, plan, *memory_images(compiled, plan))
+    return compiled, StreamingNetwork(hardware_plan(compiled, plan))
 
 
 def _images(model, count, seed):

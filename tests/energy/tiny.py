@@ -2,7 +2,7 @@
 
 import functools
 
-from bnnhw.compiler import lower, memory_images, plan_folding
+from bnnhw.compiler import hardware_plan, lower, plan_folding
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.model import Model
 
@@ -14,5 +14,5 @@ def tiny_design():
     """``(network, compiled, plan, memory_map)``; cached, so do not mutate."""
     compiled = lower(Model.from_dict(*every_op_model(1, exact=True)))
     plan = plan_folding(compiled, target_cycles=1000)
-    files, memory_map = memory_images(compiled, plan)
-    return StreamingNetwork(compiled, plan, files, memory_map), compiled, plan, memory_map
+    hardware = hardware_plan(compiled, plan)
+    return StreamingNetwork(hardware), compiled, plan, hardware.memory_map()

@@ -102,7 +102,7 @@ def _xnor_qbn_network(fan_in, seed):
 @pytest.mark.parametrize("fan_in", [12, 160])
 def test_xnor_clip_quantized_bn_network_equals_golden_amaranth_sim(fan_in):
     """The issue's two reproductions, whole network, Amaranth simulator: logits == golden."""
-    from bnnhw.compiler import lower, memory_images, plan_folding
+    from bnnhw.compiler import hardware_plan, lower, plan_folding
     from bnnhw.hw.network import StreamingNetwork
     from bnnhw.model.reference import run_float
     from bnnhw.sim.diagnose import first_difference
@@ -110,8 +110,7 @@ def test_xnor_clip_quantized_bn_network_equals_golden_amaranth_sim(fan_in):
     model = _xnor_qbn_network(fan_in, seed=fan_in)
     compiled = lower(model)
     plan = plan_folding(compiled, target_cycles=200)
-    files, memory_map = memory_images(compiled, plan)
-    network = StreamingNetwork(compiled, plan, files, memory_map)
+    network = StreamingNetwork(hardware_plan(compiled, plan))
     rng = np.random.default_rng(3)
     images = np.concatenate([np.zeros((1, fan_in, 1, 1), np.int64),
                              np.ones((1, fan_in, 1, 1), np.int64),
@@ -152,14 +151,14 @@ def _two_fan_in_network():
 def test_xnor_clip_quantized_bn_network_equals_golden_verilator(tmp_path):
     """The issue's reproduction under Verilator, full rate and random stalls: every logit of
     every image equals golden (all-zeros input: 127, -127, .., 12, -12, ..)."""
-    from bnnhw.compiler import lower, memory_images, plan_folding
+    from bnnhw.compiler import hardware_plan, lower, plan_folding
     from bnnhw.hw.network import StreamingNetwork
     from bnnhw.sim.network import StallPattern, check_results, simulate_network
 
     model = _two_fan_in_network()
     compiled = lower(model)
     plan = plan_folding(compiled, target_cycles=200)
-    network = StreamingNetwork(compiled, plan, *memory_images(compiled, plan))
+    network = StreamingNetwork(hardware_plan(compiled, plan))
     rng = np.random.default_rng(5)
     images = np.concatenate([np.zeros((1, 160, 1, 1), np.int64),
                              np.ones((1, 160, 1, 1), np.int64),

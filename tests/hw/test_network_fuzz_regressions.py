@@ -7,7 +7,7 @@ each builds, and one image per case runs in the Amaranth simulator equal to gold
 
 import numpy as np
 
-from bnnhw.compiler import lower, memory_images, plan_folding
+from bnnhw.compiler import hardware_plan, lower, plan_folding
 from bnnhw.hw.engines import PixelFormat
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.model import Model
@@ -22,7 +22,7 @@ def _graph(input_spec, layers, output):
 def _build_and_compare(model, images):
     compiled = lower(model)
     plan = plan_folding(compiled)
-    network = StreamingNetwork(compiled, plan, *memory_images(compiled, plan))
+    network = StreamingNetwork(hardware_plan(compiled, plan))
     for image in images:
         assert first_difference(network, compiled, image) is None
     return network

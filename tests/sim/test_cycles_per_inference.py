@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from bnnhw.compiler import lower, memory_images, plan_folding
+from bnnhw.compiler import hardware_plan, lower, plan_folding
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.hw.window import SlidingWindow, default_buffer_rows
 from bnnhw.model import Model
@@ -148,8 +148,7 @@ def test_predicted_cycles_equal_measured(make, overrides, predicted):
     compiled = lower(Model.from_dict(*make(np.random.default_rng(3))))
     plan = plan_folding(compiled, overrides=overrides)
     assert plan.cycles_per_inference == predicted
-    files, memory_map = memory_images(compiled, plan)
-    network = StreamingNetwork(compiled, plan, files, memory_map)
+    network = StreamingNetwork(hardware_plan(compiled, plan))
     c, h, w = compiled.input_shape
     images = np.random.default_rng(7).integers(0, 2, (IMAGES, c, h, w))
     intervals = _measure(network, compiled, images)

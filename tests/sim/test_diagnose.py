@@ -1,9 +1,11 @@
-"""Mismatch diagnosis: a fault injected into one layer's ROM image is found in that layer."""
+"""Mismatch diagnosis: a fault injected into one layer's ROM words is found in that layer."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from bnnhw.compiler import lower, memory_images, plan_folding
+from bnnhw.compiler import hardware_plan, lower, plan_folding
 from bnnhw.hw.engines import PixelFormat
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.model import Model
@@ -16,15 +18,19 @@ from ..model.samples import every_op_model
 def tiny():
     compiled = lower(Model.from_dict(*every_op_model(1, exact=True)))
     plan = plan_folding(compiled, target_cycles=1000)
-    files, memory_map = memory_images(compiled, plan)
     image = np.random.default_rng(5).integers(0, 17, (1, 8, 8))
-    return compiled, plan, files, memory_map, image
+    return compiled, hardware_plan(compiled, plan), image
 
 
-def _flip_first_bit(files, name):
-    words = files[name].decode().split()
-    words[0] = format(int(words[0], 16) ^ 1, "x").zfill(len(words[0]))
-    return dict(files, **{name: ("\n".join(words) + "\n").encode()})
+def _flip_first_bit(hardware, layer):
+    """``hardware`` with bit 0 of the first weight word of ``layer``'s PE 0 flipped."""
+    def faulty(engine):
+        if layer not in engine.layers or not engine.weights:
+            return engine
+        first = engine.weights[0]
+        return replace(engine, weights=((first[0] ^ 1, *first[1:]), *engine.weights[1:]))
+
+    return replace(hardware, engines=tuple(faulty(e) for e in hardware.engines))
 
 
 def test_expected_pixels_packs_channels_and_twos_complement():
@@ -36,16 +42,15 @@ def test_expected_pixels_packs_channels_and_twos_complement():
 
 
 def test_fault_free_network_has_no_difference(tiny):
-    compiled, plan, files, memory_map, image = tiny
-    network = StreamingNetwork(compiled, plan, files, memory_map)
+    compiled, hardware, image = tiny
+    network = StreamingNetwork(hardware)
     assert first_difference(network, compiled, image) is None
 
 
 @pytest.mark.parametrize("layer", ["stem", "fc"])
 def test_weight_fault_is_located_in_its_layer(tiny, layer):
-    compiled, plan, files, memory_map, image = tiny
-    faulty = _flip_first_bit(files, f"{layer}.weights.pe0.hex")
-    network = StreamingNetwork(compiled, plan, faulty, memory_map)
+    compiled, hardware, image = tiny
+    network = StreamingNetwork(_flip_first_bit(hardware, layer))
     found = first_difference(network, compiled, image)
     assert found is not None and found["layer"] == layer
     assert found["expected"] != found["got"]

@@ -51,20 +51,23 @@ def test_every_op_network_matches_golden(every_op_design, tmp_path):
 
 def test_a_rom_fault_is_reported_with_its_layer_and_traced(every_op_design, tmp_path, monkeypatch,
                                                            capsys):
+    from dataclasses import replace
+
     from bnnhw import compiler
 
-    real = compiler.memory_images
+    real = compiler.hardware_plan
 
     def faulty(compiled, plan):
-        files, memory_map = real(compiled, plan)
-        name = "fc.weights.pe0.hex"         # logit 0's weights: every bit of the first word
-        words = files[name].decode().split()
-        words[0] = format(int(words[0], 16) ^ ((1 << 4 * len(words[0])) - 1), "x").zfill(
-            len(words[0]))
-        files[name] = ("\n".join(words) + "\n").encode()
-        return files, memory_map
+        hardware = real(compiled, plan)
+        # logit 0's weights: every bit of fc's first word on PE 0, in the ROM and the engine
+        rom = next(r for r in hardware.roms if r.file == "fc.weights.pe0.hex")
+        flipped = (rom.words[0] ^ ((1 << rom.word_bits) - 1), *rom.words[1:])
+        roms = tuple(replace(r, words=flipped) if r is rom else r for r in hardware.roms)
+        engines = tuple(replace(e, weights=(flipped, *e.weights[1:])) if "fc" in e.layers
+                        else e for e in hardware.engines)
+        return replace(hardware, roms=roms, engines=engines)
 
-    monkeypatch.setattr(compiler, "memory_images", faulty)
+    monkeypatch.setattr(compiler, "hardware_plan", faulty)
     out = tmp_path / "out"
     assert main([str(every_op_design), "--out", str(out), "--sim", "--images", "4",
                  "--trace"]) == EXIT_MISMATCH
