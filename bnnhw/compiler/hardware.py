@@ -17,7 +17,7 @@
 :func:`bnnhw.compiler.memory_images` writes the plan's ROM words, so the Verilog and the
 ``.hex`` files hold the same words by construction.
 
-ROM layouts (docs/memory-images.md):
+ROM layouts (docs/compiler.md, "Memory images"):
 
 - **Fan-in order.** Hardware streams pixels with channels innermost, so each output's fan-in is
   ordered ``(k_h, k_w, c)`` for convolutions (``c`` within the group) and ``(h, w, c)`` for dense

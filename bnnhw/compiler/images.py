@@ -1,7 +1,7 @@
 """Memory images: the hardware plan's ROM words as ``$readmemh`` files plus a memory map.
 
 The words and their layouts are the :class:`~bnnhw.compiler.hardware.HardwarePlan`'s
-(:mod:`.hardware`, docs/memory-images.md): this module only writes them, so the images hold
+(:mod:`.hardware`; layouts in docs/compiler.md, "Memory images"): this module only writes them, so the images hold
 exactly the words ``bnnhw.hw.network.StreamingNetwork`` builds its ROMs from.
 
 Words are written as lowercase hex, ``ceil(bits/4)`` digits, one per line. The same compiled
