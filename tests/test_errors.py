@@ -84,6 +84,8 @@ def test_there_is_one_board_error():
 # the built-in exceptions each error was before the common base, still kept
 KEPT_BASES = [
     ("bnnhw.model", "ModelError", ValueError),
+    ("bnnhw.params", "ParameterError", ValueError),
+    ("bnnhw.params", "ParameterError", TypeError),
     ("bnnhw.compiler", "ConversionError", ValueError),
     ("bnnhw.compiler.folding", "FoldingError", ValueError),
     ("bnnhw.cost.resolve", "CostError", ValueError),
