@@ -6,7 +6,8 @@ shares work between its outputs (:mod:`.constmatrix`); the binary matrix-vector 
 (:mod:`.int8mac`); the PA-Net base combiner (:mod:`.panet`); threshold / sign units
 (:mod:`.threshold`); fixed-point units (:mod:`.fixed`); pooling and argmax (:mod:`.pool`); the
 sliding-window unit that feeds convolutions (:mod:`.window`). Each is bit-exact to
-:mod:`bnnhw.golden`; tests connect them.
+:mod:`bnnhw.golden`; tests connect them. The streaming network top (:mod:`.network`) elaborates
+the compiler's hardware plan, which it receives as data (``bnnhw.hw`` imports no compiler).
 """
 
 from .constmatrix import ConstMatrixDense
