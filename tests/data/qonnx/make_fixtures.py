@@ -315,8 +315,12 @@ def brevitas_fixture(name, model, inputs, labels, shape, dynamo=False):
 # FINN forms
 
 
-def finn_forms(source, name, inputs, labels):
-    """ConvertQONNXtoFINN + tidy-up (NAME_finn) and FINN's step_streamline with TopK (NAME_streamlined)."""
+def finn_forms(source, name, inputs, labels, exact=True):
+    """ConvertQONNXtoFINN + tidy-up (NAME_finn) and FINN's step_streamline with TopK (NAME_streamlined).
+
+    With ``exact`` the FINN forms must give the QONNX source's argmax on every input; without, the
+    agreement is only printed (FINN turns a Quant's half-to-even rounding into ``>=`` thresholds).
+    """
     from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
     from finn.transformation.streamline import Streamline, absorb
     from finn.transformation.streamline.reorder import MakeMaxPoolNHWC
@@ -352,8 +356,8 @@ def finn_forms(source, name, inputs, labels):
     finn_path = HERE / f"{name}_finn.onnx"
     model.save(str(finn_path))
     reference = np.load(source.with_name(source.stem + ".expected.npz"))["argmax"]
-    assert np.array_equal(write_expected(finn_path, inputs, labels), reference), (
-        finn_path
+    check_agreement(
+        finn_path, write_expected(finn_path, inputs, labels), reference, exact
     )
 
     # FINN's end-to-end BNN flow adds TopK before streamlining; then step_streamline
@@ -373,9 +377,17 @@ def finn_forms(source, name, inputs, labels):
     model = model.transform(RemoveUnusedTensors())
     streamlined_path = HERE / f"{name}_streamlined.onnx"
     model.save(str(streamlined_path))
-    assert np.array_equal(
-        write_expected(streamlined_path, inputs, labels), reference
-    ), name
+    argmax = write_expected(streamlined_path, inputs, labels)
+    check_agreement(streamlined_path, argmax, reference, exact)
+
+
+def check_agreement(path, argmax, reference, exact):
+    agreement = np.mean(argmax == reference)
+    print(
+        f"{path.name}: argmax agreement with the QONNX source {agreement:.4f}",
+        flush=True,
+    )
+    assert agreement == 1 or not exact, path
 
 
 # ----------------------------------------------------------------------------------------------
@@ -465,7 +477,8 @@ def make_w1a2():
     model = train(
         fc([64, 64, 64], act_bits=2, in_bits=2), 1.0 / PIXEL_MAX, epochs=EPOCHS, seed=6
     )
-    brevitas_fixture("tfc_w1a2", model, inputs, labels, DIGITS_SHAPE)
+    path = brevitas_fixture("tfc_w1a2", model, inputs, labels, DIGITS_SHAPE)
+    finn_forms(path, "tfc_w1a2", inputs, labels, exact=False)
 
 
 def make_cnv32():
