@@ -20,9 +20,8 @@ producer and are not folded.
 import numbers
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..errors import LayerError
+from ..params import pair
 from .fusion import MATRIX_OPS, pooled_dense_layers
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
@@ -159,10 +158,6 @@ def _divisors(n):
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _pair(value):
-    return (int(value), int(value)) if np.isscalar(value) else tuple(int(v) for v in value)
-
-
 def window_pool_cycles(compiled):
     """Cycles per image of the slowest ``maxpool`` built as a sliding window (0 if none).
 
@@ -175,8 +170,8 @@ def window_pool_cycles(compiled):
         if layer.op != "maxpool":
             continue
         _, height, width = compiled.values[layer.inputs[0]].shape
-        kernel = _pair(layer.params["kernel"])
-        stride = _pair(layer.params.get("stride", kernel))
+        kernel = pair(layer.params["kernel"], "kernel")
+        stride = pair(layer.params.get("stride", kernel), "stride")
         if stride == kernel and height % kernel[0] == 0 and width % kernel[1] == 0:
             continue
         h_out = (height - kernel[0]) // stride[0] + 1
