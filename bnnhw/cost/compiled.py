@@ -32,9 +32,11 @@ op                      counted
 Element-wise multiplies are reported as ``elementwise_muls`` and kept out of ``ace``, which, as in
 PokeBNN Table 2, covers the MACs of convolution and dense layers only.
 
-Memory: ``param_bits`` of a layer are the bits of the ROM images the build writes for it
-(:func:`bnnhw.compiler.memory_images`, so they always agree with ``memory_map.json``) plus
-parameters the hardware holds as constants outside ROMs (PA-Net ``phi``: 16 bits each).
+Memory: ``param_bits`` of a layer are its count in the one parameter-bit count,
+:func:`bnnhw.compiler.parameter_bits.parameter_bits_by_layer`: the bits of the ROM images the
+build writes for it (so they always agree with ``memory_map.json``) plus parameters the hardware
+holds as constants outside ROMs (PA-Net ``phi``: :data:`~bnnhw.compiler.parameter_bits.PHI_BITS`
+bits each).
 ``out_fmap_bits`` is the output tensor at the smallest width holding its value range (1 bit for
 bit maps, ``bit_length(hi)`` for non-negative integers, two's complement otherwise);
 ``in_fmap_bits`` sums the layer's inputs the same way.
@@ -44,13 +46,13 @@ import math
 
 import numpy as np
 
-from ..compiler import MATRIX_OPS, memory_images, plan_folding
+from ..compiler import MATRIX_OPS
+from ..compiler.parameter_bits import PHI_BITS, parameter_bits_by_layer
 from .precision import mixed
 from .report import CostReport, LayerCost
 
 __all__ = ["cost_of_compiled", "value_bits", "value_width"]
 
-_PHI_BITS = 16
 _REQUANT_MULTIPLIER_BITS = 17   # |M| < 2^16 plus a sign (docs/numerics.md §8)
 _QBN_INPUT_BITS = 8             # s clipped to [-127, 127]
 _QBN_SCALE_BITS = 16
@@ -73,16 +75,8 @@ def value_bits(value):
     return math.prod(value.shape) * value_width(value)
 
 
-def _rom_bits(compiled):
-    """ROM image bits per layer, from the images the build would write (folding-independent)."""
-    _, memory_map = memory_images(compiled, plan_folding(compiled))
-    bits = {}
-    for entry in memory_map["images"]:
-        bits[entry["layer"]] = bits.get(entry["layer"], 0) + entry["bits"]
-    return bits
-
-
 def _matrix(layer, value):
+    """``(macs, ops, note)`` of a matrix layer."""
     p = layer.params
     out = math.prod(value.shape)
     if layer.op == "panet_conv2d":
@@ -91,19 +85,18 @@ def _matrix(layer, value):
         fan_in = int(bases[0, 0].size)
         products = m * n_act * out * fan_in
         popcount_bits = max(fan_in.bit_length(), 1)
-        macs = {"binary": products, mixed(popcount_bits, _PHI_BITS).name: m * n_act * out}
+        macs = {"binary": products, mixed(popcount_bits, PHI_BITS).name: m * n_act * out}
         ops = {"and": products, "popcount": products}
-        return macs, ops, _PHI_BITS * int(np.size(p["phi"])), \
-            f"{m}x{n_act} bases, fan-in {fan_in}"
+        return macs, ops, f"{m}x{n_act} bases, fan-in {fan_in}"
     weight = np.asarray(p["weight"])
     fan_in = int(weight[0].size)
     macs_count = out * fan_in
     if layer.op.startswith("binary"):
         gate = "and" if p.get("dot", "xnor") == "and" else "xnor"
-        return {"binary": macs_count}, {gate: macs_count, "popcount": macs_count}, 0, \
+        return {"binary": macs_count}, {gate: macs_count, "popcount": macs_count}, \
             f"fan-in {fan_in}, {gate}"
     ops = {"add": out} if np.any(p.get("bias", 0)) else {}
-    return {"int8": macs_count}, ops, 0, f"fan-in {fan_in}"
+    return {"int8": macs_count}, ops, f"fan-in {fan_in}"
 
 
 def _elementwise(layer, value, inputs):
@@ -132,19 +125,19 @@ def _elementwise(layer, value, inputs):
 
 def cost_of_compiled(compiled, *, source="model file", description=""):
     """The :class:`~bnnhw.cost.report.CostReport` of a compiled network, one row per layer."""
-    rom = _rom_bits(compiled)
+    stored = parameter_bits_by_layer(compiled)
     rows = []
     for layer in compiled.layers:
         value = compiled.values[layer.name]
         inputs = [compiled.values[name] for name in layer.inputs]
-        macs, ops, muls, extra_bits, note = {}, {}, {}, 0, ""
+        macs, ops, muls, note = {}, {}, {}, ""
         if layer.op in MATRIX_OPS:
-            macs, ops, extra_bits, note = _matrix(layer, value)
+            macs, ops, note = _matrix(layer, value)
         else:
             ops, muls = _elementwise(layer, value, inputs)
         rows.append(LayerCost(
             layer.name, layer.op, tuple(value.shape), macs,
-            param_bits=rom.get(layer.name, 0) + extra_bits,
+            param_bits=sum(stored.get(layer.name, {}).values()),
             in_fmap_bits=sum(value_bits(v) for v in inputs),
             out_fmap_bits=value_bits(value), stores_output=layer.op not in _WIRING,
             ops=ops, elementwise_muls=muls, note=note))
