@@ -23,10 +23,11 @@ from bit ``n`` of every lane.
 
 **Threshold ROMs**: PE ``p`` has a ROM of ``NF`` words, word ``nf`` for row ``nf*PE + p``; slice
 ``n`` at bits ``n*(w+1) ..``: threshold in ``w`` bits, then the invert bit, ``w = ceil(log2(N+1))``
-(``fan_in.bit_length()``). That is exactly the compiler's ``<layer>.thresholds.pe<p>.hex`` image
-and exactly the ROM word of :class:`ThresholdUnit` (``ArrayLayout(StructLayout({threshold: w,
-invert: 1}), k)``), so lane ``p``'s threshold unit is built on PE ``p``'s image with ``C = NF``
-channels: its own channel counter counts neuron folds.
+(``fan_in.bit_length()``). That is exactly the compiler's per-PE threshold words (the hardware
+plan's ``Thresholds.words``, written as ``<layer>.thresholds.pe<p>.hex``) and exactly the ROM
+word of :class:`ThresholdUnit` (``ArrayLayout(StructLayout({threshold: w, invert: 1}), k)``), so
+lane ``p``'s threshold unit is built on PE ``p``'s words with ``C = NF`` channels: its own
+channel counter counts neuron folds.
 
 **Composition.** The ``PE`` threshold units share the MVAU's ``o.valid`` and the MVTU's
 ``o.ready``; being identical pipelines they stay in lockstep (same ``valid``/``stall`` registers,
@@ -35,14 +36,12 @@ is the MVTU's. One global stall as in ``docs/hw-conventions.md``: ``o.ready`` re
 units' stall, then the MVAU's (``mvau.o.ready = ~stall_thr``), then ``i.ready``; ``o.valid`` never
 depends on ``o.ready``.
 
-``bnnhw.hw`` does not import ``bnnhw.golden`` or the compiler: the threshold contents come in as
-plain lists, or as the compiler's hex text through :meth:`BinaryMVTU.from_images`.
+``bnnhw.hw`` does not import ``bnnhw.golden`` or the compiler and reads no ``.hex`` image: the
+weight and threshold contents come in as plain integers (threshold vectors or ROM words), in the
+network top from the compiler's hardware plan (``Engine.weights``, ``Engine.thresholds``).
 """
 
-import json
 import numbers
-import os
-from pathlib import Path
 
 from amaranth.hdl import Module, unsigned
 from amaranth.lib import data, stream, wiring
@@ -52,25 +51,7 @@ from ..params import ParameterError, int_param, is_bool
 from .mvau import BinaryMVAU, _sequence
 from .threshold import ThresholdUnit, _rows
 
-__all__ = ["BinaryMVTU", "parse_hex"]
-
-
-def parse_hex(text, name="image"):
-    """Words of a ``$readmemh`` image (bytes or str, one hex word per line) as a list of ints."""
-    if isinstance(text, bytes):
-        text = text.decode("ascii")
-    words = []
-    for number, line in enumerate(text.splitlines()):
-        line = line.split("//", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("@"):
-            raise ValueError(f"{name}: line {number + 1}: address records are not supported")
-        try:
-            words.append(int(line, 16))
-        except ValueError:
-            raise ValueError(f"{name}: line {number + 1}: not a hex word: {line!r}") from None
-    return words
+__all__ = ["BinaryMVTU"]
 
 
 def _threshold_arrays(threshold, invert, rows):
@@ -132,7 +113,7 @@ class BinaryMVTU(wiring.Component):
     invert : sequence of bool, same shape, optional
         Invert flags (default all false).
     threshold_words : sequence of sequences of int, optional
-        The compiler's per-PE threshold ROM images: ``pe`` lists of ``NF`` words, slice ``n`` at
+        The compiler's per-PE threshold ROM words: ``pe`` lists of ``NF`` words, slice ``n`` at
         bits ``n*(w+1)`` (threshold, ``w`` bits) and ``n*(w+1) + w`` (invert). Needs ``slices``.
         Given together with ``threshold``, both must describe the same thresholds.
     slices : int, optional
@@ -254,76 +235,6 @@ class BinaryMVTU(wiring.Component):
                     t[n][r] = value
                     inv[n][r] = bool((field >> w) & 1)
         return tuple(map(tuple, t)), tuple(map(tuple, inv))
-
-    @classmethod
-    def from_images(cls, files, memory_map, layer, threshold_layer, *, op="xnor",
-                    saturate_at=None, stages=0, reread=False):
-        """Build from the compiler's images of matrix ``layer`` and its ``threshold_layer``.
-
-        ``files``: file name -> image text (bytes or str), as ``memory_images`` returns, or a
-        directory written by ``write_images`` (then ``memory_map`` may be ``None`` and is read
-        from ``memory_map.json``). ``memory_map``: the JSON-able map (``fan_in``, ``rows``, ``pe``,
-        ``simd``, ``groups`` come from its ``folding`` entry for ``layer``; ``k`` and ``w`` from the
-        threshold images' field layout). The map does not record the dot product, so ``op``
-        (``"xnor"``/``"and"``, the layer's ``dot``), ``saturate_at`` and ``stages`` are given
-        here.
-        """
-        if isinstance(files, (str, os.PathLike)):
-            directory = Path(files)
-            if memory_map is None:
-                memory_map = json.loads((directory / "memory_map.json").read_text())
-            names = [e["file"] for e in memory_map.get("images", ())
-                     if e.get("layer") in (layer, threshold_layer)]
-            files = {name: (directory / name).read_bytes() for name in names}
-        if memory_map is None:
-            raise ValueError("memory_map: required unless files is a directory")
-        foldings = {f["layer"]: f for f in memory_map.get("folding", {}).get("layers", ())}
-        if layer not in foldings:
-            raise ValueError(f"layer: {layer!r} is not a matrix layer of the memory map "
-                             f"(have {sorted(foldings)})")
-        folding = foldings[layer]
-        if folding.get("op") not in ("binary_dense", "binary_conv2d"):
-            raise ValueError(f"layer: {layer!r} is a {folding.get('op')} layer, not a binary "
-                             f"dense/conv")
-        pe = folding["pe"]
-        images = memory_map.get("images", ())
-
-        def image(kind, owner, p):
-            for entry in images:
-                if entry.get("layer") == owner and entry.get("kind") == kind \
-                        and entry.get("pe") == p:
-                    if entry["file"] not in files:
-                        raise ValueError(f"files: {entry['file']!r} is missing")
-                    return entry, parse_hex(files[entry["file"]], entry["file"])
-            name = "layer" if kind == "weights" else "threshold_layer"
-            raise ValueError(f"{name}: no {kind} image for PE {p} of {owner!r} in the memory map"
-                             + ("" if kind == "weights" else
-                                " (thresholds get per-PE images only right after a matrix "
-                                "layer)"))
-
-        words = [image("weights", layer, p)[1] for p in range(pe)]
-        threshold_words, slices, width = [], None, None
-        for p in range(pe):
-            entry, image_words = image("thresholds", threshold_layer, p)
-            fields = {f["field"]: f for f in entry.get("fields", ())}
-            k = sum(1 for name in fields if name.startswith("threshold"))
-            if k < 1 or any(f"invert{n}" not in fields or f"threshold{n}" not in fields
-                            for n in range(k)):
-                raise ValueError(f"threshold_layer: {entry['file']} has no threshold/invert "
-                                 f"field layout")
-            w = fields["threshold0"]["bits"]
-            for n in range(k):
-                if fields[f"threshold{n}"]["lsb"] != n * (w + 1) \
-                        or fields[f"threshold{n}"]["bits"] != w \
-                        or fields[f"invert{n}"]["lsb"] != n * (w + 1) + w:
-                    raise ValueError(f"threshold_layer: {entry['file']}: unexpected field "
-                                     f"layout {entry['fields']}")
-            slices, width = k, w
-            threshold_words.append(image_words)
-        return cls(fan_in=folding["fan_in"], rows=folding["rows"], pe=pe, simd=folding["simd"],
-                   words=words, op=op, saturate_at=saturate_at, stages=stages,
-                   threshold_words=threshold_words, slices=slices, threshold_width=width,
-                   groups=folding.get("groups", 1), reread=reread)
 
     # --- properties ------------------------------------------------------------------------------
 

@@ -3,8 +3,9 @@
 
 Every case builds a tiny model with ``Model.from_dict`` (binary dense -> batchnorm -> sign, then a
 binary classifier so the output gives integer logits), lowers it with ``bnnhw.compiler.lower``,
-folds the first layer with ``tests.hw.plans.unit_plan`` (a block-level folding) and loads the unit
-from the compiler's ``memory_images`` (weight and threshold hex text, via ``BinaryMVTU.from_images``). Expected bits
+folds the first layer with ``tests.hw.plans.unit_plan`` (a block-level folding) and builds the unit
+as the network top does, from the compiler's hardware plan (``bnnhw.compiler.hardware_plan``: the
+engine's folding, dot, per-PE weight words and threshold words; ``plan_unit``). Expected bits
 are the compiled network's threshold-layer output (``compiled.run(x, keep=True)["sg1"]``,
 slice-major ``(B, k*rows, 1, 1)``): golden channel ``n*rows + r`` is lane ``p``, bit ``n`` of
 output transfer ``nf`` with ``r = nf*PE + p``.
@@ -12,8 +13,8 @@ output transfer ``nf`` with ``r = nf*PE + p``.
 Models: plain sign (k = 1); multi-slice biases k = 2 and 4; negative gammas, a zero gamma and
 always-1 / always-0 channels (all ``T == 0`` constant channels); an AND dot; a clipped XNOR layer
 with a saturating accumulator. Foldings include ``PE = SIMD = 1`` and fully parallel. Grouped
-convolutions: binary ``conv2d(groups=G)`` -> batchnorm -> sign, the unit built by ``from_images``
-(``groups`` from the memory map's folding entry) and fed the grouped window stream
+convolutions: binary ``conv2d(groups=G)`` -> batchnorm -> sign, the unit built by ``plan_unit``
+(``groups`` from the engine's folding) and fed the grouped window stream
 (``test_window.grouped_windows``), against the compiled threshold layer at every output position.
 cocotb tier: six configurations (one grouped) in one Verilog top, see
 ``sim/blocks/tb_mvtu.py``.
@@ -24,8 +25,8 @@ import json
 import numpy as np
 import pytest
 
-from bnnhw.compiler import fan_in_order, lower, memory_images, plan_folding
-from bnnhw.hw.mvtu import BinaryMVTU, parse_hex
+from bnnhw.compiler import fan_in_order, hardware_plan, lower, plan_folding
+from bnnhw.hw.mvtu import BinaryMVTU
 from bnnhw.model import Model
 
 from .plans import unit_plan
@@ -89,11 +90,22 @@ def build_model(key, seed=0):
 
 
 def compile_layer(key, pe, simd):
-    """``(compiled, files, memory_map)`` with fc1 folded as ``(pe, simd)``."""
+    """``(compiled, hardware)``: the compiled model and its hardware plan, fc1 folded as
+    ``(pe, simd)``."""
     compiled = lower(build_model(key))
-    plan = unit_plan(compiled, "fc1", pe, simd)
-    files, memory_map = memory_images(compiled, plan)
-    return compiled, files, memory_map
+    return compiled, hardware_plan(compiled, unit_plan(compiled, "fc1", pe, simd))
+
+
+def plan_unit(hardware, name, **kwargs):
+    """The :class:`BinaryMVTU` of the plan's engine carrying ``name`` (a matrix layer and its
+    fused threshold), built on the engine's folding, dot, weight words and threshold words as the
+    network top builds it; ``kwargs``: ``saturate_at``, ``stages``."""
+    engine = hardware.engine(name)
+    folding, thresholds = engine.folding, engine.thresholds
+    return BinaryMVTU(fan_in=folding.fan_in, rows=folding.rows, pe=folding.pe,
+                      simd=folding.simd, words=engine.weights, op=engine.geometry.dot,
+                      threshold_words=thresholds.words, slices=thresholds.slices,
+                      threshold_width=thresholds.width, groups=folding.groups, **kwargs)
 
 
 def pack(bits):
@@ -146,15 +158,18 @@ CASES = [
 
 @pytest.mark.parametrize("key, pe, simd", CASES, ids=lambda v: str(v))
 def test_matches_compiled_network(key, pe, simd):
-    compiled, files, memory_map = compile_layer(key, pe, simd)
-    dut = BinaryMVTU.from_images(files, memory_map, "fc1", "sg1", op=MODELS[key][2])
+    compiled, hardware = compile_layer(key, pe, simd)
+    engine = hardware.engine("sg1")
+    assert engine.layers == ("fc1", "sg1") and engine.threshold_layer == "sg1"
+    dut = plan_unit(hardware, "sg1")
     rows, k = MODELS[key][1], dut.slices
     assert (dut.rows, dut.fan_in, dut.pe, dut.simd) == (rows, fan_in_of(key), pe, simd)
+    assert dut.op == MODELS[key][2]
     assert k == (1 if MODELS[key][3] is None else len(MODELS[key][3]))
     assert len(dut.o.payload.as_value()) == pe * k
-    # the unit re-encodes its thresholds in exactly the compiler's image layout
-    assert dut.threshold_words == tuple(
-        tuple(parse_hex(files[f"sg1.thresholds.pe{p}.hex"])) for p in range(pe))
+    # the unit re-encodes its thresholds in exactly the compiler's ROM word layout
+    assert dut.threshold_words == engine.thresholds.words
+    assert dut.mvau.words == engine.weights
     x, hw = make_vectors(compiled, 8, seed=pe * 100 + simd)
     want = expected_payloads(compiled, x, rows=rows, pe=pe, k=k)
     got = run_stream(dut, chunks(hw, simd), len(want), stall_in=0.4, stall_out=0.4,
@@ -164,9 +179,9 @@ def test_matches_compiled_network(key, pe, simd):
 
 def test_constant_channels_and_negative_gamma():
     """The 'neg' model really has inverted channels and T == 0 channels of both polarities."""
-    compiled, files, memory_map = compile_layer("neg", 2, 5)
+    compiled, hardware = compile_layer("neg", 2, 5)
     st = compiled.layer["sg1"].params["thresholds"]
-    dut = BinaryMVTU.from_images(files, memory_map, "fc1", "sg1")
+    dut = plan_unit(hardware, "sg1")
     t, inv = np.array(dut.threshold), np.array(dut.invert)
     assert (t == st.threshold).all() and (inv == st.invert).all()
     assert (t[:, 0] == 0).all() and (t[:, 2] == 0).all() and (t[:, 5] == 0).all()
@@ -183,36 +198,35 @@ def test_constant_channels_and_negative_gamma():
 def test_clipped_layer_with_saturating_counter(pe, simd):
     """``clip = B`` folds into the thresholds; a counter saturating at ``(N + B) / 2`` or at the
     largest threshold is exact (numerics §7)."""
-    compiled, files, memory_map = compile_layer("clip", pe, simd)
+    compiled, hardware = compile_layer("clip", pe, simd)
     x, hw = make_vectors(compiled, 8, seed=pe)
     want = expected_payloads(compiled, x, rows=4, pe=pe, k=1)
     top = int(np.max(compiled.layer["sg1"].params["thresholds"].threshold))
     for saturate_at in [(32 + 8 + 1) // 2, max(1, top)]:
-        dut = BinaryMVTU.from_images(files, memory_map, "fc1", "sg1", saturate_at=saturate_at)
+        dut = plan_unit(hardware, "sg1", saturate_at=saturate_at)
         assert dut.count_width == saturate_at.bit_length() and dut.threshold_width == 6
         got = run_stream(dut, chunks(hw, simd), len(want), stall_in=0.3, stall_out=0.3)
         assert got == want
     if top > 1:
         with pytest.raises(ValueError, match="^saturate_at"):
-            BinaryMVTU.from_images(files, memory_map, "fc1", "sg1", saturate_at=top - 1)
+            plan_unit(hardware, "sg1", saturate_at=top - 1)
 
 
-def test_array_parameters_equal_images():
-    """``threshold=``/``invert=`` arrays (golden's shapes) give the same unit as the images;
-    ``(rows,)`` for k = 1."""
+def test_array_parameters_equal_plan_words():
+    """``threshold=``/``invert=`` arrays (golden's shapes) give the same unit as the plan's
+    threshold words; ``(rows,)`` for k = 1."""
     for key in ("sign", "ms4"):
-        compiled, files, memory_map = compile_layer(key, 2, 4)
+        compiled, hardware = compile_layer(key, 2, 4)
         st = compiled.layer["sg1"].params["thresholds"]
-        from_files = BinaryMVTU.from_images(files, memory_map, "fc1", "sg1")
-        words = [parse_hex(files[f"fc1.weights.pe{p}.hex"]) for p in range(2)]
+        from_words = plan_unit(hardware, "sg1")
         common = {"fan_in": fan_in_of(key), "rows": MODELS[key][1], "pe": 2, "simd": 4,
-                  "words": words}
+                  "words": hardware.engine("sg1").weights}
         direct = BinaryMVTU(**common, threshold=st.threshold.tolist(),
                             invert=st.invert.tolist())
         both = BinaryMVTU(**common, threshold=st.threshold, invert=st.invert,
-                          threshold_words=from_files.threshold_words, slices=from_files.slices)
+                          threshold_words=from_words.threshold_words, slices=from_words.slices)
         for dut in (direct, both):
-            assert dut.threshold_words == from_files.threshold_words
+            assert dut.threshold_words == from_words.threshold_words
             assert np.array_equal(np.array(dut.threshold), st.threshold)
             assert np.array_equal(np.array(dut.invert), st.invert)
         assert np.ndim(direct.threshold) == st.threshold.ndim
@@ -223,7 +237,7 @@ def test_array_parameters_equal_images():
 
 def test_constant_weights():
     """``weights=`` (fully unrolled MVAU, constant weights) with the threshold arrays."""
-    compiled, _, _ = compile_layer("ms2", 4, 24)
+    compiled, _ = compile_layer("ms2", 4, 24)
     order = fan_in_order(None, MODELS["ms2"][0])
     w = np.asarray(compiled.layer["fc1"].params["weight"]).reshape(4, -1)[:, order]
     st = compiled.layer["sg1"].params["thresholds"]
@@ -234,26 +248,14 @@ def test_constant_weights():
     assert run_stream(dut, chunks(hw, 24), len(want), stall_in=0.4, stall_out=0.4) == want
 
 
-def test_from_image_directory(tmp_path):
-    from bnnhw.compiler import write_images
-
-    compiled = lower(build_model("ms2"))
-    plan = unit_plan(compiled, "fc1", 2, 6)
-    write_images(compiled, plan, tmp_path / "images")
-    dut = BinaryMVTU.from_images(tmp_path / "images", None, "fc1", "sg1")
-    files, memory_map = memory_images(compiled, plan)
-    ref = BinaryMVTU.from_images(files, memory_map, "fc1", "sg1")
-    assert dut.threshold_words == ref.threshold_words and dut.mvau.words == ref.mvau.words
-
-
 @pytest.mark.parametrize("key, pe, simd, stages", [
     ("sign", 1, 1, 0), ("ms4", 4, 8, 1), ("ms2", 4, 24, 0), ("neg", 3, 5, 2)])
 def test_cycles_per_vector_and_latency(key, pe, simd, stages):
     """Without stalls, output ``nf`` of vector ``v`` transfers at edge
     ``v*SF*NF + nf*SF + SF-1 + latency`` (edge 0 accepts the first chunk), latency
     ``4 + stages``."""
-    compiled, files, memory_map = compile_layer(key, pe, simd)
-    dut = BinaryMVTU.from_images(files, memory_map, "fc1", "sg1", stages=stages)
+    compiled, hardware = compile_layer(key, pe, simd)
+    dut = plan_unit(hardware, "sg1", stages=stages)
     assert dut.latency == 4 + stages
     sf, nf = dut.synapse_folds, dut.neuron_folds
     assert dut.cycles_per_vector == sf * nf
@@ -264,8 +266,8 @@ def test_cycles_per_vector_and_latency(key, pe, simd, stages):
 
 
 def test_long_stream_heavy_stalls():
-    compiled, files, memory_map = compile_layer("ms4", 2, 4)
-    dut = BinaryMVTU.from_images(files, memory_map, "fc1", "sg1", stages=1)
+    compiled, hardware = compile_layer("ms4", 2, 4)
+    dut = plan_unit(hardware, "sg1", stages=1)
     x, hw = make_vectors(compiled, 26, seed=9)
     want = expected_payloads(compiled, x, rows=8, pe=2, k=4)
     for stalls in [(0.8, 0.1), (0.1, 0.8)]:
@@ -324,15 +326,15 @@ def build_grouped_model(key, seed=0):
 
 
 def grouped_layer(key, pe, simd, *, images=3, seed=0, **kwargs):
-    """``(dut, payloads, expected)``: the unit ``from_images`` of c1 (folded ``(pe, simd)``) and
-    sg1, the grouped window stream of ``images`` random maps (image 1 all ones, the complement of
+    """``(dut, payloads, expected)``: the ``plan_unit`` of c1 (folded ``(pe, simd)``) and sg1,
+    the grouped window stream of ``images`` random maps (image 1 all ones, the complement of
     the pad bit) and, per output position and neuron fold ``nf``, lane ``p`` bit ``n`` (payload
     bit ``p*k + n``) = channel ``n*rows + nf*pe + p`` of the compiled ``sg1``."""
     (c, h, w), rows, groups, kernel, padding, dot, _ = GROUPED_MODELS[key]
     compiled = lower(build_grouped_model(key))
-    plan = plan_folding(compiled, overrides={"c1": (pe, simd)})
-    files, memory_map = memory_images(compiled, plan)
-    dut = BinaryMVTU.from_images(files, memory_map, "c1", "sg1", op=dot, **kwargs)
+    hardware = hardware_plan(compiled, plan_folding(compiled, overrides={"c1": (pe, simd)}))
+    dut = plan_unit(hardware, "sg1", **kwargs)
+    assert dut.op == dot
     k = dut.slices
     rng = np.random.default_rng([pe, simd, groups, seed])
     x = rng.integers(0, 2, (images, c, h, w))
@@ -410,6 +412,7 @@ def test_properties():
     ({"threshold_words": [[0, 7], [9, 11]], "slices": 1}, "threshold_words"),
     ({"threshold_words": [[0, 6], [9, 10]], "slices": 1}, "threshold_words"),  # disagrees
     ({"threshold_words": [[0, 6], [9, 1.0]], "slices": 1}, "threshold_words"),
+    ({"threshold_words": [[0, 6], [9, -1]], "slices": 1}, "threshold_words"),
     ({"threshold_width": 2}, "threshold_width"),
     ({"threshold_width": 0}, "threshold_width"),
     ({"saturate_at": 5}, "saturate_at"),
@@ -417,6 +420,9 @@ def test_properties():
     ({"pe": 3}, "pe"),
     ({"simd": 4}, "simd"),
     ({"words": None}, "words"),
+    ({"words": [[0] * 4]}, "words"),                    # one weight ROM for two PEs
+    ({"words": [[0] * 4, [7] * 3]}, "words"),           # SF * NF = 4 words per PE
+    ({"words": [[0] * 4, [7, 7, 8, 7]]}, "words"),      # wider than SIMD = 3 bits
     ({"op": "or"}, "op"),
     ({"stages": 9}, "stages"),
     ({"groups": 4}, "groups"),        # does not divide NF = 2
@@ -425,22 +431,6 @@ def test_properties():
 def test_bad_parameters(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
         BinaryMVTU(**{**GOOD, **changes})
-
-
-def test_bad_images():
-    _, files, memory_map = compile_layer("sign", 2, 4)
-    with pytest.raises(ValueError, match="^layer"):
-        BinaryMVTU.from_images(files, memory_map, "nope", "sg1")
-    with pytest.raises(ValueError, match="^threshold_layer"):
-        BinaryMVTU.from_images(files, memory_map, "fc1", "fc2")
-    with pytest.raises(ValueError, match="^files"):
-        BinaryMVTU.from_images({k: v for k, v in files.items() if "thresholds.pe1" not in k},
-                               memory_map, "fc1", "sg1")
-    with pytest.raises(ValueError, match="^sg1.thresholds.pe0.hex"):
-        BinaryMVTU.from_images({**files, "sg1.thresholds.pe0.hex": b"zz\n"},
-                               memory_map, "fc1", "sg1")
-    with pytest.raises(ValueError, match="^memory_map"):
-        BinaryMVTU.from_images(files, None, "fc1", "sg1")
 
 
 def test_parameters_are_keyword_only():
@@ -463,7 +453,7 @@ COCOTB_CONFIGS = {
 
 
 def _cocotb_blocks():
-    """Blocks from the compiler's images; vectors and expected payloads from the compiled
+    """Blocks from the compiler's hardware plan; vectors and expected payloads from the compiled
     network (the testbench only drives them, under its stall patterns)."""
     blocks, specs = {}, {}
     for key, (model, pe, simd, stages, saturate_at) in COCOTB_CONFIGS.items():
@@ -476,9 +466,8 @@ def _cocotb_blocks():
                           "folds": dut.neuron_folds, "payloads": payloads,
                           "expected": expected}
             continue
-        compiled, files, memory_map = compile_layer(model, pe, simd)
-        dut = BinaryMVTU.from_images(files, memory_map, "fc1", "sg1", op=MODELS[model][2],
-                                     stages=stages, saturate_at=saturate_at)
+        compiled, hardware = compile_layer(model, pe, simd)
+        dut = plan_unit(hardware, "sg1", stages=stages, saturate_at=saturate_at)
         x, hw = make_vectors(compiled, 16, seed=int(key[1:]) + 300)
         blocks[key] = dut
         specs[key] = {
