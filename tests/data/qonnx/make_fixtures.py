@@ -45,6 +45,8 @@ warnings.filterwarnings("ignore")
 
 import onnx
 import torch
+from brevitas.core.scaling import ScalingImplType
+from brevitas.core.stats import StatsOp
 from brevitas.export import export_qonnx
 from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
 from brevitas_examples.bnn_pynq.models import CNV as cnv_module
@@ -165,6 +167,44 @@ class PaddedBinaryConvNet(torch.nn.Module):
         for module in self.classifier:
             x = module(x)
         return x
+
+
+class StatsScaledWeight(CommonWeightQuant):
+    """1-bit weights scaled per output channel by max |w| (floats, not powers of two)."""
+
+    scaling_impl_type = ScalingImplType.STATS
+    scaling_stats_op = StatsOp.MAX
+    scaling_per_output_channel = True
+
+
+class LearnedScaleAct(CommonActQuant):
+    """1-bit activations whose scale is a trained parameter (starts at 1.0)."""
+
+    scaling_impl_type = ScalingImplType.PARAMETER
+
+
+class ScaledBinaryMLP(torch.nn.Module):
+    """64 -> 32 -> 10 with scaled binary weights and activations; no TensorNorm (raw logits)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = torch.nn.Sequential(
+            QuantIdentity(act_quant=LearnedScaleAct, bit_width=1),
+            QuantLinear(
+                64, 32, bias=False, weight_quant=StatsScaledWeight, weight_bit_width=1
+            ),
+            torch.nn.BatchNorm1d(32),
+            QuantIdentity(act_quant=LearnedScaleAct, bit_width=1),
+            QuantLinear(
+                32, 10, bias=False, weight_quant=StatsScaledWeight, weight_bit_width=1
+            ),
+        )
+
+    def clip_weights(self, low, high):
+        pass  # the weight scale follows max |w|
+
+    def forward(self, x):
+        return self.features(2.0 * x.view(x.shape[0], -1) - 1.0)
 
 
 def fc(widths, act_bits=1, in_bits=1):
@@ -467,7 +507,8 @@ def make_bn_negative():
         model.features[-1].weight *= -1
         model.features[-1].running_mean *= -1
         layers[-1].weight *= -1
-    brevitas_fixture("bn_negative_w1a1", model, inputs, labels, DIGITS_SHAPE)
+    path = brevitas_fixture("bn_negative_w1a1", model, inputs, labels, DIGITS_SHAPE)
+    finn_forms(path, "bn_negative_w1a1", inputs, labels)
 
 
 def make_w1a2():
@@ -479,6 +520,14 @@ def make_w1a2():
     )
     path = brevitas_fixture("tfc_w1a2", model, inputs, labels, DIGITS_SHAPE)
     finn_forms(path, "tfc_w1a2", inputs, labels, exact=False)
+
+
+def make_scaled():
+    """Per-output-channel weight scales and trained activation scales, logits without TensorNorm."""
+    inputs, labels = digits_inputs(1.0 / PIXEL_MAX)
+    torch.manual_seed(7)
+    model = train(ScaledBinaryMLP(), 1.0 / PIXEL_MAX, epochs=EPOCHS, seed=7)
+    brevitas_fixture("scaled_w1a1", model, inputs, labels, DIGITS_SHAPE)
 
 
 def make_cnv32():
@@ -510,6 +559,7 @@ FIXTURES = {
     "conv_pad": make_conv_pad,
     "bn_negative": make_bn_negative,
     "w1a2": make_w1a2,
+    "scaled": make_scaled,
     "cnv32": make_cnv32,
 }
 
