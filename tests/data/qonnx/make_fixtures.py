@@ -6,13 +6,15 @@ none of which bnnhw depends on. One venv outside the repository, torch pinned to
     python3 -m venv /work/venvs/brevitas
     /work/venvs/brevitas/bin/pip install torch==2.13.0 brevitas==0.13.4 onnx==1.23.2 \\
         onnxoptimizer==0.4.2 onnxscript==0.7.2 onnxruntime==1.32.0 qonnx==1.0.0 \\
-        scikit-learn==1.9.1 rich==13.9.4
+        scikit-learn==1.9.1 numpy==2.4.6 protobuf==7.36.2 rich==13.9.4
     # FINN's converters only, WITHOUT its dependencies (a full install pulls a CUDA torch):
     /work/venvs/brevitas/bin/pip install --no-deps finn-plus==1.6.1
     cd /work/main && /work/venvs/brevitas/bin/python tests/data/qonnx/make_fixtures.py [NAME ...]
 
-With no NAME every fixture is rebuilt. For each fixture it writes ``NAME.onnx`` (exactly what the
-exporter or FINN wrote) and ``NAME.expected.npz`` with
+NAME is one of tfc, sfc, cnv, conv_pad, bn_negative, w1a2, scaled, cnv32 (a few minutes in all on
+one core); with none every fixture is rebuilt. Then refresh the listing with ``describe.py``. For
+each fixture it writes ``NAME.onnx`` (exactly what the exporter or FINN wrote; the dynamo exporter's
+unused ``NAME.onnx.data`` leftover is deleted, every tensor is inline) and ``NAME.expected.npz``:
 
 - ``inputs``: float32, NCHW, exactly what the graph input takes: first the 360 held-out digits of
   bnnhw's split (:mod:`bnnhw.train.data`), then 64 seeded random images on the same pixel grid
