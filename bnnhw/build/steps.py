@@ -310,8 +310,7 @@ def _energy(build):
         raise BuildError(f"energy: {error}") from None
     synth = results.synthesis or {}
     cmos = synth.get("targets", {}).get("cmos")
-    report = energy_report(design.network, design.compiled, design.plan,
-                           design.images.memory_map, toggles,
+    report = energy_report(design.network, design.compiled, toggles,
                            transistors=cmos["per_block"] if cmos else None)
     report["toggles"] = {"images": toggles["images"], "network_toggles":
                          toggles["network_toggles"],

@@ -120,8 +120,8 @@ def op_count_energy(design):
     with warnings.catch_warnings():
         # the network is built for its structure only and never elaborated
         warnings.simplefilter("ignore", UnusedElaboratable)
-        network, compiled, plan, memory_map = load_design(design)
-        total = energy_report(network, compiled, plan, memory_map, toggles=None)["total"]
+        network, compiled, _, _ = load_design(design)
+        total = energy_report(network, compiled, toggles=None)["total"]
         del network
         gc.collect()
     return {"arithmetic_pj": total["arithmetic_ops_pj"],

@@ -6,7 +6,7 @@ sources). A **proxy** computed from counts with 45 nm constants, not a measureme
     from bnnhw.energy import energy_report, measure_toggles
 
     toggles = measure_toggles(network, images, work_dir="sim-energy", compiled=compiled)
-    report = energy_report(network, compiled, plan, memory_map, toggles,
+    report = energy_report(network, compiled, toggles,
                            transistors=None)          # or bnnhw.synth's cmos per_block
     report["total"]["toggle_proxy_pj"], report["total"]["op_count_estimate_pj"]
 
@@ -15,7 +15,8 @@ sources). A **proxy** computed from counts with 45 nm constants, not a measureme
 - :func:`toggle_points`, :func:`parse_coverage` / :func:`toggles_by_block` read Verilator's
   ``coverage.dat``
   (:mod:`.coverage`);
-- :func:`memory_traffic` counts memory bits read and written per inference (:mod:`.traffic`);
+- :func:`memory_traffic` counts memory bits read and written per inference from the network's
+  hardware plan (:mod:`.traffic`);
 - :func:`energy_report` combines them (:mod:`.model`); :func:`design_energy` does all of it
   for a design on held-out digits. Command line: ``python -m bnnhw.energy boolnet xnornet``.
 """

@@ -127,15 +127,15 @@ def design_energy(design, *, images=20, work_dir, transistors=None, log=None, cx
     from ..sim.inputs import choose_inputs
 
     loaded = _as_design(design)
-    network, compiled, plan, memory_map = load_design(loaded)
+    network, compiled = loaded.network, loaded.compiled
     source = choose_inputs(loaded.model, energy=images + 1)
     if not 1 <= images < len(source.inputs):
         raise ValueError(f"images: expected 1 .. {len(source.inputs) - 1}, got {images}")
     toggles = measure_toggles(network, source.inputs[:images + 1], work_dir=work_dir,
                               compiled=compiled, cxx_opt=cxx_opt, log=log)
-    report = energy_report(network, compiled, plan, memory_map, toggles, transistors)
+    report = energy_report(network, compiled, toggles, transistors)
     report["design"] = design if isinstance(design, str) else str(loaded.folder)
     report["held_out_images"] = (f"1 .. {images} of the {source.description} (input 0 is the "
                                  "warm-up)")
-    report["cycles_per_inference"] = plan.cycles_per_inference
+    report["cycles_per_inference"] = network.plan.cycles_per_inference
     return report

@@ -24,7 +24,7 @@ from ..cost import cost_of_compiled
 from ..cost.compiled import value_width
 from ..cost.precision import ace_per_mac
 from .coverage import ToggleCounts
-from .traffic import MEMORY_KINDS, engine_of_layer, memory_traffic
+from .traffic import MEMORY_KINDS, memory_traffic
 
 __all__ = ["HOROWITZ_45NM_FJ", "ADDER_CALIBRATION", "EnergyConstants", "layer_bit_adders",
            "energy_report"]
@@ -131,17 +131,18 @@ def _pj(fj):
     return None if fj is None else fj / 1000.0
 
 
-def energy_report(network, compiled, plan, memory_map, toggles=None, transistors=None, *,
+def energy_report(network, compiled, toggles=None, transistors=None, *,
                   constants=EnergyConstants()):
     """Energy proxy of one inference, per engine and in total (pJ; see the module docstring).
 
     Parameters
     ----------
     network : StreamingNetwork
+        Its hardware plan (``network.plan``) gives the engines, the compiled layers each
+        computes and the memory traffic (:func:`~.traffic.memory_traffic`).
     compiled : CompiledNetwork
-    plan : FoldingPlan
-    memory_map : dict
-        ``bnnhw.compiler.memory_images(compiled, plan)[1]`` (the build's ``memory_map.json``).
+        The network the plan was made from, for the operation counts
+        (``bnnhw.cost.cost_of_compiled``).
     toggles : dict, optional
         Signal-bit toggles per inference per block: what :func:`bnnhw.energy.measure_toggles`
         returns (``{"blocks": {block: {"toggles", "bits", ...}}, ...}``), or a mapping block ->
@@ -170,9 +171,10 @@ def energy_report(network, compiled, plan, memory_map, toggles=None, transistors
         toggles).
     """
     counts, measurement = _toggle_counts(toggles)
-    engine_names = [name for name, _ in network.engines]
-    traffic = memory_traffic(network, compiled, plan, memory_map)
-    engine_of = engine_of_layer(compiled, engine_names)
+    engine_names = [engine.name for engine in network.plan.engines]
+    traffic = memory_traffic(network)
+    engine_of = {layer: engine.name for engine in network.plan.engines
+                 for layer in engine.layers}
     adders = {name: 0 for name in engine_names}
     for row in cost_of_compiled(compiled).layers:
         adders[engine_of[row.name]] += layer_bit_adders(row, compiled)

@@ -1,14 +1,18 @@
-"""On-chip memory traffic of one inference, per engine, from the folding plan and memory map.
+"""On-chip memory traffic of one inference, per engine, from the network's hardware plan.
 
-Counted per image at the rate the streaming network does its work (docs/network.md), not from
-the simulation: every access the algorithm needs, once.
+The engines, the compiled layers each computes (fusion, pooling), their foldings, geometries
+and ROMs are read from the :class:`~bnnhw.compiler.HardwarePlan` the network elaborates
+(``network.plan``). The network itself is asked only for what its builders choose: the sliding
+window in front of an engine, if any (its size, chunked line buffer, re-sends), and the stream
+widths. Counted per image at the rate the streaming network does its work (docs/network.md),
+not from the simulation: every access the algorithm needs, once.
 
 ============================  ==================================================================
 memory                        accesses per image
 ============================  ==================================================================
 ``weight_rom``                every matrix engine reads each PE's weight ROM once per cycle of
-                              its folding: ``SF * NF * positions`` words per PE, of the memory
-                              map's ``word_bits`` (= every weight bit once per output position)
+                              its folding: ``SF * NF * positions`` words per PE, of the ROM's
+                              ``word_bits`` (= every weight bit once per output position)
 ``threshold_rom``             a fused threshold (``BinaryMVTU``): ``NF * positions`` words per PE
 ``param_rom``                 per-channel units (``threshold``, ``requantize``, ``quantized_bn``,
                               ``dprelu``): one word per element, ``C * H * W`` reads; int8 bias:
@@ -27,68 +31,38 @@ memory                        accesses per image
                               read once (the output head compares the held logits in place)
 ============================  ==================================================================
 
-``pa_bases`` endpoints are constants in comparators (no ROM is read, although the memory map
-lists their image); permutations, slices, clipping, pooling units (a max-pool whose windows tile
+``pa_bases`` endpoints are constants in comparators (no ROM is read, although the plan holds
+their image); permutations, slices, clipping, pooling units (a max-pool whose windows tile
 the map included), serializers and deserializers hold registers only (their switching is in the
 toggle counts).
 """
 
 from collections import Counter
 
-import numpy as np
+from ..hw.window import SlidingWindow
 
-from ..params import pair
-
-__all__ = ["MEMORY_KINDS", "engine_of_layer", "memory_traffic"]
+__all__ = ["MEMORY_KINDS", "memory_traffic"]
 
 MEMORY_KINDS = ("weight_rom", "threshold_rom", "param_rom", "line_buffer", "vector_buffer",
                 "fifo")
 _CHANNEL_OPS = ("threshold", "requantize", "quantized_bn", "dprelu")
 
 
-def _block(name):
-    return name.replace(".", "_")
+def _input_window(network, name):
+    """The :class:`~bnnhw.hw.window.SlidingWindow` in front of engine ``name``, or ``None`` (a
+    serializer, a pool unit that keeps its partial results in registers, no input stage)."""
+    stages = getattr(dict(network.engines)[name], "stages", ())
+    return stages[0] if stages and isinstance(stages[0], SlidingWindow) else None
 
 
-def engine_of_layer(compiled, engine_names):
-    """Compiled layer name -> the engine (value name) that computes it.
-
-    A binary or int8 convolution fused with its threshold is computed by the threshold's engine,
-    a global pool fused into its dense layer by the dense layer's; every other layer is its own
-    engine.
-    """
-    engines = set(engine_names)
-    consumers = {}
-    for layer in compiled.layers:
-        for source in layer.inputs:
-            consumers.setdefault(source, []).append(layer.name)
-    mapping = {}
-    for layer in compiled.layers:
-        if layer.name in engines:
-            mapping[layer.name] = layer.name
-            continue
-        users = [u for u in consumers.get(layer.name, []) if u in engines]
-        if len(users) != 1:
-            raise ValueError(f"layer {layer.name!r}: no engine computes it")
-        mapping[layer.name] = users[0]
-    return mapping
-
-
-def _window(traffic, *, bits, height, width, kernel, stride, padding, positions, chunk_bits,
-            chunked=False):
-    """Line-buffer traffic of the engine's input stage (nothing for a serializer); a chunked
-    line buffer stores and reads ``chunk_bits``-bit words."""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    if (kh, kw) == (1, 1) and (sh, sw) == (1, 1) and (ph, pw) == (0, 0):
+def _line_buffer(traffic, window):
+    """Line-buffer traffic of ``window``: every input pixel written once (as ``C/simd`` chunks
+    in a chunked buffer), one buffer word read per output chunk."""
+    if window is None:
         return
-    if (kh, kw) == (height, width) and (ph, pw) == (0, 0) and height * width == 1:
-        return
-    chunks = positions * kh * kw * bits // chunk_bits
-    if chunked:
-        _add(traffic, "line_buffer", writes=height * width * bits // chunk_bits, reads=chunks,
-             word_bits=chunk_bits)
-        return
-    _add(traffic, "line_buffer", writes=height * width, reads=chunks, word_bits=bits)
+    words_per_pixel = window.channels // window.simd if window.chunked_buffer else 1
+    _add(traffic, "line_buffer", writes=window.height * window.width * words_per_pixel,
+         reads=window.chunks_per_image, word_bits=window.buffer_word_bits)
 
 
 def _add(traffic, kind, *, writes=0, reads=0, word_bits=0, read_bits=None):
@@ -99,78 +73,58 @@ def _add(traffic, kind, *, writes=0, reads=0, word_bits=0, read_bits=None):
     entry["read_bits"] += reads * word_bits if read_bits is None else read_bits
 
 
-def _images(memory_map, layer, kind):
-    return [e for e in memory_map["images"] if e.get("layer") == layer and e.get("kind") == kind]
+def _rom_word_bits(hardware, engine, kind, layer=None):
+    """``(ROMs, summed word bits)`` of the plan's ``kind`` ROMs of the layers ``engine``
+    computes (of ``layer`` only, if given)."""
+    roms = [rom for rom in hardware.roms if rom.kind == kind and rom.layer in engine.layers
+            and layer in (None, rom.layer)]
+    return len(roms), sum(rom.word_bits for rom in roms)
 
 
-def _window_of(network, engine):
-    """``(chunked, repeat)`` of ``engine``'s input sliding window (``(False, 1)`` without one)."""
-    stages = getattr(dict(network.engines)[engine], "stages", ())
-    first = stages[0] if stages else None
-    return bool(getattr(first, "chunked_buffer", False)), int(getattr(first, "repeat", 1))
-
-
-def _matrix(traffic, compiled, layer, folding, memory_map, fused, chunked=False, repeat=1):
-    value = compiled.values[layer.inputs[0]]
-    c, h, w = (int(x) for x in value.shape)
-    positions, sf, nf, pe = folding.positions, folding.synapse_folds, folding.neuron_folds, \
-        folding.pe
-    weights = _images(memory_map, layer.name, "weights")
-    steps = folding.positions * sf * nf       # one ROM word per PE per step
-    _add(traffic, "weight_rom", reads=steps * len(weights),
-         read_bits=steps * sum(e["word_bits"] for e in weights))
-    if folding.pooled:      # pooled dense: pixels straight from the stream, biases in the rings
-        return
-    if layer.op.endswith("dense"):
-        kernel, stride, padding = (h, w), (1, 1), (0, 0)
-    else:
-        shape = layer.params["weight_bases"].shape[3:] if layer.op == "panet_conv2d" \
-            else layer.params["weight"].shape[2:]
-        kernel = tuple(int(k) for k in shape)
-        stride = pair(layer.params["stride"], "stride")
-        padding = pair(layer.params["padding"], "padding")
-    if layer.op.startswith("binary"):
-        groups = int(layer.params.get("groups", 1))
-        bits, chunk = c, folding.simd
+def _matrix(traffic, hardware, engine, window):
+    """A matrix engine: weight ROMs, its fused threshold's ROM, bias, buffers and window."""
+    folding = engine.folding
+    repeat = window.repeat if window is not None else 1
+    positions, sf, nf = folding.positions, folding.synapse_folds, folding.neuron_folds
+    steps = positions * sf * nf       # one ROM word per PE per step
+    _add(traffic, "weight_rom", reads=steps * len(engine.weights),
+         read_bits=steps * len(engine.weights) * engine.weight_bits)
+    if engine.pool_layer is not None:   # pooled dense: pixels straight from the stream, biases
+        return                          # in the rings
+    if engine.op.startswith("binary"):
+        groups = engine.geometry.groups
         if nf // groups > 1 and repeat == 1:
             _add(traffic, "vector_buffer", writes=groups * sf * positions,
                  reads=(nf - groups) * sf * positions, word_bits=folding.simd)
-        if fused is not None:
-            thresholds = _images(memory_map, fused, "thresholds")
-            _add(traffic, "threshold_rom", reads=nf * positions * len(thresholds),
-                 read_bits=nf * positions * sum(e["word_bits"] for e in thresholds))
-    elif layer.op.startswith("int8"):
-        bits = 8 * c
-        chunk = 8 * (pe if folding.depthwise else folding.simd)
+        if engine.threshold_layer is not None:
+            roms, word_bits = _rom_word_bits(hardware, engine, "thresholds")
+            _add(traffic, "threshold_rom", reads=nf * positions * roms,
+                 read_bits=nf * positions * word_bits)
+    elif engine.op.startswith("int8"):
         if not folding.depthwise and nf > 1 and repeat == 1:
             _add(traffic, "vector_buffer", writes=sf * positions, reads=(nf - 1) * sf * positions,
                  word_bits=8 * folding.simd)
         _add(traffic, "param_rom", reads=nf * positions, read_bits=folding.rows * positions * 32)
-        if fused is not None:       # threshold units on the MAC's lanes: one word per output
-            params = _images(memory_map, fused, "channel-params")
-            _add(traffic, "param_rom", reads=folding.rows * positions,
-                 word_bits=sum(e["word_bits"] for e in params))
+        if engine.threshold_layer is not None:  # threshold units on the MAC's lanes: one word
+            _, word_bits = _rom_word_bits(hardware, engine, "channel-params",   # per output
+                                          engine.threshold_layer)
+            _add(traffic, "param_rom", reads=folding.rows * positions, word_bits=word_bits)
     else:  # panet_conv2d: N activation bases side by side
-        n = int(layer.params["activation_bases"])
-        bits, chunk = c, n * folding.simd
+        n = int(engine.params["activation_bases"])
         if nf > 1:
             _add(traffic, "vector_buffer", writes=sf * positions, reads=(nf - 1) * sf * positions,
                  word_bits=n * folding.simd)
-    _window(traffic, bits=bits, height=h, width=w, kernel=kernel, stride=stride,
-            padding=padding, positions=positions * repeat, chunk_bits=chunk, chunked=chunked)
+    _line_buffer(traffic, window)
 
 
-def memory_traffic(network, compiled, plan, memory_map):
+def memory_traffic(network):
     """Memory accesses of one inference per block.
 
     Parameters
     ----------
     network : StreamingNetwork
-        For the engine names and stream formats.
-    compiled : CompiledNetwork
-    plan : FoldingPlan
-    memory_map : dict
-        ``bnnhw.compiler.memory_images(compiled, plan)[1]``.
+        Its hardware plan (``network.plan``: engines, layers each computes, foldings,
+        geometries, ROMs), its windows' line-buffer choices and its stream formats.
 
     Returns
     -------
@@ -179,37 +133,24 @@ def memory_traffic(network, compiled, plan, memory_map):
         "read_bits", "write_bits"}}`` (:data:`MEMORY_KINDS`; kinds the block does not have are
         absent, a block without memory maps to ``{}``).
     """
-    engine_names = [name for name, _ in network.engines]
-    engine_of = engine_of_layer(compiled, engine_names)
-    by_layer = plan.by_layer
-    traffic = {name: {} for name in engine_names}
-    for layer in compiled.layers:
-        engine = engine_of[layer.name]
-        entry = traffic[engine]
-        if layer.name in by_layer:
-            fused = engine if engine != layer.name else None
-            chunked, repeat = _window_of(network, engine)
-            _matrix(entry, compiled, layer, by_layer[layer.name], memory_map, fused,
-                    chunked=chunked, repeat=repeat)
+    hardware = network.plan
+    traffic = {engine.name: {} for engine in hardware.engines}
+    for engine in hardware.engines:
+        entry = traffic[engine.name]
+        geometry = engine.geometry
+        if engine.folding is not None:
+            _matrix(entry, hardware, engine, _input_window(network, engine.name))
             continue
-        if engine != layer.name or any(engine_of.get(x) == engine for x in layer.inputs):
-            continue          # a fused threshold: counted with its convolution
-        c, h, w = (int(x) for x in compiled.values[layer.inputs[0]].shape)
-        if layer.op in _CHANNEL_OPS:
-            params = _images(memory_map, layer.name, "channel-params")
-            word_bits = sum(e["word_bits"] for e in params)
-            _add(entry, "param_rom", reads=c * h * w, word_bits=word_bits)
-        elif layer.op == "maxpool":
-            kernel = pair(layer.params["kernel"], "kernel")
-            stride = pair(layer.params.get("stride", layer.params["kernel"]), "stride")
-            if stride == kernel and h % kernel[0] == 0 and w % kernel[1] == 0:
-                continue      # StreamingMaxPool: partial ORs in registers, no line buffer
-            positions = int(np.prod(compiled.values[layer.name].shape[1:]))
-            _window(entry, bits=c, height=h, width=w, kernel=kernel, stride=stride,
-                    padding=(0, 0), positions=positions, chunk_bits=c)
-        elif layer.op in ("add", "concat"):
-            for source in layer.inputs:
-                _add(entry, "fifo", writes=h * w, reads=h * w,
+        if engine.op in _CHANNEL_OPS:
+            _, word_bits = _rom_word_bits(hardware, engine, "channel-params")
+            _add(entry, "param_rom", reads=geometry.channels * geometry.height * geometry.width,
+                 word_bits=word_bits)
+        elif engine.op == "maxpool":   # no window when they tile the map: ORs in registers
+            _line_buffer(entry, _input_window(network, engine.name))
+        elif engine.op in ("add", "concat"):
+            for source in engine.inputs:
+                _add(entry, "fifo", writes=geometry.height * geometry.width,
+                     reads=geometry.height * geometry.width,
                      word_bits=network.format_of(source).bits)
     return {block: {kind: dict(counts) for kind, counts in kinds.items()}
             for block, kinds in traffic.items()}

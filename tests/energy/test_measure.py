@@ -18,7 +18,7 @@ WORK = Path(__file__).resolve().parents[1] / "_build" / "energy" / "tiny"
 
 
 def test_toggles_per_inference_of_the_every_op_network():
-    network, compiled, plan, memory_map = tiny_design()
+    network, compiled, plan, _ = tiny_design()
     value = compiled.values["input"]
     images = np.random.default_rng(5).integers(int(value.lo), int(value.hi) + 1,
                                                (3,) + tuple(value.shape))
@@ -49,7 +49,7 @@ def test_toggles_per_inference_of_the_every_op_network():
     assert toggles["network_toggles"] == pytest.approx(
         sum(b["toggles"] for b in toggles["blocks"].values()))
 
-    report = energy_report(network, compiled, plan, memory_map, toggles)
+    report = energy_report(network, compiled, toggles)
     assert report["toggle_model"] == "default"
     total = report["total"]
     assert total["toggles"] == pytest.approx(toggles["network_toggles"])

@@ -54,15 +54,15 @@ def test_bit_adders_of_the_every_op_network():
 
 
 def test_report_without_toggles_has_memory_and_ops_only():
-    network, compiled, plan, memory_map = tiny_design()
-    report = energy_report(network, compiled, plan, memory_map)
+    network, compiled, _, _ = tiny_design()
+    report = energy_report(network, compiled)
     assert list(report["engines"]) == [name for name, _ in network.engines]
     assert list(report["other_blocks"]) == []
     assert report["toggle_model"] is None and report["measurement"] is None
     assert "not a measurement" in report["note"] and report["unit"] == "pJ per inference"
     total = report["total"]
     assert total["logic_toggle_pj"] is None and total["toggle_proxy_pj"] is None
-    traffic = memory_traffic(network, compiled, plan, memory_map)
+    traffic = memory_traffic(network)
     bits = sum(m["read_bits"] + m["write_bits"] for block in traffic.values()
                for m in block.values())
     assert total["memory_read_bits"] + total["memory_write_bits"] == bits
@@ -78,12 +78,12 @@ def test_report_without_toggles_has_memory_and_ops_only():
 
 
 def test_report_with_toggles_and_transistors():
-    network, compiled, plan, memory_map = tiny_design()
+    network, compiled, _, _ = tiny_design()
     toggles = {"blocks": {"ms1": {"toggles": 1000.0, "bits": 100},
                           "c3.clip": ToggleCounts(50.0, 10),
                           "fork_t2": {"toggles": 20.0, "bits": 4}},
                "images": 7, "method": "test"}
-    report = energy_report(network, compiled, plan, memory_map, toggles,
+    report = energy_report(network, compiled, toggles,
                            transistors={"ms1": {"transistors": 5000}, "c3_clip": 300})
     engines = report["engines"]
     assert report["measurement"] == {"images": 7, "method": "test"}
@@ -111,9 +111,9 @@ def test_report_with_toggles_and_transistors():
 
 
 def test_plain_toggle_numbers_and_custom_constants():
-    network, compiled, plan, memory_map = tiny_design()
+    network, compiled, _, _ = tiny_design()
     constants = EnergyConstants(toggle_fj=1.0, memory_fj_per_bit=0.0, bit_adder_fj=0.0)
-    report = energy_report(network, compiled, plan, memory_map, {"stem": 2000},
+    report = energy_report(network, compiled, {"stem": 2000},
                            constants=constants)
     assert report["total"]["toggle_proxy_pj"] == pytest.approx(2.0)
     assert report["total"]["op_count_estimate_pj"] == 0
