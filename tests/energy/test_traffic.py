@@ -8,8 +8,12 @@ SIMD 8: SF 9, NF 4) fused into t2; c3 1x1 4 -> 4 (PE 1, SIMD 1: SF 4, NF 4); pc5
 NF 10).
 """
 
+from bnnhw.compiler import hardware_plan, lower, plan_folding
 from bnnhw.energy import memory_traffic
+from bnnhw.hw.network import StreamingNetwork
+from bnnhw.model import Model
 
+from ..model.samples import tiny_graph
 from .tiny import tiny_design
 
 
@@ -113,3 +117,16 @@ def test_per_channel_units_pooling_and_fifos():
         assert traffic[wiring] == {}
     assert "gp" not in traffic      # the global pool is part of the fc engine
     assert list(traffic) == [name for name, _ in network.engines]
+
+
+def test_overlapping_max_pool_reads_its_line_buffer():
+    """A 3x3 max-pool of stride 1 on 4x4 pixels of 8 bits does not tile the map: a sliding
+    window writes the 16 pixels and reads the 9 taps of each of the 2x2 output positions."""
+    layers = [{"name": "pool", "op": "maxpool", "inputs": ["input"], "kernel": 3, "stride": 1},
+              {"name": "gp", "op": "global_pool", "inputs": ["pool"]}]
+    compiled = lower(Model.from_dict(tiny_graph(layers, "gp", shape=(8, 4, 4)), {}))
+    network = StreamingNetwork(hardware_plan(compiled, plan_folding(compiled)))
+    traffic = memory_traffic(network)
+    assert traffic["pool"] == {"line_buffer": _access(reads=2 * 2 * 9, writes=16,
+                                                      read_bits=36 * 8, write_bits=16 * 8)}
+    assert traffic["gp"] == {}
