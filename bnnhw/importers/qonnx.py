@@ -1,0 +1,816 @@
+"""Import a QONNX binary network (Brevitas export) as a bnnhw model, exactly (docs/import.md).
+
+``import_onnx(path)`` reads the ``.onnx`` file with the ``onnx`` package only (qonnx is the
+tests' reference executor, never imported here), cleans it up itself (shape inference, constant
+folding of initializer-only subgraphs, initializers listed as graph inputs dropped, Identity
+skipped) and maps every node onto bnnhw layers. Every float decision the graph makes on an
+integer (a batch norm and quantizer after a dot product, the input quantizer) is evaluated in
+float32 exactly as qonnx / onnxruntime evaluate it, on every reachable integer, and stored as
+integer thresholds. The model's ``meta`` records the source file, the host-side input conversion
+(float32 NCHW as the graph takes it -> the model's integer input) and the output tail (the
+model's integer logits -> the graph's float32 logits); :func:`convert_inputs` and
+:func:`graph_logits` apply them. Anything else raises one :class:`QonnxImportError` naming the
+node.
+
+``python -m bnnhw.importers.qonnx MODEL.onnx --out DIR/model.npz [--force]`` writes the model
+file (atomically; an existing file only with ``--force``).
+"""
+
+import argparse
+import hashlib
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BnnhwError
+from ..model import FORMAT, VERSION, Model, save
+
+__all__ = ["QonnxImportError", "convert_inputs", "graph_logits", "import_onnx", "main"]
+
+F32 = np.float32
+QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general")
+#: Slices of a thermometer-coded activation: 2-bit narrow or 2-bit (3 or 4 levels) at most.
+MAX_SLICES = 3
+
+
+class QonnxImportError(BnnhwError, ValueError):
+    """A graph the importer cannot map exactly: names the node (``node``, ``op_type``)."""
+
+    node = None
+    op_type = None
+
+    def __init__(self, node, message):
+        if node is not None:
+            self.node = node.name or (node.output[0] if node.output else "")
+            self.op_type = node.op_type
+            message = f"node {self.node!r} ({self.op_type}): {message}"
+        super().__init__(message)
+
+
+# --- symbolic values: what a tensor of the graph is in bnnhw terms -----------------------------
+
+@dataclass
+class Const:
+    """A tensor known at import time (initializer or folded)."""
+    value: np.ndarray
+
+
+@dataclass
+class Pre:
+    """A float tensor the host computes from the graph input (``steps``, float32)."""
+    steps: list
+    shape: tuple
+
+
+@dataclass
+class IntIn:
+    """The integer model input ``q`` (after an input ``Quant``): graph value ``scale * q``."""
+    shape: tuple
+    scale: float
+
+
+@dataclass
+class Bits:
+    """Bits of bnnhw layer ``layer``: graph value ``scale * (center + step * sum_j B_j)`` over
+    its ``slices`` bits ``B_j = ±1`` per element (slice-major channels in bnnhw)."""
+    layer: str
+    shape: tuple
+    scale: float
+    slices: int = 1
+    center: float = 0.0
+    step: float = 1.0
+
+
+@dataclass
+class Dot:
+    """Integer dot values ``v`` of bnnhw layer ``layer`` (``2p - N`` of a binary layer, the
+    accumulator of an int8 layer), seen by the graph as ``steps`` applied in float32 to
+    ``v * base_scale + base_offset`` (per channel, axis 1)."""
+    layer: str
+    shape: tuple
+    kind: str                       # "popcount" or "acc"
+    lo: int
+    hi: int
+    fan_in: int
+    base_scale: np.ndarray
+    base_offset: np.ndarray
+    steps: list = field(default_factory=list)
+
+
+@dataclass
+class ArgMax:
+    """The index of the largest of ``dot``'s graph values (TopK k=1 / ArgMax)."""
+    dot: Dot
+
+
+# --- float32 evaluation, shared by import and the host-side conversion ------------------------
+
+def _bn_float32(x, gamma, beta, mean, var, eps):
+    """onnxruntime's BatchNormalization in float32: ``x * s + (beta - mean * s)`` with
+    ``s = gamma * (1 / sqrt(var + eps))`` (checked equal to onnxruntime on every fixture)."""
+    inv_std = F32(1) / np.sqrt(var + F32(eps))
+    scale = gamma * inv_std
+    return x * scale + (beta - mean * scale)
+
+
+def _quant_levels(x, scale, zero_point, bitwidth, signed, narrow, rounding):
+    """qonnx's Quant as integer levels ``q`` (before ``(q - zp) * scale``), float32."""
+    y = x / scale + zero_point
+    lo, hi = _int_range(bitwidth, signed, narrow)
+    y = np.where(y > hi, F32(hi), y)
+    y = np.where(y < lo, F32(lo), y)
+    return _ROUNDING[rounding](y)
+
+
+def _int_range(bitwidth, signed, narrow):
+    bitwidth = int(bitwidth)
+    if signed:
+        return -(1 << (bitwidth - 1)) + (1 if narrow else 0), (1 << (bitwidth - 1)) - 1
+    return 0, (1 << bitwidth) - 1 - (1 if narrow else 0)
+
+
+_ROUNDING = {"ROUND": np.round, "HALF_EVEN": np.round, "FLOOR": np.floor, "CEIL": np.ceil,
+             "DOWN": np.fix, "UP": lambda y: np.sign(y) * np.ceil(np.abs(y)),
+             "HALF_UP": lambda y: np.sign(y) * np.floor(np.abs(y) + F32(0.5)),
+             "HALF_DOWN": lambda y: np.sign(y) * np.ceil(np.abs(y) - F32(0.5))}
+
+
+def _apply_steps(x, steps, channel_axis=None):
+    """Apply float32 ``steps`` (JSON form) to ``x``; per-channel arrays broadcast along
+    ``channel_axis`` when given (the output tail), else as stored (the input conversion)."""
+    for step in steps:
+        op = step[0]
+        if op == "reshape":
+            x = x.reshape((x.shape[0], *step[1][1:]))
+            continue
+        if op == "bn":
+            gamma, beta, mean, var = (_per(np.asarray(v, F32), x, channel_axis)
+                                      for v in step[1:5])
+            x = _bn_float32(x, gamma, beta, mean, var, step[5])
+            continue
+        c = np.asarray(step[1], F32)
+        if channel_axis is not None:
+            c = _per(c, x, channel_axis)
+        if op == "add":
+            x = x + c
+        elif op == "sub":
+            x = x - c
+        elif op == "rsub":
+            x = c - x
+        elif op == "mul":
+            x = x * c
+        elif op == "div":
+            x = x / c
+        else:
+            raise ValueError(f"unknown step {op!r}")
+    return x
+
+
+def _per(c, x, channel_axis):
+    if channel_axis is None or c.ndim == 0:
+        return c
+    shape = [1] * x.ndim
+    shape[channel_axis] = -1
+    return c.reshape(shape)
+
+
+def _as_json(array):
+    array = np.asarray(array)
+    return array.astype(np.float64).tolist() if array.dtype.kind == "f" else array.tolist()
+
+
+# --- host-side conversion and tail, from the model's meta --------------------------------------
+
+def _meta(model_or_meta):
+    return model_or_meta.meta if isinstance(model_or_meta, Model) else model_or_meta
+
+
+def convert_inputs(model_or_meta, x):
+    """The model's integer inputs ``(B, C, H, W)`` for ``x``: float32 NCHW exactly as the ONNX
+    graph takes it (batch on axis 0). Recomputes the graph's preprocessing and input quantizer
+    in float32, as qonnx does."""
+    conversion = _meta(model_or_meta)["qonnx"]["input"]
+    x = np.asarray(x, F32)
+    if tuple(x.shape[1:]) != tuple(conversion["graph_shape"][1:]):
+        raise QonnxImportError(None, f"inputs: expected shape (B, {', '.join(map(str, conversion['graph_shape'][1:]))}), got {x.shape}")
+    batch = x.shape[0]
+    x = _apply_steps(x, conversion["steps"])
+    quantizer = conversion["quantizer"]
+    if quantizer["op"] == "bipolar":
+        q = (x >= 0) ^ bool(quantizer["invert"])
+        return q.reshape((batch, *conversion["model_shape"])).astype(np.uint8)
+    levels = _quant_levels(x, F32(quantizer["scale"]), F32(0), quantizer["bitwidth"],
+                           quantizer["signed"], quantizer["narrow"], quantizer["rounding"])
+    levels = levels.astype(np.int64).reshape((batch, *conversion["graph_shape"][1:]))
+    if quantizer["slices"]:
+        lo = quantizer["lo"]
+        bits = [levels >= lo + j for j in range(1, quantizer["slices"] + 1)]
+        return np.concatenate(bits, axis=1).astype(np.uint8)
+    return levels
+
+
+def graph_logits(model_or_meta, logits):
+    """The graph's float32 output for the model's integer logits ``(B, C[, 1, 1])``: the
+    recorded tail (dot values, base scale and offset, then the graph's float32 ops)."""
+    tail = _meta(model_or_meta)["qonnx"]["output"]
+    p = np.asarray(logits, np.int64).reshape(len(logits), -1)
+    v = 2 * p - tail["fan_in"] if tail["kind"] == "popcount" else p
+    if tail["negated"]:
+        v = -v
+    x = v.astype(F32) * np.asarray(tail["base_scale"], F32) + np.asarray(tail["base_offset"], F32)
+    return _apply_steps(x, tail["steps"], channel_axis=1)
+
+
+# --- the importer ------------------------------------------------------------------------------
+
+def _load_onnx(path):
+    try:
+        import onnx
+    except ImportError:        # pragma: no cover - onnx is a dependency
+        raise QonnxImportError(None, "the 'onnx' package is needed to import ONNX files") from None
+    try:
+        proto = onnx.load(str(path))
+    except Exception as error:   # noqa: BLE001 - protobuf raises many kinds
+        raise QonnxImportError(None, f"{path}: not a readable ONNX file ({error})") from None
+    try:
+        return onnx.shape_inference.infer_shapes(proto)
+    except Exception:            # noqa: BLE001 - custom ops may stop inference
+        return proto             # the importer tracks every shape it needs itself
+
+
+class _Importer:
+    def __init__(self, proto, name):
+        from onnx import numpy_helper
+        self.numpy_helper = numpy_helper
+        self.proto = proto
+        self.name = name
+        self.values = {}
+        self.layers = []
+        self.arrays = {}
+        self.counts = Counter()
+        self.input = None           # the model input: dict(type, shape, range) + conversion
+        graph = proto.graph
+        for tensor in graph.initializer:
+            self.values[tensor.name] = Const(numpy_helper.to_array(tensor))
+        data = [i for i in graph.input if i.name not in self.values]
+        if len(data) != 1:
+            raise QonnxImportError(None, f"expected one graph input that is not an initializer, "
+                                         f"found {len(data)}: {[i.name for i in data]}")
+        dims = data[0].type.tensor_type.shape.dim
+        shape = tuple(d.dim_value for d in dims)
+        if data[0].type.tensor_type.elem_type != 1 or len(shape) != 4 or shape[0] != 1 \
+                or not all(shape):
+            raise QonnxImportError(None, f"graph input {data[0].name!r}: expected float32 "
+                                         f"(1, C, H, W), got shape {shape}")
+        self.input_name = data[0].name
+        self.graph_shape = shape
+        self.values[data[0].name] = Pre([], shape)
+
+    # layer output
+    def add_layer(self, prefix, op, inputs, attrs, arrays):
+        self.counts[prefix] += 1
+        name = f"{prefix}{self.counts[prefix]}"
+        self.layers.append({"name": name, "op": op, "inputs": inputs, **attrs})
+        for key, value in arrays.items():
+            self.arrays[f"{name}.{key}"] = value
+        return name
+
+    def get(self, node, name):
+        if name not in self.values:
+            raise QonnxImportError(node, f"input {name!r} is not produced by an earlier node")
+        return self.values[name]
+
+    def run(self):
+        for node in self.proto.graph.node:
+            if node.domain not in ("", "ai.onnx") + QONNX_DOMAINS:
+                raise QonnxImportError(node, f"unknown domain {node.domain!r}")
+            inputs = [self.get(node, n) if n else None for n in node.input]
+            if node.op_type == "Constant":
+                result = [Const(self.numpy_helper.to_array(_attr(node, "value")))]
+            elif node.op_type == "Identity":
+                result = [inputs[0]]
+            elif inputs and all(isinstance(v, Const) for v in inputs if v is not None):
+                result = [Const(_fold(node, [v.value if v else None for v in inputs]))]
+            else:
+                handler = getattr(self, f"op_{node.op_type}", None)
+                if handler is None:
+                    raise QonnxImportError(node, "this op is not supported on a computed "
+                                                 "tensor (docs/import.md lists what is)")
+                result = handler(node, *inputs)
+                result = result if isinstance(result, list) else [result]
+            for name, value in zip(node.output, result):
+                if name:
+                    self.values[name] = value
+        outputs = self.proto.graph.output
+        if len(outputs) != 1:
+            raise QonnxImportError(None, f"expected one graph output, found {len(outputs)}")
+        return self.finish(self.values.get(outputs[0].name), outputs[0].name)
+
+    # --- elementwise on computed tensors
+    def _elementwise(self, node, a, b):
+        op = node.op_type.lower()
+        if isinstance(b, Const) and not isinstance(a, Const):
+            tensor, const = a, b.value
+        elif isinstance(a, Const) and op in ("add", "mul", "sub"):
+            tensor, const = b, a.value
+            op = {"sub": "rsub"}.get(op, op)
+        else:
+            raise QonnxImportError(node, "only one computed operand and one constant are "
+                                         "supported")
+        if const.dtype.kind != "f":
+            raise QonnxImportError(node, f"constant of type {const.dtype}, expected float32")
+        const = const.astype(F32)
+        if isinstance(tensor, Pre):
+            if np.broadcast_shapes(tensor.shape, const.shape) != tensor.shape:
+                raise QonnxImportError(node, f"constant of shape {const.shape} broadcasts the "
+                                             f"input {tensor.shape} to a larger shape")
+            return Pre(tensor.steps + [[op, _as_json(const)]], tensor.shape)
+        if isinstance(tensor, Dot):
+            return replace(tensor, steps=tensor.steps + [[op, _as_json(
+                self.per_channel(node, const, tensor.shape))]])
+        raise QonnxImportError(node, f"arithmetic on {_kind(tensor)} is not supported (only on "
+                                     "the graph input before its quantizer, and on dot products "
+                                     "before a quantizer or the output)")
+
+    op_Add = op_Sub = op_Mul = op_Div = _elementwise
+
+    def per_channel(self, node, const, shape):
+        """``const`` as a (C,) vector along axis 1 of ``shape`` (a scalar stays a scalar)."""
+        if const.size == 1:
+            return const.reshape(())
+        try:
+            full = np.broadcast_to(const, shape)
+        except ValueError:
+            raise QonnxImportError(node, f"constant of shape {const.shape} does not broadcast "
+                                         f"to {shape}") from None
+        if np.broadcast_shapes(shape, const.shape) != tuple(shape):
+            raise QonnxImportError(node, f"constant of shape {const.shape} grows {shape}")
+        moved = np.moveaxis(full, 1, 0).reshape(shape[1], -1)
+        if (moved != moved[:, :1]).any():
+            raise QonnxImportError(node, "constant varies along an axis other than the "
+                                         "channels")
+        return moved[:, 0].copy()
+
+    # --- shapes
+    def op_Reshape(self, node, x, shape):
+        if not isinstance(shape, Const):
+            raise QonnxImportError(node, "the target shape must be a constant")
+        target = _reshape_target(node, _shape_of(x), shape.value)
+        return self._reshape(node, x, target)
+
+    def op_Flatten(self, node, x):
+        axis = _attr(node, "axis", 1)
+        shape = _shape_of(x)
+        axis = axis + len(shape) if axis < 0 else axis
+        return self._reshape(node, x, (int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))))
+
+    def _reshape(self, node, x, target):
+        if target[0] != 1:
+            raise QonnxImportError(node, f"reshape to {target} mixes the batch axis")
+        if isinstance(x, Pre):
+            return Pre(x.steps + [["reshape", list(target)]], tuple(target))
+        if isinstance(x, Bits):
+            if len(target) != 2:
+                raise QonnxImportError(node, f"only a flatten to (1, features) is supported on "
+                                             f"bits, got {target}")
+            return replace(x, shape=tuple(target))
+        if isinstance(x, Dot) and _squeezed(x.shape) == _squeezed(target):
+            return replace(x, shape=tuple(target))
+        raise QonnxImportError(node, f"reshape of {_kind(x)} to {target} is not supported")
+
+    # --- quantizers
+    def op_BipolarQuant(self, node, x, scale):
+        scale = self.scalar(node, scale, "scale")
+        if scale == 0:
+            raise QonnxImportError(node, "scale 0")
+        invert = scale < 0
+        if isinstance(x, Pre):
+            self.set_input(node, x, {"op": "bipolar", "invert": bool(invert)}, "bits", 1)
+            return Bits("input", x.shape, abs(scale))
+        if isinstance(x, Dot):
+            table = self.dot_table(x) >= 0                      # (C, R): bit per reachable v
+            return self.threshold(node, x, table[None] ^ invert, abs(scale), 1, 0.0, 1.0)
+        raise QonnxImportError(node, f"BipolarQuant of {_kind(x)} is not supported")
+
+    def op_Quant(self, node, x, scale, zero_point, bitwidth):
+        scale = self.scalar(node, scale, "scale")
+        zero_point = self.scalar(node, zero_point, "zero point")
+        bitwidth = self.scalar(node, bitwidth, "bit width")
+        signed, narrow = int(_attr(node, "signed", 1)), int(_attr(node, "narrow", 0))
+        rounding = _attr(node, "rounding_mode", "ROUND")
+        rounding = rounding.decode() if isinstance(rounding, bytes) else rounding
+        if rounding.upper() not in _ROUNDING:
+            raise QonnxImportError(node, f"rounding_mode {rounding!r} is not supported")
+        if bitwidth != int(bitwidth) or not 2 <= bitwidth <= 8:
+            raise QonnxImportError(node, f"bit width {bitwidth} is not supported (2 to 8; "
+                                         "1-bit quantizers are BipolarQuant)")
+        if zero_point != 0 or scale <= 0:
+            raise QonnxImportError(node, f"zero point {zero_point} / scale {scale}: only zero "
+                                         "point 0 and a positive scale are supported")
+        lo, hi = _int_range(bitwidth, signed, narrow)
+        slices = hi - lo
+        levels = {"scale": F32(scale), "zero_point": F32(0), "bitwidth": bitwidth,
+                  "signed": signed, "narrow": narrow, "rounding": rounding.upper()}
+        if isinstance(x, Pre):
+            quantizer = {"op": "quant", "scale": float(F32(scale)), "bitwidth": int(bitwidth),
+                         "signed": signed, "narrow": narrow, "rounding": rounding.upper(),
+                         "lo": lo, "slices": slices if slices <= MAX_SLICES else 0}
+            if slices <= MAX_SLICES:        # thermometer bits: binary layers follow
+                self.set_input(node, x, quantizer, "bits", slices)
+                return Bits("input", x.shape, float(scale), slices, lo + slices / 2, 0.5)
+            self.set_input(node, x, quantizer, "int8" if signed else "uint8", 1, (lo, hi))
+            return IntIn(x.shape, float(scale))
+        if isinstance(x, Dot):
+            if slices > MAX_SLICES:
+                raise QonnxImportError(node, f"a {int(bitwidth)}-bit activation Quant ({slices} "
+                                             f"levels above the lowest) is not supported: only "
+                                             f"up to {MAX_SLICES} thermometer slices (2 bits)")
+            q = _quant_levels(self.dot_table(x), **levels)      # (C, R)
+            table = np.stack([q >= lo + j for j in range(1, slices + 1)])
+            return self.threshold(node, x, table, float(scale), slices, lo + slices / 2, 0.5)
+        raise QonnxImportError(node, f"Quant of {_kind(x)} is not supported")
+
+    def scalar(self, node, value, what):
+        if not isinstance(value, Const) or value.value.size != 1:
+            raise QonnxImportError(node, f"the {what} must be one constant value (per-tensor), "
+                                         f"got {_kind(value)}"
+                                   + (f" of shape {value.value.shape}" if isinstance(value, Const)
+                                      else ""))
+        return float(value.value.reshape(()))
+
+    def set_input(self, node, pre, quantizer, kind, slices, value_range=(0, 1)):
+        if self.input is not None:
+            raise QonnxImportError(node, "a second quantizer on the graph input")
+        c, h, w = self.graph_shape[1:]
+        self.input = {"type": kind, "shape": [c * slices, h, w], "range": list(value_range),
+                      "conversion": {"input_name": self.input_name,
+                                     "graph_shape": list(self.graph_shape),
+                                     "model_shape": [c * slices, h, w],
+                                     "steps": pre.steps, "quantizer": quantizer}}
+
+    def dot_table(self, dot):
+        """(C, R) float32 graph values of every channel for every reachable dot value."""
+        v = self.reachable(dot).astype(F32)
+        x = v[None, :] * _col(dot.base_scale) + _col(dot.base_offset)
+        return _apply_steps(x, dot.steps, channel_axis=0)
+
+    @staticmethod
+    def reachable(dot):
+        if dot.kind == "popcount":
+            return 2 * np.arange(dot.fan_in + 1) - dot.fan_in
+        return np.arange(dot.lo, dot.hi + 1)
+
+    def threshold(self, node, dot, table, scale, slices, center, step):
+        """Bits ``table[j, c, r]`` (slice j, channel c, reachable value r) as integer
+        thresholds: a ``threshold`` layer on popcounts, a unit batchnorm + sign on int8
+        accumulators (one slice only)."""
+        channels = table.shape[1]
+        thresholds = np.zeros(table.shape[:2], np.int64)
+        inverts = np.zeros(table.shape[:2], bool)
+        raw = np.arange(dot.fan_in + 1) if dot.kind == "popcount" else self.reachable(dot)
+        for j in range(table.shape[0]):
+            for c in range(channels):
+                bits = table[j, c]
+                if bits.all() or not bits.any():
+                    # constant: T = first raw value -> bit (x >= T) xor invert
+                    thresholds[j, c] = raw[0]
+                    inverts[j, c] = not bits[0]
+                elif (np.diff(bits.astype(int)) >= 0).all():
+                    thresholds[j, c] = raw[np.argmax(bits)]
+                elif (np.diff(bits.astype(int)) <= 0).all():
+                    thresholds[j, c] = raw[np.argmin(bits)]
+                    inverts[j, c] = True
+                else:       # float rounding is monotonic, so this cannot happen
+                    raise QonnxImportError(node, f"channel {c}: the quantizer is not monotonic "
+                                                 "in the dot product")
+        if dot.kind == "popcount":
+            arrays = {"threshold": thresholds[0] if slices == 1 else thresholds,
+                      "invert": inverts[0] if slices == 1 else inverts}
+            name = self.add_layer("thr", "threshold", [dot.layer], {}, arrays)
+        else:
+            if slices != 1:
+                raise QonnxImportError(node, "a multi-level activation on an int8 layer's "
+                                             "accumulators is not supported")
+            # bit = sign(g * (v - (T - 0.5))) with g = ±1: exact in float64 for integers v
+            sign = np.where(inverts[0], -1.0, 1.0)
+            bn = self.add_layer("bn", "batchnorm", [dot.layer], {"eps": 0.0},
+                                {"gamma": sign, "beta": np.zeros(channels),
+                                 "mean": thresholds[0] - 0.5, "var": np.ones(channels)})
+            name = self.add_layer("sign", "sign", [bn], {}, {})
+        return Bits(name, dot.shape, scale, slices, center, step)
+
+    # --- layers
+    def op_MatMul(self, node, x, weight):
+        if not isinstance(weight, Const):
+            raise QonnxImportError(node, "the weights (second input) must be constant")
+        if weight.value.ndim != 2:
+            raise QonnxImportError(node, f"weights of shape {weight.value.shape}, expected 2-D")
+        return self.dense(node, x, weight.value.T)
+
+    def op_Gemm(self, node, x, weight, bias=None):
+        if not isinstance(weight, Const):
+            raise QonnxImportError(node, "the weights (second input) must be constant")
+        if _attr(node, "transA", 0) or _attr(node, "alpha", 1.0) != 1.0:
+            raise QonnxImportError(node, "only transA=0, alpha=1 are supported")
+        if bias is not None and (not isinstance(bias, Const) or bias.value.any()):
+            raise QonnxImportError(node, "a bias (input C) is not supported")
+        matrix = weight.value if _attr(node, "transB", 0) else weight.value.T
+        return self.dense(node, x, matrix)
+
+    def signs(self, node, weight):
+        """``weight`` (out, ...) as ``scale[o] * ±1``: (±1 int8 array, scale (out,))."""
+        flat = weight.reshape(len(weight), -1).astype(np.float64)
+        magnitude = np.abs(flat)
+        if (magnitude == 0).any() or (magnitude != magnitude[:, :1]).any():
+            raise QonnxImportError(node, "weights are not ±scale (one positive scale per output "
+                                         "channel): only binary weights are supported")
+        return np.where(weight > 0, 1, -1).astype(np.int8), magnitude[:, 0]
+
+    def dense(self, node, x, matrix):
+        signs, weight_scale = self.signs(node, matrix)
+        features = matrix.shape[1]
+        if not isinstance(x, (Bits, IntIn)) or len(x.shape) != 2 or x.shape[1] != features:
+            raise QonnxImportError(node, f"expects flat quantized inputs (1, {features}), got "
+                                         f"{_kind(x)} of shape {_shape_of(x)}")
+        out = matrix.shape[0]
+        return self.linear(node, x, signs, weight_scale, (1, out), "dense", "fc",
+                           {"out_features": out}, tile_axis=1)
+
+    def op_Conv(self, node, x, weight, bias=None):
+        if not isinstance(weight, Const) or weight.value.ndim != 4:
+            raise QonnxImportError(node, "the weights must be a constant OIHW tensor")
+        if bias is not None and (not isinstance(bias, Const) or bias.value.any()):
+            raise QonnxImportError(node, "a bias is not supported")
+        if _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise QonnxImportError(node, "auto_pad is not supported (give pads)")
+        if any(d != 1 for d in _attr(node, "dilations", [1, 1])):
+            raise QonnxImportError(node, "dilations other than 1 are not supported")
+        kernel = weight.value.shape[2:]
+        pads = list(_attr(node, "pads", [0, 0, 0, 0]))
+        strides = list(_attr(node, "strides", [1, 1]))
+        groups = _attr(node, "group", 1)
+        if not isinstance(x, (Bits, IntIn)) or len(x.shape) != 4:
+            raise QonnxImportError(node, f"expects quantized NCHW inputs, got {_kind(x)}")
+        if pads[:2] != pads[2:]:
+            raise QonnxImportError(node, f"asymmetric pads {pads} are not supported")
+        if any(pads) and isinstance(x, Bits):
+            raise QonnxImportError(node, f"pads {pads}: zero padding of binary convolutions is "
+                                         "not supported yet (a padded tap adds 0, neither +1 "
+                                         "nor -1)")
+        c = x.shape[1]
+        if weight.value.shape[1] * groups != c:
+            raise QonnxImportError(node, f"weights {weight.value.shape} with group {groups} do "
+                                         f"not match {c} input channels")
+        signs, weight_scale = self.signs(node, weight.value)
+        out = weight.value.shape[0]
+        size = [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(x.shape[2:], kernel, strides,
+                                                                 pads[:2])]
+        attrs = {"out_channels": out, "kernel": list(kernel), "stride": strides,
+                 "padding": pads[:2], "groups": groups}
+        if isinstance(x, Bits) and x.slices > 1 and groups != 1:
+            raise QonnxImportError(node, "grouped convolution of multi-level activations is not "
+                                         "supported")
+        return self.linear(node, x, signs, weight_scale, (1, out, *size), "conv2d", "conv",
+                           attrs, tile_axis=1)
+
+    def linear(self, node, x, signs, weight_scale, shape, op, prefix, attrs, tile_axis):
+        """A dense / conv layer on ``x`` with weights ``weight_scale[o] * signs``."""
+        out = signs.shape[0]
+        sums = signs.reshape(out, -1).astype(np.int64).sum(axis=1)
+        if isinstance(x, IntIn):
+            name = self.add_layer(prefix, op, ["input"], {"precision": "int8", **attrs},
+                                  {"weight": signs})
+            bound = int(np.abs(signs.reshape(out, -1)).sum(axis=1).max()) * 128
+            scale = F32(x.scale) * weight_scale.astype(F32)
+            return Dot(name, shape, "acc", -bound, bound, 0, scale, np.zeros(out, F32))
+        weight = np.concatenate([signs] * x.slices, axis=tile_axis)
+        name = self.add_layer(prefix, op, [x.layer], {"precision": "binary", **attrs},
+                              {"weight": weight})
+        scale = F32(x.scale) * weight_scale.astype(F32)
+        fan_in = weight[0].size
+        # graph value = s * s_w * (center * sum(w) + step * v)
+        return Dot(name, shape, "popcount", -fan_in, fan_in, fan_in,
+                   (scale * F32(x.step)).astype(F32),
+                   (scale * F32(x.center) * sums.astype(F32)).astype(F32))
+
+    def op_BatchNormalization(self, node, x, gamma, beta, mean, var):
+        if not isinstance(x, Dot):
+            raise QonnxImportError(node, f"a batch norm on {_kind(x)} is not supported (only on "
+                                         "a dot product)")
+        if _attr(node, "training_mode", 0):
+            raise QonnxImportError(node, "training_mode=1 is not supported")
+        params = []
+        for value, what in ((gamma, "scale"), (beta, "B"), (mean, "mean"), (var, "var")):
+            if not isinstance(value, Const):
+                raise QonnxImportError(node, f"{what} must be constant")
+            params.append(_as_json(self.per_channel(node, value.value.astype(F32).reshape(
+                1, -1, *([1] * (len(x.shape) - 2))), x.shape)))
+        eps = float(F32(_attr(node, "epsilon", 1e-5)))
+        return replace(x, steps=x.steps + [["bn", *params, eps]])
+
+    def op_MaxPool(self, node, x):
+        if len(node.output) > 1 and node.output[1]:
+            raise QonnxImportError(node, "the Indices output is not supported")
+        if not isinstance(x, Bits) or len(x.shape) != 4:
+            raise QonnxImportError(node, f"max-pool of {_kind(x)} is not supported (only of "
+                                         "quantized NCHW activations)")
+        kernel = list(_attr(node, "kernel_shape"))
+        strides = list(_attr(node, "strides", [1, 1]))
+        if strides != kernel or any(_attr(node, "pads", [0, 0, 0, 0])) \
+                or _attr(node, "ceil_mode", 0) or any(d != 1 for d in _attr(node, "dilations",
+                                                                            [1, 1])):
+            raise QonnxImportError(node, "only stride = kernel, no pads, ceil_mode 0 and "
+                                         "dilation 1 are supported")
+        name = self.add_layer("pool", "maxpool", [x.layer], {"kernel": kernel}, {})
+        size = [(n - k) // k + 1 for n, k in zip(x.shape[2:], kernel)]
+        return replace(x, layer=name, shape=(1, x.shape[1], *size))
+
+    def op_TopK(self, node, x, k):
+        if not isinstance(x, Dot) or not isinstance(k, Const) or k.value.reshape(-1).tolist() \
+                != [1] or _attr(node, "largest", 1) != 1 or _attr(node, "axis", -1) not in (
+                -1, len(x.shape) - 1) or len(x.shape) != 2:
+            raise QonnxImportError(node, "only TopK k=1, largest, on the last axis of the "
+                                         "(1, classes) logits is supported")
+        return [None, ArgMax(x)]
+
+    def op_ArgMax(self, node, x):
+        if not isinstance(x, Dot) or len(x.shape) != 2 or _attr(node, "axis", 0) not in (1, -1) \
+                or _attr(node, "select_last_index", 0):
+            raise QonnxImportError(node, "only ArgMax on axis 1 of (1, classes) logits, first "
+                                         "index on ties, is supported")
+        return ArgMax(x)
+
+    # --- the output
+    def finish(self, value, output_name):
+        if self.input is None:
+            raise QonnxImportError(None, "the graph input reaches no quantizer (BipolarQuant "
+                                         "or Quant)")
+        argmax = isinstance(value, ArgMax)
+        dot = value.dot if argmax else value
+        if not isinstance(dot, Dot):
+            raise QonnxImportError(None, f"graph output {output_name!r}: expected logits of a "
+                                         f"dense / conv layer, got {_kind(value)}")
+        if _squeezed(dot.shape)[1:] != _squeezed(dot.shape)[1:2]:
+            raise QonnxImportError(None, f"graph output {output_name!r}: shape {dot.shape} is "
+                                         "not one logit per class")
+        table = self.dot_table(dot)
+        negated = False
+        if not (table == table[:1]).all():
+            raise QonnxImportError(None, f"graph output {output_name!r}: the classes have "
+                                         "different output scales or offsets; the argmax of "
+                                         "the integer logits would differ (not supported)")
+        diffs = np.diff(table[0].astype(np.float64))
+        if (diffs < 0).all():
+            negated = True          # v -> -v: negate the last layer's weights
+            key = f"{dot.layer}.weight"
+            self.arrays[key] = -self.arrays[key]
+        elif not (diffs > 0).all():
+            raise QonnxImportError(None, f"graph output {output_name!r}: the output tail maps "
+                                         "different dot values to one float logit; the argmax "
+                                         "would differ (not supported)")
+        if self.layers[-1]["name"] != dot.layer:
+            raise QonnxImportError(None, f"graph output {output_name!r}: the output layer must "
+                                         "be the last layer")
+        tail = {"kind": dot.kind, "fan_in": dot.fan_in, "negated": negated,
+                "base_scale": _as_json(dot.base_scale), "base_offset": _as_json(dot.base_offset),
+                "steps": dot.steps, "graph_output": "argmax" if argmax else "logits",
+                "output_name": output_name}
+        return tail, dot.layer
+
+
+def _col(vector):
+    vector = np.asarray(vector, F32)
+    return vector.reshape(-1, 1) if vector.ndim else vector
+
+
+def _squeezed(shape):
+    return tuple(d for d in shape if d != 1) or (1,)
+
+
+def _kind(value):
+    return {Const: "a constant", Pre: "the float graph input", IntIn: "the integer input",
+            Bits: "binary activations", Dot: "dot products", ArgMax: "an argmax",
+            type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _shape_of(value):
+    if isinstance(value, Const):
+        return value.value.shape
+    return getattr(value, "shape", None)
+
+
+def _attr(node, name, default=None):
+    from onnx import helper
+    for attribute in node.attribute:
+        if attribute.name == name:
+            return helper.get_attribute_value(attribute)
+    return default
+
+
+def _reshape_target(node, shape, target):
+    target = [int(t) for t in np.asarray(target).reshape(-1)]
+    allowzero = _attr(node, "allowzero", 0)
+    out = [shape[i] if t == 0 and not allowzero else t for i, t in enumerate(target)]
+    if out.count(-1) > 1:
+        raise QonnxImportError(node, f"target shape {target} has more than one -1")
+    if -1 in out:
+        known = int(np.prod([t for t in out if t != -1]))
+        out[out.index(-1)] = int(np.prod(shape)) // known
+    if int(np.prod(out)) != int(np.prod(shape)):
+        raise QonnxImportError(node, f"cannot reshape {tuple(shape)} to {target}")
+    return tuple(out)
+
+
+def _fold(node, values):
+    """Constant folding: ``node`` on constant inputs, float32 like onnxruntime."""
+    op = node.op_type
+    x = values[0]
+    if op in ("Add", "Sub", "Mul", "Div"):
+        a, b = values
+        return {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply,
+                "Div": np.divide}[op](a, b).astype(np.result_type(a, b))
+    if op == "Pow":
+        return np.power(x, values[1]).astype(x.dtype)
+    if op == "Sqrt":
+        return np.sqrt(x)
+    if op == "Neg":
+        return -x
+    if op == "Transpose":
+        return np.transpose(x, _attr(node, "perm"))
+    if op == "Reshape":
+        return x.reshape(_reshape_target(node, x.shape, values[1]))
+    if op == "Flatten":
+        axis = _attr(node, "axis", 1)
+        return x.reshape(int(np.prod(x.shape[:axis])), -1)
+    if op == "Cast":
+        from onnx import helper
+        return x.astype(helper.tensor_dtype_to_np_dtype(_attr(node, "to")))
+    if op == "BipolarQuant":
+        ones = np.ones(x.shape, x.dtype)
+        return np.where(x >= 0, ones, -ones) * values[1]
+    if op == "Quant":
+        scale, zero_point, bitwidth = values[1:4]
+        rounding = _attr(node, "rounding_mode", "ROUND")
+        rounding = rounding.decode() if isinstance(rounding, bytes) else rounding
+        q = _quant_levels(x, scale, zero_point, float(bitwidth), _attr(node, "signed", 1),
+                          _attr(node, "narrow", 0), rounding.upper())
+        return (q - zero_point) * scale
+    raise QonnxImportError(node, "constant folding of this op is not supported")
+
+
+def import_onnx(path, name=None):
+    """The validated bnnhw :class:`~bnnhw.model.Model` of the QONNX file ``path``; its meta
+    holds the source, the input conversion and the output tail (docs/import.md)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise QonnxImportError(None, f"{path}: {error.strerror}") from None
+    proto = _load_onnx(path)
+    name = name or re.sub(r"[^A-Za-z0-9_-]", "_", path.stem) or "imported"
+    importer = _Importer(proto, name)
+    tail, output = importer.run()
+    ops = [(n.domain + "::" if n.domain else "") + n.op_type for n in proto.graph.node]
+    meta = {"importer": "bnnhw.importers.qonnx",
+            "source": {"file": path.name, "sha256": hashlib.sha256(data).hexdigest(),
+                       "ops": ops},
+            "qonnx": {"input": importer.input["conversion"], "output": tail}}
+    graph = {"format": FORMAT, "version": VERSION, "name": name,
+             "input": {k: importer.input[k] for k in ("shape", "type", "range")},
+             "layers": importer.layers, "output": output, "meta": meta}
+    return Model.from_dict(graph, importer.arrays)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bnnhw.importers.qonnx",
+                                     description="Convert a QONNX binary network to a bnnhw "
+                                                 "model file (docs/import.md).")
+    parser.add_argument("model", help="the .onnx file")
+    parser.add_argument("--out", required=True, help="the model file to write (model.npz)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    try:
+        if out.exists() and not args.force:
+            raise QonnxImportError(None, f"--out: {out} exists (give --force to overwrite it)")
+        if not out.parent.is_dir():
+            raise QonnxImportError(None, f"--out: folder {out.parent} does not exist")
+        model = import_onnx(args.model)
+        save(model, out)
+    except BnnhwError as error:
+        print(f"bnnhw.importers.qonnx: error: {error}", file=sys.stderr)
+        return 1
+    tail = model.meta["qonnx"]["output"]
+    print(f"wrote {out}: {len(model.layers)} layers from {len(model.meta['source']['ops'])} "
+          f"nodes of {Path(args.model).name}; input {model.input_type} "
+          f"{list(model.input_shape)}; output {tail['graph_output']}"
+          + (" (last layer negated: negative tail scale)" if tail["negated"] else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
