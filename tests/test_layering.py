@@ -25,6 +25,7 @@ ALLOWED = {
     "toolchain": {"errors"},
     "model": {"errors", "params", "golden"},
     "compiler": {"errors", "params", "model", "golden"},
+    "importers": {"errors", "params", "golden", "model"},  # QONNX -> model (docs/import.md)
     "hw": {"errors", "params"},          # never golden, model or compiler: tests connect them
     "design": {"errors", "model", "compiler", "hw"},
     "train": {"errors", "model", "compiler", "golden", "design"},
@@ -35,7 +36,7 @@ ALLOWED = {
     # protocol, UART, top, table, bitstream, host
     "board": {"errors", "toolchain", "design", "train", "synth"},
     "build": {"errors", "toolchain", "golden", "model", "compiler", "hw", "design", "train",
-              "sim", "cost", "synth", "energy", "board"},
+              "sim", "cost", "synth", "energy", "board", "importers"},
     "host": {"errors", "board"},         # bnnhw/host.py: python -m bnnhw.host, bnnhw.board.host
     "compare": {"errors", "toolchain", "golden", "model", "compiler", "hw", "design", "sim",
                 "cost", "synth", "energy", "build"},
