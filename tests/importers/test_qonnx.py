@@ -1,0 +1,277 @@
+"""The QONNX importer against qonnx's own outputs (tests/data/qonnx): golden only, no Verilator.
+
+Each supported fixture is imported, its inputs converted on the host, and
+``bnnhw.compiler.lower(model).classify`` must give qonnx's argmax on every input (360 digits and
+the random images); the integer logits after the recorded tail must give qonnx's float32 logits.
+"""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from bnnhw.compiler import lower
+from bnnhw.errors import BnnhwError
+from bnnhw.importers import qonnx as importer
+from bnnhw.importers.qonnx import (
+    QonnxImportError,
+    convert_inputs,
+    graph_logits,
+    import_onnx,
+)
+from bnnhw.model import load
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "qonnx"
+ROOT = Path(__file__).resolve().parents[2]
+
+SUPPORTED = ["tfc_w1a1", "tfc_w1a1_dynamo", "sfc_w1a1_dynamo", "bn_negative_w1a1", "cnv_w1a1",
+             "tfc_w1a2", "cnv32_w1a1"]
+
+
+def _expected(name):
+    with np.load(DATA / f"{name}.expected.npz") as data:
+        return {key: data[key] for key in data.files}
+
+
+@pytest.fixture(scope="module", params=SUPPORTED)
+def imported(request):
+    name = request.param
+    model = import_onnx(DATA / f"{name}.onnx")
+    return name, model, lower(model), _expected(name)
+
+
+def test_argmax_is_qonnx_argmax_on_every_input(imported):
+    name, model, compiled, expected = imported
+    x = convert_inputs(model, expected["inputs"])
+    compiled.check_inputs(x)
+    classes = compiled.classify(x)
+    wrong = np.flatnonzero(classes != expected["argmax"])
+    assert wrong.size == 0, f"{name}: {wrong.size} of {len(classes)} differ, first {wrong[:5]}"
+    assert len(classes) == (64 if name == "cnv32_w1a1" else 424)
+
+
+def test_logits_after_the_tail_are_qonnx_logits(imported):
+    _, model, compiled, expected = imported
+    logits = graph_logits(model, compiled.run(convert_inputs(model, expected["inputs"])))
+    assert logits.dtype == np.float32 and logits.shape == expected["outputs"].shape
+    # float32 evaluation of the same ops in the same order: equal to float32 rounding
+    np.testing.assert_allclose(logits, expected["outputs"], rtol=2.0 ** -21, atol=0)
+
+
+def test_meta_records_source_conversion_and_tail(imported):
+    name, model, _, expected = imported
+    source = model.meta["source"]
+    assert source["file"] == f"{name}.onnx"
+    assert source["sha256"] == hashlib.sha256((DATA / f"{name}.onnx").read_bytes()).hexdigest()
+    proto = onnx.load(str(DATA / f"{name}.onnx"))
+    assert len(source["ops"]) == len(proto.graph.node)
+    conversion = model.meta["qonnx"]["input"]
+    assert conversion["input_name"] == str(expected["input_name"])
+    assert model.meta["qonnx"]["output"]["output_name"] == str(expected["output_name"])
+    json.dumps(model.meta, allow_nan=False)
+
+
+def test_the_mappings_the_fixtures_exercise():
+    """What each pattern becomes (docs/import.md): bits input for a BipolarQuant input, int8 for
+    the 8-bit Quant, a 2-slice thermometer for the 2-bit Quant, a negated last layer for a
+    negative tail scale, thresholds outside the dot range kept as constant channels."""
+    tfc = import_onnx(DATA / "tfc_w1a1.onnx")
+    assert (tfc.input_type, tfc.input_shape) == ("bits", (1, 8, 8))
+    assert [layer.op for layer in tfc.layers] == ["dense", "threshold"] * 3 + ["dense"]
+    cnv = import_onnx(DATA / "cnv_w1a1.onnx")
+    assert (cnv.input_type, cnv.input_range) == ("int8", (-128, 127))
+    pixels = np.arange(17, dtype=np.float32).reshape(1, 1, 1, 17) * np.ones((1, 1, 8, 1),
+                                                                           np.float32)
+    converted = convert_inputs(cnv, pixels[..., :8])
+    assert converted[0, 0, 0].tolist() == [16 * p - 128 for p in range(8)]
+    top = convert_inputs(cnv, np.full((1, 1, 8, 8), 16, np.float32))
+    assert (top == 127).all()                      # Q1.7: the clip at the top is real
+    w1a2 = import_onnx(DATA / "tfc_w1a2.onnx")
+    assert (w1a2.input_type, w1a2.input_shape) == ("bits", (2, 8, 8))
+    assert w1a2.layer["thr1"].params["threshold"].shape == (2, 64)
+    # half-to-even: pixel 4 (x = -0.5) is level 0, pixel 12 (x = +0.5) is level 0 too
+    rows = convert_inputs(w1a2, np.array([[[[3, 4, 12, 13, 0, 0, 0, 0]]]], np.float32) / 16
+                          * np.ones((1, 1, 8, 1), np.float32))
+    assert rows[0, :, 0, :4].T.tolist() == [[0, 0], [1, 0], [1, 0], [1, 1]]
+    negative = import_onnx(DATA / "bn_negative_w1a1.onnx")
+    assert negative.meta["qonnx"]["output"]["negated"] is True
+    threshold = negative.layer["thr1"].params
+    constant = threshold["threshold"] == 0
+    assert constant[8:12].all()                    # channels 8-11: far outside [-N, N]
+    assert threshold["invert"][8:12].tolist() == [False, True, True, False]
+
+
+def _reachable_bn_cases():
+    for path in sorted(DATA.glob("*.onnx")):
+        proto = onnx.load(str(path))
+        init = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
+        for node in proto.graph.node:
+            if node.op_type == "BatchNormalization":
+                eps = next(a.f for a in node.attribute if a.name == "epsilon")
+                yield path.stem, node.name, [init[i] for i in node.input[1:]], eps
+
+
+def test_batch_norm_emulation_is_onnxruntime_on_every_reachable_integer():
+    """The thresholds are derived with the importer's float32 batch norm; it must be
+    onnxruntime's (which qonnx runs) bit for bit on every integer a dot product can reach."""
+    import onnxruntime
+    x = np.arange(-1200, 1201, dtype=np.float32)
+    for fixture, name, (gamma, beta, mean, var), eps in _reachable_bn_cases():
+        batch = np.repeat(x[:, None], gamma.size, 1)
+        node = helper.make_node("BatchNormalization", ["x", "g", "b", "m", "v"], ["y"],
+                                epsilon=eps)
+        graph = helper.make_graph(
+            [node], "bn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, batch.shape)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, batch.shape)],
+            [numpy_helper.from_array(a, n) for a, n in zip((gamma, beta, mean, var), "gbmv")])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+        model.ir_version = 9
+        session = onnxruntime.InferenceSession(model.SerializeToString())
+        want = session.run(None, {"x": batch})[0]
+        got = importer._bn_float32(batch, gamma, beta, mean, var, np.float32(eps))
+        assert np.array_equal(got, want), f"{fixture} {name}"
+
+
+def test_non_integer_inputs_against_qonnx_executor():
+    """The input conversion is exact for any float32 input (not only pixel / 16): qonnx's own
+    executor on random reals, including values exactly on the BipolarQuant edge."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.util.cleanup import cleanup_model
+    for name in ("tfc_w1a1_dynamo", "tfc_w1a2"):
+        model = import_onnx(DATA / f"{name}.onnx")
+        reference = cleanup_model(ModelWrapper(str(DATA / f"{name}.onnx")))
+        rng = np.random.default_rng(7)
+        inputs = rng.random((6, 1, 8, 8), dtype=np.float32)
+        inputs[:, :, :2] = np.float32(0.5)          # 2x - 1 == 0: +1
+        inputs[:, :, 2:4] = rng.choice(np.float32([0.25, 0.75]), (6, 1, 2, 8))   # -0.5, +0.5
+        compiled = lower(model)
+        logits = graph_logits(model, compiled.run(convert_inputs(model, inputs)))
+        for x, mine in zip(inputs, logits):
+            out = execute_onnx(reference, {reference.graph.input[0].name: x[None]})
+            want = out[reference.graph.output[0].name]
+            np.testing.assert_allclose(mine[None], want, rtol=2.0 ** -21, atol=0)
+
+
+# --- unsupported patterns: one named error each ---------------------------------------------
+
+def test_zero_padded_binary_conv_is_a_named_error():
+    with pytest.raises(QonnxImportError) as caught:
+        import_onnx(DATA / "conv_pad_w1a1.onnx")
+    assert caught.value.node == "/inner/features.1/Conv" and caught.value.op_type == "Conv"
+    assert "zero padding of binary convolutions is not supported yet" in str(caught.value)
+    assert isinstance(caught.value, BnnhwError) and isinstance(caught.value, ValueError)
+
+
+def test_per_class_output_scales_are_a_named_error():
+    with pytest.raises(QonnxImportError, match="different output scales"):
+        import_onnx(DATA / "scaled_w1a1.onnx")
+
+
+def test_finn_multithreshold_is_a_named_error_for_now():
+    with pytest.raises(QonnxImportError) as caught:
+        import_onnx(DATA / "tfc_w1a1_finn.onnx")
+    assert (caught.value.node, caught.value.op_type) == ("MultiThreshold_0", "MultiThreshold")
+
+
+def _graph(tmp_path, middle, extra_init=()):
+    """input (1,1,2,2) -> Reshape -> BipolarQuant -> MatMul 4x3 -> ``middle`` nodes reading
+    ``h`` and writing ``out`` -> MatMul 3x2 -> ``y``."""
+    rng = np.random.default_rng(0)
+    q = "qonnx.custom_op.general"
+    inits = [numpy_helper.from_array(np.array([1, -1], np.int64), "shape"),
+             numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+             numpy_helper.from_array(np.where(rng.random((4, 3)) < .5, -1, 1).astype(np.float32),
+                                     "w1"),
+             numpy_helper.from_array(np.where(rng.random((3, 2)) < .5, -1, 1).astype(np.float32),
+                                     "w2"), *extra_init]
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["flat"], name="flatten"),
+             helper.make_node("BipolarQuant", ["flat", "one"], ["a"], domain=q, name="inq"),
+             helper.make_node("MatMul", ["a", "w1"], ["h"], name="fc1"), *middle,
+             helper.make_node("MatMul", ["out", "w2"], ["y"], name="fc2")]
+    graph = helper.make_graph(nodes, "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])],
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid(q, 1)])
+    path = tmp_path / "g.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_small_handmade_graph_imports(tmp_path):
+    q = "qonnx.custom_op.general"
+    path = _graph(tmp_path, [helper.make_node("BipolarQuant", ["h", "one"], ["out"], domain=q,
+                                              name="act")])
+    model = import_onnx(path)
+    assert [layer.op for layer in model.layers] == ["dense", "threshold", "dense"]
+
+
+def test_an_unknown_op_is_a_named_error(tmp_path):
+    path = _graph(tmp_path, [helper.make_node("Relu", ["h"], ["out"], name="relu1")])
+    with pytest.raises(QonnxImportError) as caught:
+        import_onnx(path)
+    assert (caught.value.node, caught.value.op_type) == ("relu1", "Relu")
+    assert str(caught.value).startswith("node 'relu1' (Relu): this op is not supported")
+
+
+def test_a_three_bit_activation_quant_is_a_named_error(tmp_path):
+    q = "qonnx.custom_op.general"
+    inits = [numpy_helper.from_array(np.array(v, np.float32), n)
+             for n, v in (("s", 1.0), ("z", 0.0), ("b3", 3.0))]
+    path = _graph(tmp_path, [helper.make_node("Quant", ["h", "s", "z", "b3"], ["out"], domain=q,
+                                              name="act3", signed=1, narrow=0,
+                                              rounding_mode="ROUND")], inits)
+    with pytest.raises(QonnxImportError) as caught:
+        import_onnx(path)
+    assert (caught.value.node, caught.value.op_type) == ("act3", "Quant")
+    assert "3-bit activation Quant" in str(caught.value)
+
+
+def test_a_file_that_is_not_onnx_is_a_named_error(tmp_path):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(b"not a protobuf at all \xff\xfe")
+    with pytest.raises(QonnxImportError, match="not a readable ONNX file"):
+        import_onnx(path)
+
+
+# --- the converter CLI -------------------------------------------------------------------------
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "bnnhw.importers.qonnx", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+
+
+def test_converter_round_trip_and_overwrite_rules(tmp_path):
+    out = tmp_path / "model.npz"
+    result = _cli(DATA / "bn_negative_w1a1.onnx", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"wrote {out}") and len(result.stdout.splitlines()) == 1
+    model = load(out)
+    expected = _expected("bn_negative_w1a1")
+    x = convert_inputs(model, expected["inputs"])
+    assert np.array_equal(lower(model).classify(x), expected["argmax"])
+    assert model.meta == import_onnx(DATA / "bn_negative_w1a1.onnx").meta
+    before = out.read_bytes()
+    again = _cli(DATA / "tfc_w1a1.onnx", "--out", out)
+    assert again.returncode == 1 and out.read_bytes() == before
+    assert again.stderr.startswith("bnnhw.importers.qonnx: error: --out:")
+    assert "exists" in again.stderr and "Traceback" not in again.stderr
+    forced = _cli(DATA / "tfc_w1a1.onnx", "--out", out, "--force")
+    assert forced.returncode == 0 and load(out).meta["source"]["file"] == "tfc_w1a1.onnx"
+
+
+def test_converter_errors_are_one_line_and_leave_no_file(tmp_path):
+    out = tmp_path / "model.npz"
+    result = _cli(DATA / "conv_pad_w1a1.onnx", "--out", out)
+    assert result.returncode == 1 and not out.exists() and list(tmp_path.iterdir()) == []
+    assert result.stderr == ("bnnhw.importers.qonnx: error: node '/inner/features.1/Conv' "
+                             "(Conv): pads [1, 1, 1, 1]: zero padding of binary convolutions "
+                             "is not supported yet (a padded tap adds 0, neither +1 nor -1)\n")
