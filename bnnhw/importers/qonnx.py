@@ -33,6 +33,8 @@ __all__ = ["QonnxImportError", "convert_inputs", "graph_logits", "import_onnx", 
 
 F32 = np.float32
 QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general")
+#: Largest integer ratio kept between per-class output scales (the int8 scaling layer).
+MAX_MULTIPLIER = 2048
 #: Slices of a thermometer-coded activation: 2-bit narrow or 2-bit (3 or 4 levels) at most.
 MAX_SLICES = 3
 
@@ -218,9 +220,11 @@ def graph_logits(model_or_meta, logits):
     recorded tail (dot values, base scale and offset, then the graph's float32 ops)."""
     tail = _meta(model_or_meta)["qonnx"]["output"]
     p = np.asarray(logits, np.int64).reshape(len(logits), -1)
-    v = 2 * p - tail["fan_in"] if tail["kind"] == "popcount" else p
-    if tail["negated"]:
-        v = -v
+    if tail["multiplier"] is not None:      # the int8 scaling layer gives m * v exactly
+        v = p // np.asarray(tail["multiplier"], np.int64)
+    else:
+        v = 2 * p - tail["fan_in"] if tail["kind"] == "popcount" else p
+    v = np.where(tail["negated"], -v, v)
     x = v.astype(F32) * np.asarray(tail["base_scale"], F32) + np.asarray(tail["base_offset"], F32)
     return _apply_steps(x, tail["steps"], channel_axis=1)
 
@@ -657,29 +661,79 @@ class _Importer:
         if _squeezed(dot.shape)[1:] != _squeezed(dot.shape)[1:2]:
             raise QonnxImportError(None, f"graph output {output_name!r}: shape {dot.shape} is "
                                          "not one logit per class")
-        table = self.dot_table(dot)
-        negated = False
-        if not (table == table[:1]).all():
-            raise QonnxImportError(None, f"graph output {output_name!r}: the classes have "
-                                         "different output scales or offsets; the argmax of "
-                                         "the integer logits would differ (not supported)")
-        diffs = np.diff(table[0].astype(np.float64))
-        if (diffs < 0).all():
-            negated = True          # v -> -v: negate the last layer's weights
-            key = f"{dot.layer}.weight"
-            self.arrays[key] = -self.arrays[key]
-        elif not (diffs > 0).all():
-            raise QonnxImportError(None, f"graph output {output_name!r}: the output tail maps "
-                                         "different dot values to one float logit; the argmax "
-                                         "would differ (not supported)")
         if self.layers[-1]["name"] != dot.layer:
             raise QonnxImportError(None, f"graph output {output_name!r}: the output layer must "
                                          "be the last layer")
-        tail = {"kind": dot.kind, "fan_in": dot.fan_in, "negated": negated,
+        table = self.dot_table(dot).astype(np.float64)      # (classes, reachable v ascending)
+        diffs = np.diff(table, axis=1)
+        negated = (diffs < 0).all(axis=1)
+        if not ((diffs > 0).all(axis=1) | negated).all():
+            raise QonnxImportError(None, f"graph output {output_name!r}: the output tail maps "
+                                         "different dot values to one float logit; the argmax "
+                                         "would differ (not supported)")
+        key = f"{dot.layer}.weight"
+        if negated.any():           # v -> -v for those classes: negate their weights
+            self.arrays[key] = self.arrays[key].copy()
+            self.arrays[key][negated] *= -1
+            table[negated] = table[negated, ::-1]
+        multiplier = None
+        output = dot.layer
+        if not (table == table[:1]).all():
+            multiplier = self.multipliers(output_name, dot, table)
+            output = self.scale_classes(dot, multiplier)
+        tail = {"kind": dot.kind, "fan_in": dot.fan_in, "negated": negated.tolist(),
+                "multiplier": None if multiplier is None else multiplier.tolist(),
                 "base_scale": _as_json(dot.base_scale), "base_offset": _as_json(dot.base_offset),
                 "steps": dot.steps, "graph_output": "argmax" if argmax else "logits",
                 "output_name": output_name}
-        return tail, dot.layer
+        return tail, output
+
+    def multipliers(self, output_name, dot, table):
+        """Smallest positive integers ``m`` (max at most ``MAX_MULTIPLIER``) such that the
+        integers ``m[o] * v`` are ordered exactly as the graph's float logits ``table[o, v]``
+        over every pair of classes and reachable dot values (ties included); the float gaps
+        must exceed the float32 summation error of the graph's own MatMul."""
+        if dot.kind != "popcount":
+            raise QonnxImportError(None, f"graph output {output_name!r}: per-class output "
+                                         "scales are supported on a binary last layer only")
+        v = self.reachable(dot).astype(np.float64)
+        flat = table.reshape(-1)
+        order = np.sign(flat[:, None] - flat[None, :])
+        gaps = np.abs(flat[:, None] - flat[None, :])[order != 0]
+        if gaps.size and gaps.min() <= 2.0 ** -16 * np.abs(flat).max():
+            raise QonnxImportError(None, f"graph output {output_name!r}: two classes' logits "
+                                         "differ by float32 rounding only; the argmax depends "
+                                         "on the graph's summation order (not supported)")
+        slope = (table[:, -1] - table[:, 0]) / (v[-1] - v[0])
+        for top in range(1, MAX_MULTIPLIER + 1):
+            m = np.maximum(np.round(slope / slope.max() * top), 1).astype(np.int64)
+            ints = (m[:, None] * v[None, :]).reshape(-1)
+            if np.array_equal(np.sign(ints[:, None] - ints[None, :]), order):
+                return m
+        raise QonnxImportError(None, f"graph output {output_name!r}: per-class output scales "
+                                     f"need integer ratios beyond {MAX_MULTIPLIER} to keep the "
+                                     "argmax exact (not supported)")
+
+    def scale_classes(self, dot, m):
+        """An int8 dense layer giving ``m[o] * v[o]``: the binary layer's rows repeated
+        ``copies`` times (popcounts ``p``), weights summing to ``2 m[o]``, bias ``-m[o] N``."""
+        classes = len(m)
+        copies = -(-int(2 * m.max()) // 127)
+        key = f"{dot.layer}.weight"
+        self.arrays[key] = np.concatenate([self.arrays[key]] * copies, axis=0)
+        layer = self.layers[-1]
+        width = "out_features" if layer["op"] == "dense" else "out_channels"
+        layer[width] = classes * copies
+        weight = np.zeros((classes, classes * copies), np.int8)
+        for o in range(classes):
+            left = 2 * int(m[o])
+            for r in range(copies):
+                part = min(127, left)
+                weight[o, r * classes + o] = part
+                left -= part
+        return self.add_layer("scale", "dense", [dot.layer],
+                              {"precision": "int8", "out_features": classes},
+                              {"weight": weight, "bias": -m * dot.fan_in})
 
 
 def _col(vector):
