@@ -70,9 +70,11 @@ class Pre:
 
 @dataclass
 class IntIn:
-    """The integer model input ``q`` (after an input ``Quant``): graph value ``scale * q``."""
+    """The integer model input ``q`` (after an input ``Quant`` or ``MultiThreshold``): graph
+    value ``scale * (q + offset)``; an integral offset is moved into the input conversion."""
     shape: tuple
     scale: float
+    offset: float = 0.0
 
 
 @dataclass
@@ -141,6 +143,14 @@ _ROUNDING = {"ROUND": np.round, "HALF_EVEN": np.round, "FLOOR": np.floor, "CEIL"
              "HALF_DOWN": lambda y: np.sign(y) * np.ceil(np.abs(y) - F32(0.5))}
 
 
+def _multithreshold_counts(x, thresholds):
+    """qonnx's MultiThreshold count ``#{b : x >= T[c, b]}`` (channels on axis 1; one row of
+    ``T`` for every channel when it has one row)."""
+    moved = np.moveaxis(x, 1, -1)[..., None]
+    counts = np.count_nonzero(moved >= thresholds, axis=-1)
+    return np.moveaxis(counts, -1, 1)
+
+
 def _apply_steps(x, steps, channel_axis=None):
     """Apply float32 ``steps`` (JSON form) to ``x``; per-channel arrays broadcast along
     ``channel_axis`` when given (the output tail), else as stored (the input conversion)."""
@@ -205,9 +215,13 @@ def convert_inputs(model_or_meta, x):
     if quantizer["op"] == "bipolar":
         q = (x >= 0) ^ bool(quantizer["invert"])
         return q.reshape((batch, *conversion["model_shape"])).astype(np.uint8)
-    levels = _quant_levels(x, F32(quantizer["scale"]), F32(0), quantizer["bitwidth"],
-                           quantizer["signed"], quantizer["narrow"], quantizer["rounding"])
+    if quantizer["op"] == "multithreshold":
+        levels = _multithreshold_counts(x, np.asarray(quantizer["thresholds"], F32))
+    else:
+        levels = _quant_levels(x, F32(quantizer["scale"]), F32(0), quantizer["bitwidth"],
+                               quantizer["signed"], quantizer["narrow"], quantizer["rounding"])
     levels = levels.astype(np.int64).reshape((batch, *conversion["graph_shape"][1:]))
+    levels = levels + quantizer.get("offset", 0)
     if quantizer["slices"]:
         lo = quantizer["lo"]
         bits = [levels >= lo + j for j in range(1, quantizer["slices"] + 1)]
@@ -336,6 +350,19 @@ class _Importer:
         if isinstance(tensor, Dot):
             return replace(tensor, steps=tensor.steps + [[op, _as_json(
                 self.per_channel(node, const, tensor.shape))]])
+        if isinstance(tensor, (Bits, IntIn)) and const.size == 1 and op in ("add", "sub",
+                                                                            "mul", "div"):
+            # exact on the graph's small integer levels: an affine change of what they mean
+            c = float(const.reshape(()))
+            offset = tensor.center if isinstance(tensor, Bits) else tensor.offset
+            if op in ("add", "sub"):
+                offset += (c if op == "add" else -c) / tensor.scale
+                field_name = "center" if isinstance(tensor, Bits) else "offset"
+                return replace(tensor, **{field_name: offset})
+            if c <= 0:
+                raise QonnxImportError(node, f"scaling quantized values by {c} (only by a "
+                                             "positive constant)")
+            return replace(tensor, scale=tensor.scale * c if op == "mul" else tensor.scale / c)
         raise QonnxImportError(node, f"arithmetic on {_kind(tensor)} is not supported (only on "
                                      "the graph input before its quantizer, and on dot products "
                                      "before a quantizer or the output)")
@@ -456,6 +483,25 @@ class _Importer:
                                      "model_shape": [c * slices, h, w],
                                      "steps": pre.steps, "quantizer": quantizer}}
 
+    def fix_int_input(self, node, x):
+        """Move the integer input's offset into the host conversion (``q + offset``)."""
+        if x.offset != int(x.offset):
+            raise QonnxImportError(node, f"the integer input's offset {x.offset} is not an "
+                                         "integer")
+        quantizer = self.input["conversion"]["quantizer"]
+        offset = int(x.offset) - quantizer.get("offset", 0)
+        if offset:
+            if self.input.get("consumed"):
+                raise QonnxImportError(node, "the integer input is read with two offsets")
+            quantizer["offset"] = int(x.offset)
+            self.input["range"] = [v + offset for v in self.input["range"]]
+        lo, hi = self.input["range"]
+        self.input["type"] = "int8" if -128 <= lo and hi <= 127 else "uint8"
+        if not (-128 <= lo and hi <= 127 or 0 <= lo and hi <= 255):
+            raise QonnxImportError(node, f"integer input range [{lo}, {hi}] fits neither int8 "
+                                         "nor uint8")
+        self.input["consumed"] = True
+
     def dot_table(self, dot):
         """(C, R) float32 graph values of every channel for every reachable dot value."""
         v = self.reachable(dot).astype(F32)
@@ -506,6 +552,58 @@ class _Importer:
                                  "mean": thresholds[0] - 0.5, "var": np.ones(channels)})
             name = self.add_layer("sign", "sign", [bn], {}, {})
         return Bits(name, dot.shape, scale, slices, center, step)
+
+    def op_MultiThreshold(self, node, x, thresholds):
+        """FINN's quantizer: ``out_scale * #{b : x >= T[c, b]} + out_bias``."""
+        if not isinstance(thresholds, Const) or thresholds.value.ndim != 2:
+            raise QonnxImportError(node, "the thresholds must be a constant (C, B) matrix")
+        layout = _attr(node, "data_layout", "NCHW")
+        layout = layout.decode() if isinstance(layout, bytes) else layout
+        if layout not in ("NC", "NCHW"):
+            raise QonnxImportError(node, f"data_layout {layout!r} is not supported (NC, NCHW)")
+        out_scale = float(_attr(node, "out_scale", 1.0))
+        out_bias = float(_attr(node, "out_bias", 0.0))
+        if out_scale <= 0:
+            raise QonnxImportError(node, f"out_scale {out_scale}: only a positive scale")
+        table_t = thresholds.value.astype(F32)
+        steps = table_t.shape[1]
+        if isinstance(x, Pre):
+            quantizer = {"op": "multithreshold", "thresholds": _as_json(table_t), "lo": 0,
+                         "slices": steps if steps <= MAX_SLICES else 0}
+            if steps <= MAX_SLICES:
+                self.set_input(node, x, quantizer, "bits", steps)
+                return Bits("input", x.shape, out_scale, steps, steps / 2 + out_bias / out_scale,
+                            0.5)
+            self.set_input(node, x, quantizer, "uint8", 1, (0, steps))
+            return IntIn(x.shape, out_scale, out_bias / out_scale)
+        if isinstance(x, Dot):
+            if steps > MAX_SLICES:
+                raise QonnxImportError(node, f"{steps} thresholds per channel on activations: "
+                                             f"only up to {MAX_SLICES} (2-bit) are supported")
+            channels = x.shape[1]
+            if table_t.shape[0] not in (1, channels):
+                raise QonnxImportError(node, f"thresholds {table_t.shape} for {channels} "
+                                             "channels")
+            ordered = np.sort(np.broadcast_to(table_t, (channels, steps)), axis=1)
+            values = self.dot_table(x)                               # (C, R)
+            table = np.stack([values >= ordered[:, j:j + 1] for j in range(steps)])
+            return self.threshold(node, x, table, out_scale, steps,
+                                  steps / 2 + out_bias / out_scale, 0.5)
+        raise QonnxImportError(node, f"MultiThreshold of {_kind(x)} is not supported")
+
+    def op_XnorPopcountMatMul(self, node, x, weight):
+        """FINN's ``(2a - 1) @ (2W - 1)`` on 0/1 values, returned as ``(dot + K) / 2``."""
+        if not isinstance(weight, Const) or weight.value.ndim != 2 \
+                or not np.isin(weight.value, (0, 1)).all():
+            raise QonnxImportError(node, "the weights must be a constant 0/1 matrix [in, out]")
+        if not isinstance(x, Bits) or x.slices != 1 or x.scale * x.center != 0.5 \
+                or x.scale * x.step != 0.5:
+            raise QonnxImportError(node, f"expects 0/1 binary activations, got {_kind(x)}")
+        matrix = (2 * weight.value.T - 1).astype(np.float32)
+        unit = replace(x, scale=1.0, center=0.0, step=1.0)          # as ±1: 2a - 1
+        dot = self.dense(node, unit, matrix)
+        half = np.full(dot.base_scale.shape, 0.5, F32)
+        return replace(dot, base_scale=half, base_offset=half * F32(dot.fan_in))
 
     # --- layers
     def op_MatMul(self, node, x, weight):
@@ -586,6 +684,7 @@ class _Importer:
         out = signs.shape[0]
         sums = signs.reshape(out, -1).astype(np.int64).sum(axis=1)
         if isinstance(x, IntIn):
+            self.fix_int_input(node, x)
             name = self.add_layer(prefix, op, ["input"], {"precision": "int8", **attrs},
                                   {"weight": signs})
             bound = int(np.abs(signs.reshape(out, -1)).sum(axis=1).max()) * 128

@@ -31,7 +31,10 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "qonnx"
 ROOT = Path(__file__).resolve().parents[2]
 
 SUPPORTED = ["tfc_w1a1", "tfc_w1a1_dynamo", "sfc_w1a1_dynamo", "bn_negative_w1a1", "cnv_w1a1",
-             "tfc_w1a2", "cnv32_w1a1", "scaled_w1a1"]
+             "tfc_w1a2", "cnv32_w1a1", "scaled_w1a1",
+             # FINN-ONNX (ConvertQONNXtoFINN) and streamlined forms (TopK index outputs)
+             "tfc_w1a1_finn", "cnv_w1a1_finn", "bn_negative_w1a1_finn", "tfc_w1a2_finn",
+             "tfc_w1a1_streamlined", "bn_negative_w1a1_streamlined", "tfc_w1a2_streamlined"]
 #: Fixtures whose graph scales are not 1: its MatMul sums N float32 products ``s * ±1`` in an
 #: order of its own, so the logits agree to that summation's rounding, not bit for bit.
 SCALED = {"scaled_w1a1": 32}
@@ -61,6 +64,10 @@ def test_argmax_is_qonnx_argmax_on_every_input(imported):
 
 def test_logits_after_the_tail_are_qonnx_logits(imported):
     name, model, compiled, expected = imported
+    if name.endswith("_streamlined"):   # the graph's output is TopK's index: checked above
+        assert model.meta["qonnx"]["output"]["graph_output"] == "argmax"
+        assert expected["outputs"].dtype == np.int64
+        return
     logits = graph_logits(model, compiled.run(convert_inputs(model, expected["inputs"])))
     assert logits.dtype == np.float32 and logits.shape == expected["outputs"].shape
     if name in SCALED:
@@ -199,10 +206,10 @@ def test_per_class_output_scales_become_an_exact_integer_scaling():
     assert np.array_equal(values[scale.name].reshape(-1, 10).argmax(axis=1), expected["argmax"])
 
 
-def test_finn_multithreshold_is_a_named_error_for_now():
+def test_finn_nhwc_layout_is_a_named_error_for_now():
     with pytest.raises(QonnxImportError) as caught:
-        import_onnx(DATA / "tfc_w1a1_finn.onnx")
-    assert (caught.value.node, caught.value.op_type) == ("MultiThreshold_0", "MultiThreshold")
+        import_onnx(DATA / "cnv_w1a1_streamlined.onnx")
+    assert (caught.value.node, caught.value.op_type) == ("Transpose_0", "Transpose")
 
 
 def _graph(tmp_path, middle, extra_init=()):
