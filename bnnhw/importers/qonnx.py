@@ -75,6 +75,7 @@ class IntIn:
     shape: tuple
     scale: float
     offset: float = 0.0
+    layout: str = "NCHW"
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Bits:
     slices: int = 1
     center: float = 0.0
     step: float = 1.0
+    layout: str = "NCHW"            # or "NHWC" (FINN's streamlined graphs): shape in that order
 
 
 @dataclass
@@ -103,6 +105,16 @@ class Dot:
     base_scale: np.ndarray
     base_offset: np.ndarray
     steps: list = field(default_factory=list)
+    layout: str = "NCHW"
+
+
+@dataclass
+class Patches:
+    """FINN's ``Im2Col`` of NHWC ``source``: rows of ``(kh, kw, c)`` patches."""
+    source: object
+    kernel: tuple
+    stride: tuple
+    shape: tuple
 
 
 @dataclass
@@ -349,7 +361,7 @@ class _Importer:
             return Pre(tensor.steps + [[op, _as_json(const)]], tensor.shape)
         if isinstance(tensor, Dot):
             return replace(tensor, steps=tensor.steps + [[op, _as_json(
-                self.per_channel(node, const, tensor.shape))]])
+                self.per_channel(node, const, tensor.shape, _channel_axis(tensor)))]])
         if isinstance(tensor, (Bits, IntIn)) and const.size == 1 and op in ("add", "sub",
                                                                             "mul", "div"):
             # exact on the graph's small integer levels: an affine change of what they mean
@@ -369,7 +381,7 @@ class _Importer:
 
     op_Add = op_Sub = op_Mul = op_Div = _elementwise
 
-    def per_channel(self, node, const, shape):
+    def per_channel(self, node, const, shape, axis=1):
         """``const`` as a (C,) vector along axis 1 of ``shape`` (a scalar stays a scalar)."""
         if const.size == 1:
             return const.reshape(())
@@ -380,7 +392,7 @@ class _Importer:
                                          f"to {shape}") from None
         if np.broadcast_shapes(shape, const.shape) != tuple(shape):
             raise QonnxImportError(node, f"constant of shape {const.shape} grows {shape}")
-        moved = np.moveaxis(full, 1, 0).reshape(shape[1], -1)
+        moved = np.moveaxis(full, axis, 0).reshape(shape[axis], -1)
         if (moved != moved[:, :1]).any():
             raise QonnxImportError(node, "constant varies along an axis other than the "
                                          "channels")
@@ -551,7 +563,7 @@ class _Importer:
                                 {"gamma": sign, "beta": np.zeros(channels),
                                  "mean": thresholds[0] - 0.5, "var": np.ones(channels)})
             name = self.add_layer("sign", "sign", [bn], {}, {})
-        return Bits(name, dot.shape, scale, slices, center, step)
+        return Bits(name, dot.shape, scale, slices, center, step, dot.layout)
 
     def op_MultiThreshold(self, node, x, thresholds):
         """FINN's quantizer: ``out_scale * #{b : x >= T[c, b]} + out_bias``."""
@@ -559,8 +571,10 @@ class _Importer:
             raise QonnxImportError(node, "the thresholds must be a constant (C, B) matrix")
         layout = _attr(node, "data_layout", "NCHW")
         layout = layout.decode() if isinstance(layout, bytes) else layout
-        if layout not in ("NC", "NCHW"):
-            raise QonnxImportError(node, f"data_layout {layout!r} is not supported (NC, NCHW)")
+        if layout not in ("NC", "NCHW", "NHWC") or (layout == "NHWC") != (
+                getattr(x, "layout", "NCHW") == "NHWC"):
+            raise QonnxImportError(node, f"data_layout {layout!r} does not match the input's "
+                                         f"layout {getattr(x, 'layout', 'NCHW')}")
         out_scale = float(_attr(node, "out_scale", 1.0))
         out_bias = float(_attr(node, "out_bias", 0.0))
         if out_scale <= 0:
@@ -580,7 +594,7 @@ class _Importer:
             if steps > MAX_SLICES:
                 raise QonnxImportError(node, f"{steps} thresholds per channel on activations: "
                                              f"only up to {MAX_SLICES} (2-bit) are supported")
-            channels = x.shape[1]
+            channels = x.shape[_channel_axis(x)]
             if table_t.shape[0] not in (1, channels):
                 raise QonnxImportError(node, f"thresholds {table_t.shape} for {channels} "
                                              "channels")
@@ -596,14 +610,67 @@ class _Importer:
         if not isinstance(weight, Const) or weight.value.ndim != 2 \
                 or not np.isin(weight.value, (0, 1)).all():
             raise QonnxImportError(node, "the weights must be a constant 0/1 matrix [in, out]")
-        if not isinstance(x, Bits) or x.slices != 1 or x.scale * x.center != 0.5 \
-                or x.scale * x.step != 0.5:
+        source = x.source if isinstance(x, Patches) else x
+        if not isinstance(source, Bits) or source.slices != 1 \
+                or source.scale * source.center != 0.5 or source.scale * source.step != 0.5:
             raise QonnxImportError(node, f"expects 0/1 binary activations, got {_kind(x)}")
-        matrix = (2 * weight.value.T - 1).astype(np.float32)
-        unit = replace(x, scale=1.0, center=0.0, step=1.0)          # as ±1: 2a - 1
-        dot = self.dense(node, unit, matrix)
+        unit = replace(source, scale=1.0, center=0.0, step=1.0)     # as ±1: 2a - 1
+        if isinstance(x, Patches):
+            dot = self.patches_conv(node, replace(x, source=unit), 2.0 * weight.value - 1)
+        else:
+            dot = self.dense(node, unit, (2 * weight.value.T - 1).astype(np.float32))
         half = np.full(dot.base_scale.shape, 0.5, F32)
         return replace(dot, base_scale=half, base_offset=half * F32(dot.fan_in))
+
+    # --- FINN's NHWC layout (streamlined graphs)
+    def op_Transpose(self, node, x):
+        perm = list(_attr(node, "perm", []))
+        if not isinstance(x, (Bits, IntIn, Dot)) or len(x.shape) != 4 \
+                or (perm, x.layout) not in (([0, 2, 3, 1], "NCHW"), ([0, 3, 1, 2], "NHWC")):
+            raise QonnxImportError(node, f"only NCHW <-> NHWC transposes of quantized values or "
+                                         f"dot products are supported, got perm {perm} on "
+                                         f"{_kind(x)}")
+        return replace(x, shape=tuple(x.shape[i] for i in perm),
+                       layout="NHWC" if x.layout == "NCHW" else "NCHW")
+
+    def op_Im2Col(self, node, x):
+        if not isinstance(x, (Bits, IntIn)) or x.layout != "NHWC":
+            raise QonnxImportError(node, f"expects NHWC quantized values, got {_kind(x)}")
+        kernel = tuple(_attr(node, "kernel_size"))
+        stride = tuple(_attr(node, "stride", [1, 1]))
+        if any(_attr(node, "pad_amount", [0, 0, 0, 0])) or _attr(node, "depthwise", 0) \
+                or any(d != 1 for d in _attr(node, "dilations", [1, 1])):
+            raise QonnxImportError(node, "only Im2Col without padding, dilation or depthwise "
+                                         "is supported")
+        _, h, w, c = x.shape
+        size = [(n - k) // st + 1 for n, k, st in zip((h, w), kernel, stride)]
+        return Patches(x, kernel, stride, (1, *size, kernel[0] * kernel[1] * c))
+
+    def op_MaxPoolNHWC(self, node, x):
+        if not isinstance(x, Bits) or x.layout != "NHWC":
+            raise QonnxImportError(node, f"expects NHWC binary activations, got {_kind(x)}")
+        nchw = replace(x, shape=(1, x.shape[3], x.shape[1], x.shape[2]), layout="NCHW")
+        pooled = self.op_MaxPool(node, nchw)
+        _, c, h, w = pooled.shape
+        return replace(pooled, shape=(1, h, w, c), layout="NHWC")
+
+    def patches_conv(self, node, patches, matrix):
+        """``MatMul(Im2Col(x), W)``, W [(kh, kw, c), out]: a convolution, NHWC output."""
+        source = patches.source
+        kh, kw = patches.kernel
+        c = source.shape[3]
+        if matrix.shape[0] != kh * kw * c:
+            raise QonnxImportError(node, f"weights {matrix.shape} do not match patches "
+                                         f"{patches.shape}")
+        weight = matrix.reshape(kh, kw, c, -1).transpose(3, 2, 0, 1)
+        signs, weight_scale = self.signs(node, weight)
+        out = weight.shape[0]
+        nchw = replace(source, shape=(1, c, *source.shape[1:3]), layout="NCHW")
+        attrs = {"out_channels": out, "kernel": [kh, kw], "stride": list(patches.stride),
+                 "padding": [0, 0], "groups": 1}
+        dot = self.linear(node, nchw, signs, weight_scale, (1, out, *patches.shape[1:3]),
+                          "conv2d", "conv", attrs, tile_axis=1)
+        return replace(dot, shape=(1, *patches.shape[1:3], out), layout="NHWC")
 
     # --- layers
     def op_MatMul(self, node, x, weight):
@@ -611,6 +678,8 @@ class _Importer:
             raise QonnxImportError(node, "the weights (second input) must be constant")
         if weight.value.ndim != 2:
             raise QonnxImportError(node, f"weights of shape {weight.value.shape}, expected 2-D")
+        if isinstance(x, Patches):
+            return self.patches_conv(node, x, weight.value.astype(np.float64))
         return self.dense(node, x, weight.value.T)
 
     def op_Gemm(self, node, x, weight, bias=None):
@@ -704,6 +773,8 @@ class _Importer:
         if not isinstance(x, Dot):
             raise QonnxImportError(node, f"a batch norm on {_kind(x)} is not supported (only on "
                                          "a dot product)")
+        if x.layout != "NCHW":
+            raise QonnxImportError(node, "a batch norm on NHWC values is not supported")
         if _attr(node, "training_mode", 0):
             raise QonnxImportError(node, "training_mode=1 is not supported")
         params = []
@@ -835,6 +906,10 @@ class _Importer:
                               {"weight": weight, "bias": -m * dot.fan_in})
 
 
+def _channel_axis(value):
+    return len(value.shape) - 1 if getattr(value, "layout", "NCHW") == "NHWC" else 1
+
+
 def _col(vector):
     vector = np.asarray(vector, F32)
     return vector.reshape(-1, 1) if vector.ndim else vector
@@ -847,6 +922,7 @@ def _squeezed(shape):
 def _kind(value):
     return {Const: "a constant", Pre: "the float graph input", IntIn: "the integer input",
             Bits: "binary activations", Dot: "dot products", ArgMax: "an argmax",
+            Patches: "Im2Col patches",
             type(None): "nothing"}.get(type(value), type(value).__name__)
 
 

@@ -34,7 +34,8 @@ SUPPORTED = ["tfc_w1a1", "tfc_w1a1_dynamo", "sfc_w1a1_dynamo", "bn_negative_w1a1
              "tfc_w1a2", "cnv32_w1a1", "scaled_w1a1",
              # FINN-ONNX (ConvertQONNXtoFINN) and streamlined forms (TopK index outputs)
              "tfc_w1a1_finn", "cnv_w1a1_finn", "bn_negative_w1a1_finn", "tfc_w1a2_finn",
-             "tfc_w1a1_streamlined", "bn_negative_w1a1_streamlined", "tfc_w1a2_streamlined"]
+             "tfc_w1a1_streamlined", "bn_negative_w1a1_streamlined", "tfc_w1a2_streamlined",
+             "cnv_w1a1_streamlined"]
 #: Fixtures whose graph scales are not 1: its MatMul sums N float32 products ``s * ±1`` in an
 #: order of its own, so the logits agree to that summation's rounding, not bit for bit.
 SCALED = {"scaled_w1a1": 32}
@@ -206,10 +207,24 @@ def test_per_class_output_scales_become_an_exact_integer_scaling():
     assert np.array_equal(values[scale.name].reshape(-1, 10).argmax(axis=1), expected["argmax"])
 
 
-def test_finn_nhwc_layout_is_a_named_error_for_now():
+def test_a_transpose_other_than_nchw_nhwc_is_a_named_error(tmp_path):
+    path = _graph(tmp_path, [helper.make_node("Transpose", ["h"], ["out"], name="swap",
+                                              perm=[1, 0])])
     with pytest.raises(QonnxImportError) as caught:
-        import_onnx(DATA / "cnv_w1a1_streamlined.onnx")
-    assert (caught.value.node, caught.value.op_type) == ("Transpose_0", "Transpose")
+        import_onnx(path)
+    assert (caught.value.node, caught.value.op_type) == ("swap", "Transpose")
+    assert "only NCHW <-> NHWC transposes" in str(caught.value)
+
+
+def test_streamlined_cnv_im2col_is_the_same_convolution():
+    """FINN's Im2Col patches are (kh, kw, c) ordered: the streamlined CNV's first convolution,
+    back in OIHW, has exactly the ±1 weights of the QONNX source's first Conv."""
+    source = import_onnx(DATA / "cnv_w1a1.onnx")
+    streamlined = import_onnx(DATA / "cnv_w1a1_streamlined.onnx")
+    assert [layer.op for layer in streamlined.layers] == [layer.op for layer in source.layers]
+    np.testing.assert_array_equal(streamlined.layer["conv1"].params["weight"],
+                                  source.layer["conv1"].params["weight"])
+    assert streamlined.input_type == source.input_type == "int8"
 
 
 def _graph(tmp_path, middle, extra_init=()):
