@@ -316,29 +316,39 @@ class _Importer:
 
     def run(self):
         for node in self.proto.graph.node:
-            if node.domain not in ("", "ai.onnx") + QONNX_DOMAINS:
-                raise QonnxImportError(node, f"unknown domain {node.domain!r}")
-            inputs = [self.get(node, n) if n else None for n in node.input]
-            if node.op_type == "Constant":
-                result = [Const(self.numpy_helper.to_array(_attr(node, "value")))]
-            elif node.op_type == "Identity":
-                result = [inputs[0]]
-            elif inputs and all(isinstance(v, Const) for v in inputs if v is not None):
-                result = [Const(_fold(node, [v.value if v else None for v in inputs]))]
-            else:
-                handler = getattr(self, f"op_{node.op_type}", None)
-                if handler is None:
-                    raise QonnxImportError(node, "this op is not supported on a computed "
-                                                 "tensor (docs/import.md lists what is)")
-                result = handler(node, *inputs)
-                result = result if isinstance(result, list) else [result]
-            for name, value in zip(node.output, result):
-                if name:
-                    self.values[name] = value
+            try:
+                self.step(node)
+            except BnnhwError:
+                raise
+            except Exception as error:       # noqa: BLE001 - a malformed node, never a traceback
+                raise QonnxImportError(node, "malformed or unsupported node "
+                                             f"({type(error).__name__}: {error})") from None
         outputs = self.proto.graph.output
         if len(outputs) != 1:
             raise QonnxImportError(None, f"expected one graph output, found {len(outputs)}")
         return self.finish(self.values.get(outputs[0].name), outputs[0].name)
+
+    def step(self, node):
+        """Map one node: fold it, or call its ``op_<OpType>`` handler."""
+        if node.domain not in ("", "ai.onnx") + QONNX_DOMAINS:
+            raise QonnxImportError(node, f"unknown domain {node.domain!r}")
+        inputs = [self.get(node, n) if n else None for n in node.input]
+        if node.op_type == "Constant":
+            result = [Const(self.numpy_helper.to_array(_attr(node, "value")))]
+        elif node.op_type == "Identity":
+            result = [inputs[0]]
+        elif inputs and all(isinstance(v, Const) for v in inputs if v is not None):
+            result = [Const(_fold(node, [v.value if v else None for v in inputs]))]
+        else:
+            handler = getattr(self, f"op_{node.op_type}", None)
+            if handler is None:
+                raise QonnxImportError(node, "this op is not supported on a computed "
+                                             "tensor (docs/import.md lists what is)")
+            result = handler(node, *inputs)
+            result = result if isinstance(result, list) else [result]
+        for name, value in zip(node.output, result):
+            if name:
+                self.values[name] = value
 
     # --- elementwise on computed tensors
     def _elementwise(self, node, a, b):

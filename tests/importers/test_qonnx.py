@@ -322,3 +322,11 @@ def test_converter_errors_are_one_line_and_leave_no_file(tmp_path):
     assert result.stderr == ("bnnhw.importers.qonnx: error: node '/inner/features.1/Conv' "
                              "(Conv): pads [1, 1, 1, 1]: zero padding of binary convolutions "
                              "is not supported yet (a padded tap adds 0, neither +1 nor -1)\n")
+
+
+def test_a_malformed_node_is_a_named_error_not_a_traceback(tmp_path):
+    path = _graph(tmp_path, [helper.make_node("Gemm", ["h"], ["out"], name="gemm_one_input")])
+    with pytest.raises(QonnxImportError) as caught:
+        import_onnx(path)
+    assert (caught.value.node, caught.value.op_type) == ("gemm_one_input", "Gemm")
+    assert "malformed or unsupported node" in str(caught.value)
