@@ -445,7 +445,7 @@ class _Importer:
             self.set_input(node, x, {"op": "bipolar", "invert": bool(invert)}, "bits", 1)
             return Bits("input", x.shape, abs(scale))
         if isinstance(x, Dot):
-            table = self.dot_table(x) >= 0                      # (C, R): bit per reachable v
+            table = self.decide(node, x, lambda values: values >= 0)    # (C, R) per reachable v
             return self.threshold(node, x, table[None] ^ invert, abs(scale), 1, 0.0, 1.0)
         raise QonnxImportError(node, f"BipolarQuant of {_kind(x)} is not supported")
 
@@ -482,8 +482,8 @@ class _Importer:
                 raise QonnxImportError(node, f"a {int(bitwidth)}-bit activation Quant ({slices} "
                                              f"levels above the lowest) is not supported: only "
                                              f"up to {MAX_SLICES} thermometer slices (2 bits)")
-            q = _quant_levels(self.dot_table(x), **levels)      # (C, R)
-            table = np.stack([q >= lo + j for j in range(1, slices + 1)])
+            table = self.decide(node, x, lambda values: np.stack(
+                [_quant_levels(values, **levels) >= lo + j for j in range(1, slices + 1)]))
             return self.threshold(node, x, table, float(scale), slices, lo + slices / 2, 0.5)
         raise QonnxImportError(node, f"Quant of {_kind(x)} is not supported")
 
@@ -524,11 +524,34 @@ class _Importer:
                                          "nor uint8")
         self.input["consumed"] = True
 
-    def dot_table(self, dot):
-        """(C, R) float32 graph values of every channel for every reachable dot value."""
+    def dot_table(self, dot, error=0.0):
+        """(C, R) float32 graph values of every channel for every reachable dot value (the
+        value before the steps moved by ``error``, per channel)."""
         v = self.reachable(dot).astype(F32)
         x = v[None, :] * _col(dot.base_scale) + _col(dot.base_offset)
+        if np.any(error):
+            x = x + _col(np.asarray(error, F32))
         return _apply_steps(x, dot.steps, channel_axis=0)
+
+    def decide(self, node, dot, quantize):
+        """``quantize(dot_table)``. When the graph's float32 sum of products is not exact (a
+        scale that is not a power of two), the decision must not change when the value moves
+        by the sum's worst-case rounding error ``N^2 |s| 2^-24``: else its summation order
+        would decide, and the import refuses."""
+        table = quantize(self.dot_table(dot))
+        if _powers_of_two(dot.base_scale):
+            return table                       # sums of small powers of two: exact in float32
+        scale = np.abs(np.asarray(dot.base_scale, np.float64))
+        error = float(self.reachable(dot).max()) ** 2 * scale * 2.0 ** -24
+        for sign in (-1, 1):
+            moved = quantize(self.dot_table(dot, sign * error))
+            if not np.array_equal(moved, table):
+                channel = int(np.argwhere(moved != table)[0][-2])
+                raise QonnxImportError(node, f"channel {channel}: a reachable dot product lies "
+                                             "within the float32 rounding of the graph's sum "
+                                             "of scaled products from a threshold; its "
+                                             "summation order decides (not supported)")
+        return table
 
     @staticmethod
     def reachable(dot):
@@ -609,8 +632,8 @@ class _Importer:
                 raise QonnxImportError(node, f"thresholds {table_t.shape} for {channels} "
                                              "channels")
             ordered = np.sort(np.broadcast_to(table_t, (channels, steps)), axis=1)
-            values = self.dot_table(x)                               # (C, R)
-            table = np.stack([values >= ordered[:, j:j + 1] for j in range(steps)])
+            table = self.decide(node, x, lambda values: np.stack(
+                [values >= ordered[:, j:j + 1] for j in range(steps)]))
             return self.threshold(node, x, table, out_scale, steps,
                                   steps / 2 + out_bias / out_scale, 0.5)
         raise QonnxImportError(node, f"MultiThreshold of {_kind(x)} is not supported")
@@ -880,7 +903,9 @@ class _Importer:
         flat = table.reshape(-1)
         order = np.sign(flat[:, None] - flat[None, :])
         gaps = np.abs(flat[:, None] - flat[None, :])[order != 0]
-        if gaps.size and gaps.min() <= 2.0 ** -16 * np.abs(flat).max():
+        error = float(v.max()) ** 2 * np.abs(np.asarray(dot.base_scale, np.float64)).max() \
+            * 2.0 ** -24 * (0 if _powers_of_two(dot.base_scale) else 1)
+        if gaps.size and gaps.min() <= 2 * error * _steps_gain(dot.steps):
             raise QonnxImportError(None, f"graph output {output_name!r}: two classes' logits "
                                          "differ by float32 rounding only; the argmax depends "
                                          "on the graph's summation order (not supported)")
@@ -914,6 +939,27 @@ class _Importer:
         return self.add_layer("scale", "dense", [dot.layer],
                               {"precision": "int8", "out_features": classes},
                               {"weight": weight, "bias": -m * dot.fan_in})
+
+
+def _powers_of_two(scale):
+    scale = np.abs(np.asarray(scale, np.float64))
+    exponent = np.log2(np.where(scale > 0, scale, 1.0))
+    return bool((exponent == np.round(exponent)).all())
+
+
+def _steps_gain(steps):
+    """How much the float ops after a dot product can stretch a difference (the product of
+    the magnitudes of its Mul and of the inverse of its Div constants, batch norm scales)."""
+    gain = 1.0
+    for step in steps:
+        if step[0] == "mul":
+            gain *= float(np.abs(step[1]).max())
+        elif step[0] == "div":
+            gain /= float(np.abs(step[1]).min())
+        elif step[0] == "bn":
+            gamma, var, eps = np.abs(np.asarray(step[1])), np.asarray(step[4]), step[5]
+            gain *= float((gamma / np.sqrt(var + eps)).max())
+    return gain
 
 
 def _channel_axis(value):

@@ -227,15 +227,15 @@ def test_streamlined_cnv_im2col_is_the_same_convolution():
     assert streamlined.input_type == source.input_type == "int8"
 
 
-def _graph(tmp_path, middle, extra_init=()):
+def _graph(tmp_path, middle, extra_init=(), weight_scale=1.0):
     """input (1,1,2,2) -> Reshape -> BipolarQuant -> MatMul 4x3 -> ``middle`` nodes reading
     ``h`` and writing ``out`` -> MatMul 3x2 -> ``y``."""
     rng = np.random.default_rng(0)
     q = "qonnx.custom_op.general"
     inits = [numpy_helper.from_array(np.array([1, -1], np.int64), "shape"),
              numpy_helper.from_array(np.array(1.0, np.float32), "one"),
-             numpy_helper.from_array(np.where(rng.random((4, 3)) < .5, -1, 1).astype(np.float32),
-                                     "w1"),
+             numpy_helper.from_array(np.where(rng.random((4, 3)) < .5, -1, 1).astype(np.float32)
+                                     * np.float32(weight_scale), "w1"),
              numpy_helper.from_array(np.where(rng.random((3, 2)) < .5, -1, 1).astype(np.float32),
                                      "w2"), *extra_init]
     nodes = [helper.make_node("Reshape", ["x", "shape"], ["flat"], name="flatten"),
@@ -330,3 +330,17 @@ def test_a_malformed_node_is_a_named_error_not_a_traceback(tmp_path):
         import_onnx(path)
     assert (caught.value.node, caught.value.op_type) == ("gemm_one_input", "Gemm")
     assert "malformed or unsupported node" in str(caught.value)
+
+
+def test_a_threshold_within_the_graphs_summation_error_is_a_named_error(tmp_path):
+    """Weights of scale 1/3 sum in float32 with rounding: a dot product of 0 may come out as a
+    tiny positive or negative number, so BipolarQuant's decision there is the summation
+    order's; the importer refuses rather than guess. With scale 1/4 (exact sums) it imports."""
+    q = "qonnx.custom_op.general"
+    act = [helper.make_node("BipolarQuant", ["h", "one"], ["out"], domain=q, name="act")]
+    with pytest.raises(QonnxImportError) as caught:
+        import_onnx(_graph(tmp_path, act, weight_scale=1 / 3))
+    assert (caught.value.node, caught.value.op_type) == ("act", "BipolarQuant")
+    assert "summation order decides" in str(caught.value)
+    model = import_onnx(_graph(tmp_path, act, weight_scale=1 / 4))
+    assert [layer.op for layer in model.layers] == ["dense", "threshold", "dense"]
