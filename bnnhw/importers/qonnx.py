@@ -246,8 +246,9 @@ def graph_logits(model_or_meta, logits):
     recorded tail (dot values, base scale and offset, then the graph's float32 ops)."""
     tail = _meta(model_or_meta)["qonnx"]["output"]
     p = np.asarray(logits, np.int64).reshape(len(logits), -1)
-    if tail["multiplier"] is not None:      # the int8 scaling layer gives m * v exactly
-        v = p // np.asarray(tail["multiplier"], np.int64)
+    if tail["multiplier"] is not None:      # the int8 scaling layer gives m * v + b exactly
+        v = (p - np.asarray(tail["intercept"], np.int64)) // np.asarray(tail["multiplier"],
+                                                                         np.int64)
     else:
         v = 2 * p - tail["fan_in"] if tail["kind"] == "popcount" else p
     v = np.where(tail["negated"], -v, v)
@@ -879,23 +880,25 @@ class _Importer:
             self.arrays[key] = self.arrays[key].copy()
             self.arrays[key][negated] *= -1
             table[negated] = table[negated, ::-1]
-        multiplier = None
+        multiplier = intercept = None
         output = dot.layer
         if not (table == table[:1]).all():
-            multiplier = self.multipliers(output_name, dot, table)
-            output = self.scale_classes(dot, multiplier)
+            multiplier, intercept = self.multipliers(output_name, dot, table)
+            output = self.scale_classes(dot, multiplier, intercept)
         tail = {"kind": dot.kind, "fan_in": dot.fan_in, "negated": negated.tolist(),
                 "multiplier": None if multiplier is None else multiplier.tolist(),
+                "intercept": None if intercept is None else intercept.tolist(),
                 "base_scale": _as_json(dot.base_scale), "base_offset": _as_json(dot.base_offset),
                 "steps": dot.steps, "graph_output": "argmax" if argmax else "logits",
                 "output_name": output_name}
         return tail, output
 
     def multipliers(self, output_name, dot, table):
-        """Smallest positive integers ``m`` (max at most ``MAX_MULTIPLIER``) such that the
-        integers ``m[o] * v`` are ordered exactly as the graph's float logits ``table[o, v]``
-        over every pair of classes and reachable dot values (ties included); the float gaps
-        must exceed the float32 summation error of the graph's own MatMul."""
+        """Smallest positive integers ``m`` (max at most ``MAX_MULTIPLIER``) and integers ``b``
+        such that the integers ``m[o] * v + b[o]`` are ordered exactly as the graph's float
+        logits ``table[o, v]`` over every pair of classes and reachable dot values (ties
+        included); the float gaps must exceed the float32 summation error of the graph's own
+        MatMul."""
         if dot.kind != "popcount":
             raise QonnxImportError(None, f"graph output {output_name!r}: per-class output "
                                          "scales are supported on a binary last layer only")
@@ -910,18 +913,21 @@ class _Importer:
                                          "differ by float32 rounding only; the argmax depends "
                                          "on the graph's summation order (not supported)")
         slope = (table[:, -1] - table[:, 0]) / (v[-1] - v[0])
+        intercept = table[:, 0] - slope * v[0]
         for top in range(1, MAX_MULTIPLIER + 1):
             m = np.maximum(np.round(slope / slope.max() * top), 1).astype(np.int64)
-            ints = (m[:, None] * v[None, :]).reshape(-1)
+            b = np.round(intercept / slope.max() * top).astype(np.int64)
+            ints = (m[:, None] * v[None, :] + b[:, None]).reshape(-1)
             if np.array_equal(np.sign(ints[:, None] - ints[None, :]), order):
-                return m
+                return m, b
         raise QonnxImportError(None, f"graph output {output_name!r}: per-class output scales "
                                      f"need integer ratios beyond {MAX_MULTIPLIER} to keep the "
                                      "argmax exact (not supported)")
 
-    def scale_classes(self, dot, m):
-        """An int8 dense layer giving ``m[o] * v[o]``: the binary layer's rows repeated
-        ``copies`` times (popcounts ``p``), weights summing to ``2 m[o]``, bias ``-m[o] N``."""
+    def scale_classes(self, dot, m, b):
+        """An int8 dense layer giving ``m[o] * v[o] + b[o]``: the binary layer's rows repeated
+        ``copies`` times (popcounts ``p``), weights summing to ``2 m[o]``, bias
+        ``b[o] - m[o] N``."""
         classes = len(m)
         copies = -(-int(2 * m.max()) // 127)
         key = f"{dot.layer}.weight"
@@ -938,7 +944,7 @@ class _Importer:
                 left -= part
         return self.add_layer("scale", "dense", [dot.layer],
                               {"precision": "int8", "out_features": classes},
-                              {"weight": weight, "bias": -m * dot.fan_in})
+                              {"weight": weight, "bias": b - m * dot.fan_in})
 
 
 def _powers_of_two(scale):

@@ -344,3 +344,68 @@ def test_a_threshold_within_the_graphs_summation_error_is_a_named_error(tmp_path
     assert "summation order decides" in str(caught.value)
     model = import_onnx(_graph(tmp_path, act, weight_scale=1 / 4))
     assert [layer.op for layer in model.layers] == ["dense", "threshold", "dense"]
+
+
+def _levels_graph(tmp_path, seed, act_signed, act_narrow):
+    """input (1,1,4,4) -> Reshape -> Mul 2 -> Sub 1 -> 2-bit Quant (signed, not narrow: 4
+    levels) -> MatMul ±1 16x8 -> BatchNormalization -> 2-bit Quant (``act_signed``,
+    ``act_narrow``) -> MatMul ±1 8x5 -> Mul 0.5 -> y."""
+    rng = np.random.default_rng(seed)
+    q = "qonnx.custom_op.general"
+
+    def tensor(name, value, dtype=np.float32):
+        return numpy_helper.from_array(np.asarray(value, dtype), name)
+
+    inits = [tensor("shape", [1, -1], np.int64), tensor("two", 2.0), tensor("one", [1.0]),
+             tensor("s", 0.5), tensor("z", 0.0), tensor("bw", 2.0), tensor("half", 0.5),
+             tensor("w1", np.where(rng.random((16, 8)) < .5, -1, 1)),
+             tensor("w2", np.where(rng.random((8, 5)) < .5, -1, 1)),
+             tensor("gamma", rng.uniform(-1.5, 1.5, 8)), tensor("beta", rng.uniform(-1, 1, 8)),
+             tensor("mean", rng.uniform(-3, 3, 8)), tensor("var", rng.uniform(1, 9, 8)),
+             tensor("as", 1.0)]
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["flat"]),
+             helper.make_node("Mul", ["flat", "two"], ["m"]),
+             helper.make_node("Sub", ["m", "one"], ["c"]),
+             helper.make_node("Quant", ["c", "s", "z", "bw"], ["a"], domain=q, signed=1,
+                              narrow=0, rounding_mode="ROUND", name="in_quant"),
+             helper.make_node("MatMul", ["a", "w1"], ["h"]),
+             helper.make_node("BatchNormalization", ["h", "gamma", "beta", "mean", "var"],
+                              ["n"], epsilon=1e-5),
+             helper.make_node("Quant", ["n", "as", "z", "bw"], ["b"], domain=q,
+                              signed=act_signed, narrow=act_narrow, rounding_mode="ROUND",
+                              name="act_quant"),
+             helper.make_node("MatMul", ["b", "w2"], ["o"]),
+             helper.make_node("Mul", ["o", "half"], ["y"])]
+    graph = helper.make_graph(nodes, "levels",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])],
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid(q, 1)])
+    model.ir_version = 8
+    path = tmp_path / f"levels_{seed}_{act_signed}{act_narrow}.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize(("act_signed", "act_narrow"), [(1, 0), (0, 0), (1, 1)])
+def test_two_bit_thermometer_codes_against_qonnx_executor(tmp_path, act_signed, act_narrow):
+    """2-bit levels of every kind (signed 4 levels, unsigned 0..3: a thermometer with an
+    offset, narrow {-1, 0, 1}) on the input and on activations: qonnx's executor and the
+    imported model agree on random inputs, including inputs on the rounding edges."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.util.cleanup import cleanup_model
+    path = _levels_graph(tmp_path, 3, act_signed, act_narrow)
+    model = import_onnx(path)
+    assert model.input_shape == (3, 4, 4)      # 4 input levels: 3 slices
+    reference = cleanup_model(ModelWrapper(str(path)))
+    rng = np.random.default_rng(act_signed * 2 + act_narrow)
+    inputs = rng.choice(np.arange(17, dtype=np.float32) / 16, (40, 1, 4, 4))
+    compiled = lower(model)
+    logits = graph_logits(model, compiled.run(convert_inputs(model, inputs)))
+    want = np.concatenate([execute_onnx(reference, {reference.graph.input[0].name: x[None]})[
+        reference.graph.output[0].name] for x in inputs])
+    np.testing.assert_array_equal(logits, want)
+    np.testing.assert_array_equal(compiled.classify(convert_inputs(model, inputs)),
+                                  want.argmax(axis=1))
