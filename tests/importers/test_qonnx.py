@@ -409,3 +409,68 @@ def test_two_bit_thermometer_codes_against_qonnx_executor(tmp_path, act_signed, 
     np.testing.assert_array_equal(logits, want)
     np.testing.assert_array_equal(compiled.classify(convert_inputs(model, inputs)),
                                   want.argmax(axis=1))
+
+
+def test_a_small_conv_net_against_qonnx_executor(tmp_path):
+    """8-bit input Quant, a zero-padded int8 first Conv (bnnhw's int8 border is zero too), a
+    grouped binary Conv, MaxPool, Flatten, Gemm and a Sub/Div tail: qonnx's executor and the
+    imported model agree on random real inputs, logits bit for bit."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.util.cleanup import cleanup_model
+    rng = np.random.default_rng(5)
+    q = "qonnx.custom_op.general"
+
+    def tensor(name, value, dtype=np.float32):
+        return numpy_helper.from_array(np.asarray(value, dtype), name)
+
+    def pm1(*shape):
+        return np.where(rng.random(shape) < .5, -1.0, 1.0)
+
+    def bn(prefix, c):
+        return [tensor(f"{prefix}g", rng.uniform(-1.5, 1.5, c)),
+                tensor(f"{prefix}b", rng.uniform(-.5, .5, c)),
+                tensor(f"{prefix}m", rng.uniform(-4, 4, c)),
+                tensor(f"{prefix}v", rng.uniform(1, 30, c))]
+
+    inits = [tensor("s8", 2.0 ** -7), tensor("z", 0.0), tensor("b8", 8.0), tensor("one", [1.0]),
+             tensor("w1", pm1(4, 2, 3, 3) * rng.uniform(0.5, 2)), tensor("w2", pm1(4, 2, 3, 3)),
+             tensor("w3", pm1(3, 16)), tensor("shape", [1, -1], np.int64),
+             tensor("mu", [1.5]), tensor("sd", [3.25]), *bn("n1", 4), *bn("n2", 4)]
+    nodes = [helper.make_node("Quant", ["x", "s8", "z", "b8"], ["a"], domain=q, signed=1,
+                              narrow=0, rounding_mode="ROUND"),
+             helper.make_node("BipolarQuant", ["w1", "one"], ["w1q"], domain=q),
+             helper.make_node("Conv", ["a", "w1q"], ["c1"], kernel_shape=[3, 3],
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c1", "n1g", "n1b", "n1m", "n1v"], ["n1"]),
+             helper.make_node("BipolarQuant", ["n1", "one"], ["h1"], domain=q),
+             helper.make_node("Conv", ["h1", "w2"], ["c2"], kernel_shape=[3, 3], group=2),
+             helper.make_node("BatchNormalization", ["c2", "n2g", "n2b", "n2m", "n2v"], ["n2"]),
+             helper.make_node("BipolarQuant", ["n2", "one"], ["h2"], domain=q),
+             helper.make_node("MaxPool", ["h2"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Reshape", ["p", "shape"], ["f"]),
+             helper.make_node("Gemm", ["f", "w3"], ["g"], transB=1),
+             helper.make_node("Sub", ["g", "mu"], ["t"]),
+             helper.make_node("Div", ["t", "sd"], ["y"])]
+    graph = helper.make_graph(nodes, "conv",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+                              inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid(q, 1)])
+    proto.ir_version = 8
+    path = tmp_path / "conv.onnx"
+    onnx.save(proto, str(path))
+    model = import_onnx(path)
+    assert [layer.op for layer in model.layers] == [
+        "conv2d", "batchnorm", "sign", "conv2d", "threshold", "maxpool", "dense"]
+    assert (model.input_type, model.layer["conv2"].attrs["groups"]) == ("int8", 2)
+    reference = cleanup_model(ModelWrapper(str(path)))
+    inputs = rng.uniform(-1.1, 1.1, (40, 1, 2, 6, 6)).astype(np.float32)
+    compiled = lower(model)
+    logits = graph_logits(model, compiled.run(convert_inputs(model, inputs[:, 0])))
+    want = np.concatenate([execute_onnx(reference, {reference.graph.input[0].name: x})[
+        reference.graph.output[0].name] for x in inputs])
+    np.testing.assert_array_equal(logits, want)
+    np.testing.assert_array_equal(compiled.classify(convert_inputs(model, inputs[:, 0])),
+                                  want.argmax(axis=1))
