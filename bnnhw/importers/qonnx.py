@@ -427,6 +427,9 @@ class _Importer:
             raise QonnxImportError(node, f"reshape to {target} mixes the batch axis")
         if isinstance(x, Pre):
             return Pre(x.steps + [["reshape", list(target)]], tuple(target))
+        if getattr(x, "layout", "NCHW") != "NCHW":
+            raise QonnxImportError(node, "a reshape of NHWC values would flatten in (H, W, C) "
+                                         "order; transpose back to NCHW first")
         if isinstance(x, Bits):
             if len(target) != 2:
                 raise QonnxImportError(node, f"only a flatten to (1, features) is supported on "
@@ -758,7 +761,7 @@ class _Importer:
         pads = list(_attr(node, "pads", [0, 0, 0, 0]))
         strides = list(_attr(node, "strides", [1, 1]))
         groups = _attr(node, "group", 1)
-        if not isinstance(x, (Bits, IntIn)) or len(x.shape) != 4:
+        if not isinstance(x, (Bits, IntIn)) or len(x.shape) != 4 or x.layout != "NCHW":
             raise QonnxImportError(node, f"expects quantized NCHW inputs, got {_kind(x)}")
         if pads[:2] != pads[2:]:
             raise QonnxImportError(node, f"asymmetric pads {pads} are not supported")
@@ -823,7 +826,7 @@ class _Importer:
     def op_MaxPool(self, node, x):
         if len(node.output) > 1 and node.output[1]:
             raise QonnxImportError(node, "the Indices output is not supported")
-        if not isinstance(x, Bits) or len(x.shape) != 4:
+        if not isinstance(x, Bits) or len(x.shape) != 4 or x.layout != "NCHW":
             raise QonnxImportError(node, f"max-pool of {_kind(x)} is not supported (only of "
                                          "quantized NCHW activations)")
         kernel = list(_attr(node, "kernel_shape"))
