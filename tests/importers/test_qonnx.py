@@ -474,3 +474,51 @@ def test_a_small_conv_net_against_qonnx_executor(tmp_path):
     np.testing.assert_array_equal(logits, want)
     np.testing.assert_array_equal(compiled.classify(convert_inputs(model, inputs[:, 0])),
                                   want.argmax(axis=1))
+
+
+def _node(op, inputs, name, output="out", **attrs):
+    domain = "qonnx.custom_op.general" if op in ("Quant", "BipolarQuant") else ""
+    return helper.make_node(op, inputs, [output], name=name, domain=domain, **attrs)
+
+
+UNSUPPORTED = {
+    # case: (middle nodes from h to out, extra initializers, the node named, expected words)
+    "zero point": ([_node("Quant", ["h", "one", "zp", "b2"], "q_zp", signed=1, narrow=1,
+                          rounding_mode="ROUND")], {"zp": 1.0, "b2": 2.0}, "q_zp",
+                   "zero point 1.0"),
+    "per-channel activation scale": (
+        [_node("BipolarQuant", ["h", "s3"], "bq_channel")], {"s3": [1.0, 2.0, 3.0]},
+        "bq_channel", "the scale must be one constant value"),
+    "rounding mode": ([_node("Quant", ["h", "one", "z0", "b2"], "q_round", signed=1, narrow=1,
+                             rounding_mode="STOCHASTIC")], {"z0": 0.0, "b2": 2.0}, "q_round",
+                      "rounding_mode 'STOCHASTIC' is not supported"),
+    "per-channel arithmetic on bits": (
+        [_node("BipolarQuant", ["h", "one"], "bq", output="bits"),
+         _node("Mul", ["bits", "v3"], "mul_bits")], {"v3": [1.0, 2.0, 3.0]}, "mul_bits",
+        "arithmetic on binary activations"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSUPPORTED))
+def test_unsupported_quantizer_patterns_are_named_errors(tmp_path, case):
+    middle, extra, node, words = UNSUPPORTED[case]
+    inits = [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in extra.items()]
+    with pytest.raises(QonnxImportError) as caught:
+        import_onnx(_graph(tmp_path, middle, inits))
+    assert caught.value.node == node
+    assert words in str(caught.value)
+
+
+def test_a_gemm_with_a_bias_is_a_named_error(tmp_path):
+    inits = [numpy_helper.from_array(np.ones((4, 3), np.float32), "wg"),
+             numpy_helper.from_array(np.ones(3, np.float32), "bias")]
+    q = "qonnx.custom_op.general"
+    path = _graph(tmp_path, [helper.make_node("BipolarQuant", ["h", "one"], ["hb"], domain=q,
+                                              name="act"),
+                             helper.make_node("Gemm", ["hb", "w3t", "bias"], ["out"],
+                                              name="gemm_bias", transB=1)],
+                  [*inits, numpy_helper.from_array(np.ones((3, 3), np.float32), "w3t")])
+    with pytest.raises(QonnxImportError) as caught:
+        import_onnx(path)
+    assert (caught.value.node, caught.value.op_type) == ("gemm_bias", "Gemm")
+    assert "a bias (input C) is not supported" in str(caught.value)
