@@ -121,6 +121,29 @@ def test_the_mappings_the_fixtures_exercise():
     assert threshold["invert"][8:12].tolist() == [False, True, True, False]
 
 
+def _qonnx_outputs(path, inputs):
+    """qonnx's executor on the cleaned-up graph, one input (1, C, H, W) at a time."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.util.cleanup import cleanup_model
+    reference = cleanup_model(ModelWrapper(str(path)))
+    name_in, name_out = reference.graph.input[0].name, reference.graph.output[0].name
+    return np.concatenate([execute_onnx(reference, {name_in: x[None]})[name_out]
+                           for x in inputs])
+
+
+def _assert_matches_qonnx(path, inputs):
+    """The imported model's logits after the tail are qonnx's bit for bit, and its class is
+    qonnx's argmax."""
+    model = import_onnx(path)
+    want = _qonnx_outputs(path, inputs)
+    compiled = lower(model)
+    x = convert_inputs(model, inputs)
+    np.testing.assert_array_equal(graph_logits(model, compiled.run(x)), want)
+    np.testing.assert_array_equal(compiled.classify(x), want.argmax(axis=1))
+    return model
+
+
 def _reachable_bn_cases():
     for path in sorted(DATA.glob("*.onnx")):
         proto = onnx.load(str(path))
@@ -155,22 +178,12 @@ def test_batch_norm_emulation_is_onnxruntime_on_every_reachable_integer():
 def test_non_integer_inputs_against_qonnx_executor():
     """The input conversion is exact for any float32 input (not only pixel / 16): qonnx's own
     executor on random reals, including values exactly on the BipolarQuant edge."""
-    from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.core.onnx_exec import execute_onnx
-    from qonnx.util.cleanup import cleanup_model
     for name in ("tfc_w1a1_dynamo", "tfc_w1a2"):
-        model = import_onnx(DATA / f"{name}.onnx")
-        reference = cleanup_model(ModelWrapper(str(DATA / f"{name}.onnx")))
         rng = np.random.default_rng(7)
         inputs = rng.random((6, 1, 8, 8), dtype=np.float32)
         inputs[:, :, :2] = np.float32(0.5)          # 2x - 1 == 0: +1
         inputs[:, :, 2:4] = rng.choice(np.float32([0.25, 0.75]), (6, 1, 2, 8))   # -0.5, +0.5
-        compiled = lower(model)
-        logits = graph_logits(model, compiled.run(convert_inputs(model, inputs)))
-        for x, mine in zip(inputs, logits):
-            out = execute_onnx(reference, {reference.graph.input[0].name: x[None]})
-            want = out[reference.graph.output[0].name]
-            np.testing.assert_allclose(mine[None], want, rtol=2.0 ** -21, atol=0)
+        _assert_matches_qonnx(DATA / f"{name}.onnx", inputs)
 
 
 # --- unsupported patterns: one named error each ---------------------------------------------
@@ -393,31 +406,17 @@ def test_two_bit_thermometer_codes_against_qonnx_executor(tmp_path, act_signed, 
     """2-bit levels of every kind (signed 4 levels, unsigned 0..3: a thermometer with an
     offset, narrow {-1, 0, 1}) on the input and on activations: qonnx's executor and the
     imported model agree on random inputs, including inputs on the rounding edges."""
-    from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.core.onnx_exec import execute_onnx
-    from qonnx.util.cleanup import cleanup_model
     path = _levels_graph(tmp_path, 3, act_signed, act_narrow)
-    model = import_onnx(path)
-    assert model.input_shape == (3, 4, 4)      # 4 input levels: 3 slices
-    reference = cleanup_model(ModelWrapper(str(path)))
     rng = np.random.default_rng(act_signed * 2 + act_narrow)
     inputs = rng.choice(np.arange(17, dtype=np.float32) / 16, (40, 1, 4, 4))
-    compiled = lower(model)
-    logits = graph_logits(model, compiled.run(convert_inputs(model, inputs)))
-    want = np.concatenate([execute_onnx(reference, {reference.graph.input[0].name: x[None]})[
-        reference.graph.output[0].name] for x in inputs])
-    np.testing.assert_array_equal(logits, want)
-    np.testing.assert_array_equal(compiled.classify(convert_inputs(model, inputs)),
-                                  want.argmax(axis=1))
+    model = _assert_matches_qonnx(path, inputs)
+    assert model.input_shape == (3, 4, 4)      # 4 input levels: 3 slices
 
 
 def test_a_small_conv_net_against_qonnx_executor(tmp_path):
     """8-bit input Quant, a zero-padded int8 first Conv (bnnhw's int8 border is zero too), a
     grouped binary Conv, MaxPool, Flatten, Gemm and a Sub/Div tail: qonnx's executor and the
     imported model agree on random real inputs, logits bit for bit."""
-    from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.core.onnx_exec import execute_onnx
-    from qonnx.util.cleanup import cleanup_model
     rng = np.random.default_rng(5)
     q = "qonnx.custom_op.general"
 
@@ -465,15 +464,8 @@ def test_a_small_conv_net_against_qonnx_executor(tmp_path):
     assert [layer.op for layer in model.layers] == [
         "conv2d", "batchnorm", "sign", "conv2d", "threshold", "maxpool", "dense"]
     assert (model.input_type, model.layer["conv2"].attrs["groups"]) == ("int8", 2)
-    reference = cleanup_model(ModelWrapper(str(path)))
-    inputs = rng.uniform(-1.1, 1.1, (40, 1, 2, 6, 6)).astype(np.float32)
-    compiled = lower(model)
-    logits = graph_logits(model, compiled.run(convert_inputs(model, inputs[:, 0])))
-    want = np.concatenate([execute_onnx(reference, {reference.graph.input[0].name: x})[
-        reference.graph.output[0].name] for x in inputs])
-    np.testing.assert_array_equal(logits, want)
-    np.testing.assert_array_equal(compiled.classify(convert_inputs(model, inputs[:, 0])),
-                                  want.argmax(axis=1))
+    inputs = rng.uniform(-1.1, 1.1, (40, 2, 6, 6)).astype(np.float32)
+    _assert_matches_qonnx(path, inputs)
 
 
 def _node(op, inputs, name, output="out", **attrs):
@@ -522,3 +514,15 @@ def test_a_gemm_with_a_bias_is_a_named_error(tmp_path):
         import_onnx(path)
     assert (caught.value.node, caught.value.op_type) == ("gemm_bias", "Gemm")
     assert "a bias (input C) is not supported" in str(caught.value)
+
+
+@pytest.mark.parametrize("scale", [-1.0, -0.75, 2.5])
+def test_activation_scales_of_any_sign_against_qonnx_executor(tmp_path, scale):
+    """BipolarQuant with a negative scale flips the bits (the threshold inverts); a non-unit
+    scale scales the next dot product; weights of scale 1/4 sum exactly."""
+    q = "qonnx.custom_op.general"
+    act = [helper.make_node("BipolarQuant", ["h", "act_scale"], ["out"], domain=q, name="act")]
+    path = _graph(tmp_path, act, [numpy_helper.from_array(np.float32([scale]), "act_scale")],
+                  weight_scale=0.25)
+    grid = np.stack(np.meshgrid(*[np.float32([0.25, 0.5, 1.0])] * 4), -1).reshape(-1, 4)
+    _assert_matches_qonnx(path, grid.reshape(-1, 1, 2, 2))
