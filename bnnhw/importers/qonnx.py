@@ -422,6 +422,19 @@ class _Importer:
         axis = axis + len(shape) if axis < 0 else axis
         return self._reshape(node, x, (int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))))
 
+    def op_Unsqueeze(self, node, x, axes=None):
+        shape = list(_shape_of(x))
+        for axis in sorted(_axes(node, axes, len(shape) + len(_axes(node, axes, 0)))):
+            shape.insert(axis, 1)
+        return self._reshape(node, x, tuple(shape))
+
+    def op_Squeeze(self, node, x, axes=None):
+        shape = _shape_of(x)
+        drop = _axes(node, axes, len(shape)) or [i for i, d in enumerate(shape) if d == 1]
+        if any(shape[i] != 1 for i in drop):
+            raise QonnxImportError(node, f"cannot squeeze axes {drop} of {shape}")
+        return self._reshape(node, x, tuple(d for i, d in enumerate(shape) if i not in drop))
+
     def _reshape(self, node, x, target):
         if target[0] != 1:
             raise QonnxImportError(node, f"reshape to {target} mixes the batch axis")
@@ -431,11 +444,11 @@ class _Importer:
             raise QonnxImportError(node, "a reshape of NHWC values would flatten in (H, W, C) "
                                          "order; transpose back to NCHW first")
         if isinstance(x, Bits):
-            if len(target) != 2:
+            if len(target) != 2 and not _same_channels(x.shape, target):
                 raise QonnxImportError(node, f"only a flatten to (1, features) is supported on "
                                              f"bits, got {target}")
             return replace(x, shape=tuple(target))
-        if isinstance(x, Dot) and _squeezed(x.shape) == _squeezed(target):
+        if isinstance(x, Dot) and _same_channels(x.shape, target):
             return replace(x, shape=tuple(target))
         raise QonnxImportError(node, f"reshape of {_kind(x)} to {target} is not supported")
 
@@ -980,6 +993,21 @@ def _col(vector):
     return vector.reshape(-1, 1) if vector.ndim else vector
 
 
+def _axes(node, axes, rank):
+    """Squeeze / Unsqueeze axes (attribute before opset 13, constant input after), made
+    non-negative for ``rank`` dimensions (``rank`` 0: as given)."""
+    if axes is not None and not isinstance(axes, Const):
+        raise QonnxImportError(node, "the axes must be constant")
+    raw = axes.value.reshape(-1).tolist() if axes is not None else _attr(node, "axes", [])
+    return [a + rank if a < 0 and rank else a for a in (int(a) for a in raw)]
+
+
+def _same_channels(shape, target):
+    """Only size-1 axes added or removed, the channel axis (1) kept in place."""
+    return (_squeezed(shape) == _squeezed(target) and len(shape) >= 2 and len(target) >= 2
+            and shape[1] == target[1])
+
+
 def _squeezed(shape):
     return tuple(d for d in shape if d != 1) or (1,)
 
@@ -1040,6 +1068,11 @@ def _fold(node, values):
     if op == "Flatten":
         axis = _attr(node, "axis", 1)
         return x.reshape(int(np.prod(x.shape[:axis])), -1)
+    if op in ("Unsqueeze", "Squeeze"):
+        axes = _attr(node, "axes", None) if len(values) < 2 else values[1].reshape(-1).tolist()
+        if op == "Squeeze":
+            return np.squeeze(x, axis=tuple(axes) if axes is not None else None)
+        return np.expand_dims(x, tuple(int(a) for a in axes))
     if op == "Cast":
         from onnx import helper
         return x.astype(helper.tensor_dtype_to_np_dtype(_attr(node, "to")))

@@ -526,3 +526,22 @@ def test_activation_scales_of_any_sign_against_qonnx_executor(tmp_path, scale):
                   weight_scale=0.25)
     grid = np.stack(np.meshgrid(*[np.float32([0.25, 0.5, 1.0])] * 4), -1).reshape(-1, 4)
     _assert_matches_qonnx(path, grid.reshape(-1, 1, 2, 2))
+
+
+def test_unsqueeze_batchnorm_squeeze_against_qonnx_executor(tmp_path):
+    """FINN's older form of a dense layer's batch norm: Unsqueeze to (1, C, 1, 1), a 4-D
+    BatchNormalization, Squeeze back; only shapes change, the channels stay on axis 1."""
+    q = "qonnx.custom_op.general"
+    rng = np.random.default_rng(11)
+    params = {"ax": np.array([2, 3], np.int64), "g": rng.uniform(-1, 1, 3),
+              "b": rng.uniform(-1, 1, 3), "m": rng.uniform(-2, 2, 3), "v": rng.uniform(1, 4, 3)}
+    inits = [numpy_helper.from_array(np.asarray(v, np.int64 if k == "ax" else np.float32), k)
+             for k, v in params.items()]
+    middle = [helper.make_node("Unsqueeze", ["h", "ax"], ["u"], name="unsqueeze"),
+              helper.make_node("BatchNormalization", ["u", "g", "b", "m", "v"], ["n"]),
+              helper.make_node("Squeeze", ["n", "ax"], ["sq"], name="squeeze"),
+              helper.make_node("BipolarQuant", ["sq", "one"], ["out"], domain=q, name="act")]
+    path = _graph(tmp_path, middle, inits)
+    grid = np.stack(np.meshgrid(*[np.float32([0.25, 0.5, 1.0])] * 4), -1).reshape(-1, 4)
+    model = _assert_matches_qonnx(path, grid.reshape(-1, 1, 2, 2))
+    assert [layer.op for layer in model.layers] == ["dense", "threshold", "dense"]
