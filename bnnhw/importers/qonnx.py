@@ -284,6 +284,7 @@ class _Importer:
         self.arrays = {}
         self.counts = Counter()
         self.input = None           # the model input: dict(type, shape, range) + conversion
+        self.layer_shapes = {}      # bnnhw layer (or "input") -> its (C, H, W)
         graph = proto.graph
         for tensor in graph.initializer:
             self.values[tensor.name] = Const(numpy_helper.to_array(tensor))
@@ -302,9 +303,11 @@ class _Importer:
         self.values[data[0].name] = Pre([], shape)
 
     # layer output
-    def add_layer(self, prefix, op, inputs, attrs, arrays):
+    def add_layer(self, prefix, op, inputs, attrs, arrays, shape):
+        """Append a bnnhw layer whose output is ``shape`` (C, H, W); returns its name."""
         self.counts[prefix] += 1
         name = f"{prefix}{self.counts[prefix]}"
+        self.layer_shapes[name] = tuple(int(d) for d in shape)
         self.layers.append({"name": name, "op": op, "inputs": inputs, **attrs})
         for key, value in arrays.items():
             self.arrays[f"{name}.{key}"] = value
@@ -516,6 +519,7 @@ class _Importer:
         if self.input is not None:
             raise QonnxImportError(node, "a second quantizer on the graph input")
         c, h, w = self.graph_shape[1:]
+        self.layer_shapes["input"] = (c * slices, h, w)
         self.input = {"type": kind, "shape": [c * slices, h, w], "range": list(value_range),
                       "conversion": {"input_name": self.input_name,
                                      "graph_shape": list(self.graph_shape),
@@ -540,6 +544,17 @@ class _Importer:
             raise QonnxImportError(node, f"integer input range [{lo}, {hi}] fits neither int8 "
                                          "nor uint8")
         self.input["consumed"] = True
+
+    def check_layout(self, node, x):
+        """A convolution or pool reads bnnhw's (C, H, W) layer output as the graph's NCHW
+        tensor: they must be the same (a flatten followed by a reshape back is not)."""
+        layer = "input" if isinstance(x, IntIn) else x.layer
+        slices = x.slices if isinstance(x, Bits) else 1
+        want = (x.shape[1] * slices, *x.shape[2:])
+        if self.layer_shapes[layer] != want:
+            raise QonnxImportError(node, f"the input {tuple(x.shape)} is not laid out as "
+                                         f"bnnhw's {self.layer_shapes[layer]} (C, H, W) of "
+                                         f"layer {layer!r}")
 
     def dot_table(self, dot, error=0.0):
         """(C, R) float32 graph values of every channel for every reachable dot value (the
@@ -602,17 +617,20 @@ class _Importer:
         if dot.kind == "popcount":
             arrays = {"threshold": thresholds[0] if slices == 1 else thresholds,
                       "invert": inverts[0] if slices == 1 else inverts}
-            name = self.add_layer("thr", "threshold", [dot.layer], {}, arrays)
+            source = self.layer_shapes[dot.layer]
+            name = self.add_layer("thr", "threshold", [dot.layer], {}, arrays,
+                                  (slices * source[0], *source[1:]))
         else:
             if slices != 1:
                 raise QonnxImportError(node, "a multi-level activation on an int8 layer's "
                                              "accumulators is not supported")
             # bit = sign(g * (v - (T - 0.5))) with g = ±1: exact in float64 for integers v
             sign = np.where(inverts[0], -1.0, 1.0)
+            source = self.layer_shapes[dot.layer]
             bn = self.add_layer("bn", "batchnorm", [dot.layer], {"eps": 0.0},
                                 {"gamma": sign, "beta": np.zeros(channels),
-                                 "mean": thresholds[0] - 0.5, "var": np.ones(channels)})
-            name = self.add_layer("sign", "sign", [bn], {}, {})
+                                 "mean": thresholds[0] - 0.5, "var": np.ones(channels)}, source)
+            name = self.add_layer("sign", "sign", [bn], {}, {}, source)
         return Bits(name, dot.shape, scale, slices, center, step, dot.layout)
 
     def op_MultiThreshold(self, node, x, thresholds):
@@ -716,6 +734,7 @@ class _Importer:
         signs, weight_scale = self.signs(node, weight)
         out = weight.shape[0]
         nchw = replace(source, shape=(1, c, *source.shape[1:3]), layout="NCHW")
+        self.check_layout(node, nchw)
         attrs = {"out_channels": out, "kernel": [kh, kw], "stride": list(patches.stride),
                  "padding": [0, 0], "groups": 1}
         dot = self.linear(node, nchw, signs, weight_scale, (1, out, *patches.shape[1:3]),
@@ -782,6 +801,7 @@ class _Importer:
             raise QonnxImportError(node, f"pads {pads}: zero padding of binary convolutions is "
                                          "not supported yet (a padded tap adds 0, neither +1 "
                                          "nor -1)")
+        self.check_layout(node, x)
         c = x.shape[1]
         if weight.value.shape[1] * groups != c:
             raise QonnxImportError(node, f"weights {weight.value.shape} with group {groups} do "
@@ -805,13 +825,13 @@ class _Importer:
         if isinstance(x, IntIn):
             self.fix_int_input(node, x)
             name = self.add_layer(prefix, op, ["input"], {"precision": "int8", **attrs},
-                                  {"weight": signs})
+                                  {"weight": signs}, _chw(shape))
             bound = int(np.abs(signs.reshape(out, -1)).sum(axis=1).max()) * 128
             scale = F32(x.scale) * weight_scale.astype(F32)
             return Dot(name, shape, "acc", -bound, bound, 0, scale, np.zeros(out, F32))
         weight = np.concatenate([signs] * x.slices, axis=tile_axis)
         name = self.add_layer(prefix, op, [x.layer], {"precision": "binary", **attrs},
-                              {"weight": weight})
+                              {"weight": weight}, _chw(shape))
         scale = F32(x.scale) * weight_scale.astype(F32)
         fan_in = weight[0].size
         # graph value = s * s_w * (center * sum(w) + step * v)
@@ -849,8 +869,11 @@ class _Importer:
                                                                             [1, 1])):
             raise QonnxImportError(node, "only stride = kernel, no pads, ceil_mode 0 and "
                                          "dilation 1 are supported")
-        name = self.add_layer("pool", "maxpool", [x.layer], {"kernel": kernel}, {})
+        self.check_layout(node, x)
         size = [(n - k) // k + 1 for n, k in zip(x.shape[2:], kernel)]
+        channels = self.layer_shapes[x.layer][0]
+        name = self.add_layer("pool", "maxpool", [x.layer], {"kernel": kernel}, {},
+                              (channels, *size))
         return replace(x, layer=name, shape=(1, x.shape[1], *size))
 
     def op_TopK(self, node, x, k):
@@ -960,7 +983,7 @@ class _Importer:
                 left -= part
         return self.add_layer("scale", "dense", [dot.layer],
                               {"precision": "int8", "out_features": classes},
-                              {"weight": weight, "bias": b - m * dot.fan_in})
+                              {"weight": weight, "bias": b - m * dot.fan_in}, (classes, 1, 1))
 
 
 def _powers_of_two(scale):
@@ -991,6 +1014,11 @@ def _channel_axis(value):
 def _col(vector):
     vector = np.asarray(vector, F32)
     return vector.reshape(-1, 1) if vector.ndim else vector
+
+
+def _chw(shape):
+    """bnnhw's (C, H, W) for the graph's NCHW (1, C, H, W) or dense (1, C) shape."""
+    return (shape[1], *shape[2:]) if len(shape) == 4 else (shape[1], 1, 1)
 
 
 def _axes(node, axes, rank):

@@ -545,3 +545,29 @@ def test_unsqueeze_batchnorm_squeeze_against_qonnx_executor(tmp_path):
     grid = np.stack(np.meshgrid(*[np.float32([0.25, 0.5, 1.0])] * 4), -1).reshape(-1, 4)
     model = _assert_matches_qonnx(path, grid.reshape(-1, 1, 2, 2))
     assert [layer.op for layer in model.layers] == ["dense", "threshold", "dense"]
+
+
+def test_a_convolution_on_a_relaid_input_is_a_named_error(tmp_path):
+    """The input bits are bnnhw's (1, 2, 2) image; after a flatten and an unsqueeze the graph
+    reads them as (4, 1, 1): a convolution there would see another layout, so it is refused."""
+    q = "qonnx.custom_op.general"
+    inits = [numpy_helper.from_array(np.array([1, -1], np.int64), "shape"),
+             numpy_helper.from_array(np.array([2, 3], np.int64), "ax"),
+             numpy_helper.from_array(np.array([1.0], np.float32), "one"),
+             numpy_helper.from_array(np.ones((3, 4, 1, 1), np.float32), "w")]
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["flat"]),
+             helper.make_node("BipolarQuant", ["flat", "one"], ["a"], domain=q),
+             helper.make_node("Unsqueeze", ["a", "ax"], ["a4"]),
+             helper.make_node("Conv", ["a4", "w"], ["y"], name="conv_relaid",
+                              kernel_shape=[1, 1])]
+    graph = helper.make_graph(nodes, "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT,
+                                                             [1, 3, 1, 1])], inits)
+    path = tmp_path / "relaid.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                      helper.make_opsetid(q, 1)]), str(path))
+    with pytest.raises(QonnxImportError) as caught:
+        import_onnx(path)
+    assert (caught.value.node, caught.value.op_type) == ("conv_relaid", "Conv")
+    assert "is not laid out as bnnhw's (1, 2, 2)" in str(caught.value)
