@@ -78,6 +78,16 @@ def test_logits_after_the_tail_are_qonnx_logits(imported):
         np.testing.assert_array_equal(logits, expected["outputs"])
 
 
+def test_the_hardware_plan_accepts_the_imported_model(imported):
+    """Folding and the hardware plan (no Verilog here) accept every imported model: the
+    thresholds, int8 first layers, thermometer slices and scaling layer are all buildable."""
+    from bnnhw.compiler.folding import plan_folding
+    from bnnhw.compiler.hardware import hardware_plan
+    _, _, compiled, _ = imported
+    plan = plan_folding(compiled)
+    assert hardware_plan(compiled, plan) is not None
+
+
 def test_meta_records_source_conversion_and_tail(imported):
     name, model, _, expected = imported
     source = model.meta["source"]
