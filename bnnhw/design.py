@@ -133,12 +133,17 @@ class Design:
         target, keeps its per-layer overrides).
     model : bnnhw.model.Model, optional
         An already loaded model (default: ``folder/model.npz``).
+    name : str, optional
+        The design's name (default: the folder's name). A design built from an ``.onnx`` file
+        (``python -m bnnhw.build model.onnx``) passes the file as ``folder``, the imported
+        ``model``, ``config={}`` and the file's stem as a Verilog identifier.
     """
 
-    def __init__(self, folder, *, config=None, target_cycles=None, model=None):
+    def __init__(self, folder, *, config=None, target_cycles=None, model=None, name=None):
         self.folder = Path(folder)
         self.config = read_config(self.folder) if config is None else config
         self.target_cycles = target_cycles
+        self._name = name
         if model is not None:
             self.model = model
 
@@ -149,8 +154,9 @@ class Design:
 
     @property
     def name(self):
-        """The folder's name (``boolnet``), which names the top module."""
-        return self.folder.name
+        """The design's name (``boolnet``: the folder's, unless given), which names the top
+        module."""
+        return self.folder.name if self._name is None else self._name
 
     @property
     def model_file(self):

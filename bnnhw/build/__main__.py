@@ -1,6 +1,9 @@
 """Command line: ``python -m bnnhw.build DESIGN [--out DIR] [--target-cycles C] [--sim
 [--inputs FILE] [--images N] [--trace]] [--synth ice40,ecp5,cmos] [--energy N]
-[--board BOARD | --fit BOARD] [--program]``.
+[--board BOARD | --fit BOARD] [--program] [--reference qonnx]``.
+
+DESIGN is a design name, a design folder, or an ``.onnx`` file (QONNX / FINN-ONNX, imported by
+:mod:`bnnhw.importers.qonnx`; docs/import.md).
 
 Exit status: 0 complete build (and, with ``--sim``, RTL == golden on every input), 1 error,
 usage errors included (one line ``bnnhw.build: error: ...``; nothing written), 2 the simulation
@@ -33,8 +36,10 @@ def main(argv=None):
     parser = _Parser(
         prog="python -m bnnhw.build",
         description="Build Verilog, memory images and a cost report for a bnnhw design.")
-    parser.add_argument("design", help="design name under designs/ (e.g. boolnet) or a folder")
-    parser.add_argument("--out", help="output folder (default: build/DESIGN)")
+    parser.add_argument("design", help="design name under designs/ (e.g. boolnet), a design "
+                                       "folder, or a QONNX .onnx file (docs/import.md)")
+    parser.add_argument("--out", help="output folder (default: build/DESIGN, build/STEM for "
+                                      "STEM.onnx)")
     parser.add_argument("--target-cycles", type=int, metavar="C",
                         help="fold every layer to at most C cycles per inference")
     parser.add_argument("--sim", action="store_true",
@@ -43,8 +48,10 @@ def main(argv=None):
                              "model's input is 1x8x8 and holds 0..16, else on seeded random "
                              "inputs; writes outputs.npz")
     parser.add_argument("--inputs", metavar="FILE",
-                        help="with --sim / --energy: a .npy (N, C, H, W) or a .npz with 'inputs' "
-                             "and optional 'labels', values in the model's input type and range")
+                        help="with --sim / --energy / --reference: a .npy (N, C, H, W) or a .npz "
+                             "with 'inputs' and optional 'labels', values in the model's input "
+                             "type and range; for an .onnx design float32, what the graph "
+                             "takes")
     parser.add_argument("--images", type=int, metavar="N",
                         help="with --sim: simulate the first N inputs (default all; with random "
                              "inputs N random ones besides the all-min and all-max, default 64)")
@@ -65,6 +72,11 @@ def main(argv=None):
                              "until the bitstream fits")
     parser.add_argument("--program", action="store_true",
                         help="with --board: load the bitstream onto the attached board")
+    parser.add_argument("--reference", metavar="EXECUTOR",
+                        help="for an .onnx design with --inputs: also run the graph under "
+                             "EXECUTOR (qonnx: qonnx's execute_onnx, in the test extra) and "
+                             "report argmax and logit agreement with golden (and the RTL "
+                             "with --sim)")
     try:
         args = parser.parse_args(argv)
     except UsageError as error:
@@ -75,7 +87,7 @@ def main(argv=None):
                            sim=args.sim, images=args.images, trace=args.trace,
                            synth=[t.strip() for t in args.synth.split(",") if t.strip()],
                            energy=args.energy, board=args.board, program=args.program,
-                           fit=args.fit, inputs=args.inputs)
+                           fit=args.fit, inputs=args.inputs, reference=args.reference)
     except BnnhwError as error:
         print(f"bnnhw.build: error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -4,8 +4,14 @@
 bnnhw.build``, ``docs/network.md``), checks each one and how they combine, reads an ``--inputs``
 file, and checks that ``--out`` and the hidden work folders may be written
 (:mod:`.outdir`). A bad option is a :class:`BuildError` naming the flag; nothing has run yet.
+
+The design may be an ``.onnx`` file (docs/import.md, "Building an ONNX file"): it is imported
+here (an import error is a ``BuildError``), and an ``--inputs`` file then holds the graph's own
+float32 inputs, converted to the model's integer inputs here too.
 """
 
+import importlib.util
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -13,10 +19,13 @@ from ..design import find_design, read_config
 from .outdir import OutError, check_out, check_work_dir
 from ..errors import BnnhwError
 
-__all__ = ["BuildError", "BuildConfig", "SYNTH_TARGETS"]
+__all__ = ["BuildError", "BuildConfig", "SYNTH_TARGETS", "REFERENCES", "is_onnx",
+           "onnx_design_name"]
 
 #: ``--synth`` targets, in the order the synthesis step may run them.
 SYNTH_TARGETS = ("ice40", "ecp5", "cmos")
+#: ``--reference`` executors (for a design given as an ``.onnx`` file).
+REFERENCES = ("qonnx",)
 
 #: Hidden work folders next to ``--out`` (``.<out name>.<key>``) and the flag that uses each.
 _WORK_DIRS = {"sim": "--sim", "synth": "--synth", "board": "--board", "energy": "--energy"}
@@ -34,7 +43,11 @@ class BuildConfig:
     folder; ``target_cycles`` the folding target (``None``: the design's own); ``sim``,
     ``images``, ``trace`` the RTL simulation; ``synth`` the synthesis targets; ``energy`` the
     energy proxy's image count; ``board``, ``program``, ``fit`` the board build (``fit`` implies
-    ``board == fit``); ``inputs`` the ``--inputs`` path and ``inputs_data`` what it holds.
+    ``board == fit``); ``inputs`` the ``--inputs`` path and ``inputs_data`` what it holds
+    (the model's integer inputs). A design given as an ``.onnx`` file: ``design_dir`` is that
+    file, ``name`` the design's name, ``imported`` the imported model, ``graph_inputs`` the
+    ``--inputs`` file's float32 values as the graph takes them, ``reference`` the
+    ``--reference`` executor (``"qonnx"``) or ``None``.
     """
 
     design_dir: Path
@@ -51,18 +64,31 @@ class BuildConfig:
     fit: str | None = None
     inputs: str | None = None
     inputs_data: object = field(default=None, compare=False, repr=False)
+    name: str | None = None
+    imported: object = field(default=None, compare=False, repr=False)
+    graph_inputs: object = field(default=None, compare=False, repr=False)
+    reference: str | None = None
+
+    @property
+    def onnx(self):
+        """True when the design is an ``.onnx`` file (imported, docs/import.md)."""
+        return self.imported is not None
 
     @classmethod
     def make(cls, design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
-             synth=(), energy=None, board=None, program=False, fit=None, inputs=None):
+             synth=(), energy=None, board=None, program=False, fit=None, inputs=None,
+             reference=None):
         """Check every option of ``run_build`` and return the configuration.
 
         Raises :class:`BuildError` (or :class:`bnnhw.design.DesignError` for the design name),
         the message naming the flag, before anything is built or written.
         """
         from ..sim.inputs import MAX_INPUTS, InputsError, read_inputs_file
-        design_dir = find_design(design)
-        out = Path(out) if out is not None else Path("build") / design_dir.name
+        onnx = is_onnx(design)
+        design_dir = Path(design) if onnx else find_design(design)
+        name = onnx_design_name(design_dir) if onnx else None
+        default_out = Path("build") / (design_dir.stem if onnx else design_dir.name)
+        out = Path(out) if out is not None else default_out
         if str(out) == "":
             raise BuildError("--out: expected a folder, got ''")
         if target_cycles is not None and target_cycles < 1:
@@ -97,14 +123,22 @@ class BuildConfig:
                              f"got {images}")
         if energy is not None and energy > MAX_INPUTS:
             raise BuildError(f"--energy: expected at most {MAX_INPUTS} inputs, got {energy}")
+        if reference is not None:
+            _check_reference(reference, onnx, inputs)
         inputs_data = None
         if inputs is not None:
-            if not sim and energy is None:
-                raise BuildError("--inputs: needs --sim or --energy")
+            if not sim and energy is None and reference is None:
+                raise BuildError("--inputs: needs --sim or --energy (or --reference)")
             try:
-                inputs_data = read_inputs_file(inputs)
+                inputs_data = read_inputs_file(inputs) if not onnx else None
             except InputsError as error:
                 raise BuildError(str(error)) from None
+        imported = graph_inputs = None
+        if onnx:
+            imported = _import(design_dir, name)
+            if inputs is not None:
+                graph_inputs, inputs_data = _graph_inputs(imported, inputs)
+        if inputs is not None:
             count = len(inputs_data[0])
             for option, asked in (("--images", images), ("--energy", energy)):
                 if asked is not None and asked > count:
@@ -116,9 +150,10 @@ class BuildConfig:
         config = cls(design_dir=design_dir, out=out, target_cycles=target_cycles, sim=sim,
                      images=images, trace=trace, synth=tuple(synth), energy=energy,
                      board=board, program=program, fit=fit, inputs=inputs,
-                     inputs_data=inputs_data)
+                     inputs_data=inputs_data, name=name, imported=imported,
+                     graph_inputs=graph_inputs, reference=reference)
         config.check_folders(work_dirs=True)
-        return replace(config, design_config=read_config(design_dir))
+        return replace(config, design_config={} if onnx else read_config(design_dir))
 
     def work_dir(self, key):
         """The hidden work folder of ``key`` (sim, synth, board, energy): ``.<out>.<key>``."""
@@ -140,3 +175,72 @@ class BuildConfig:
                         check_work_dir(self.work_dir(key), flag)
         except OutError as error:
             raise BuildError(str(error)) from None
+
+
+def is_onnx(design):
+    """True when the build's DESIGN argument names an ``.onnx`` file (any letter case)."""
+    return Path(str(design)).suffix.lower() == ".onnx"
+
+
+def onnx_design_name(path):
+    """The design name of an ``.onnx`` file: its stem as a Verilog identifier (every character
+    other than a letter, a digit or ``_`` becomes ``_``; the top module is ``bnnhw_<name>``)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", Path(path).stem) or "imported"
+
+
+def _import(path, name):
+    """The model imported from the ``.onnx`` file ``path`` (:func:`bnnhw.importers.qonnx.
+    import_onnx`); a missing file or an import error is a :class:`BuildError`."""
+    from ..importers.qonnx import import_onnx
+    if path.is_dir():
+        raise BuildError(f"design: {path} is a folder named like an ONNX file; name the "
+                         ".onnx file or a design folder")
+    if not path.is_file():
+        raise BuildError(f"design: {path}: no such ONNX file")
+    try:
+        return import_onnx(path, name=name)
+    except BnnhwError as error:
+        message = str(error)
+        if not message.startswith(str(path)):
+            message = f"{path}: {message}"
+        raise BuildError(f"import: {message}") from None
+
+
+def _graph_inputs(model, inputs):
+    """``(graph inputs, (model inputs, labels, info))`` of an ``--inputs`` file for an imported
+    model: the file's float32 values, and the model's integer inputs converted from them
+    (:func:`bnnhw.importers.qonnx.convert_inputs`) and checked against the model."""
+    from ..importers.qonnx import convert_inputs
+    from ..sim.inputs import InputsError, check_inputs, read_graph_inputs_file
+    try:
+        graph, labels, info = read_graph_inputs_file(inputs)
+    except InputsError as error:
+        raise BuildError(str(error)) from None
+    try:
+        converted = convert_inputs(model, graph)
+    except BnnhwError as error:
+        raise BuildError(f"--inputs: {inputs}: {error}") from None
+    converted = converted.astype("int64")
+    try:
+        check_inputs(model, converted, labels)
+    except InputsError as error:     # the conversion always fits; labels may not
+        raise BuildError(str(error)) from None
+    return graph, (converted, labels, dict(info, converted=True))
+
+
+def _check_reference(reference, onnx, inputs):
+    """``--reference``: a known executor, an ``.onnx`` design, ``--inputs`` and the executor
+    installed."""
+    if reference not in REFERENCES:
+        raise BuildError(f"--reference: unknown executor {reference!r}; choose "
+                         f"{', '.join(REFERENCES)}")
+    if not onnx:
+        raise BuildError(f"--reference {reference}: needs a design given as an .onnx file "
+                         "(the reference executes the ONNX graph); this design is a bnnhw "
+                         "design folder")
+    if inputs is None:
+        raise BuildError(f"--reference {reference}: needs --inputs FILE (float32 NCHW, what "
+                         "the ONNX graph takes)")
+    if importlib.util.find_spec("qonnx") is None:
+        raise BuildError(f"--reference {reference}: the qonnx package is not installed "
+                         "(pip install qonnx, or bnnhw's test extra: pip install -e '.[test]')")

@@ -27,7 +27,8 @@ __all__ = ["BuildError", "Step", "STEPS", "Build", "BuildResults", "BuildResult"
 class BuildResults:
     """What the steps produced so far: ``files`` (relative path -> bytes, the output folder to
     be), ``input_set`` (the simulation inputs), ``top`` (the Verilog top module, once
-    generated), and each optional step's report section (``None`` when not run)."""
+    generated), each optional step's report section (``None`` when not run), and
+    ``sim_arrays``, what ``outputs.npz`` holds (the reference step adds its outputs)."""
 
     files: dict = field(default_factory=dict)
     input_set: object = None
@@ -38,6 +39,8 @@ class BuildResults:
     board: dict | None = None
     board_overflows: list | None = None
     fit: dict | None = None
+    reference: dict | None = None
+    sim_arrays: dict | None = None
 
 
 @dataclass
@@ -90,11 +93,14 @@ def _load_model(build):
     except ModelError as error:
         raise BuildError(f"load-model: {design.model_file}: {error}") from None
     summary = f"{model.name}: {len(model.layers)} layers, input {model.input_shape}"
-    if config.sim or config.energy:
+    if config.onnx:
+        summary += (f" {model.input_type} (imported from {config.design_dir.name}; "
+                    "docs/import.md)")
+    if config.sim or config.energy or config.reference:
         from ..sim.inputs import InputsError, choose_inputs
         try:
             inputs = choose_inputs(model, file_data=config.inputs_data, count=config.images,
-                                   energy=config.energy)
+                                   energy=config.energy, digits=not config.onnx)
         except InputsError as error:
             raise BuildError(f"load-model: {error}") from None
         build.results.input_set = inputs
@@ -237,8 +243,9 @@ def _simulate(build):
         staged.files["trace.vcd"] = (work / "dump.vcd").read_bytes()
         report["trace"] = "trace.vcd"
     staged.simulation = report
-    arrays = {"inputs": images.astype(np.int16 if images.size and
-                                      np.abs(images).max() < 2 ** 15 else np.int64),
+    model_inputs = images.astype(np.int16 if images.size and np.abs(images).max() < 2 ** 15
+                                 else np.int64)
+    arrays = {"inputs": model_inputs,
               "rtl_labels": full.labels.astype(np.int64),
               "rtl_logits": full.logits.astype(np.int64),
               "golden_labels": np.asarray(golden_labels, dtype=np.int64).reshape(count),
@@ -247,6 +254,10 @@ def _simulate(build):
         arrays["labels"] = labels.astype(np.int64)
     # integer logits * logit_scale are in the model's units (2**-F for a PA-Net output layer)
     arrays["logit_scale"] = np.float64(compiled.output_scale)
+    if config.onnx:
+        arrays.update(_graph_arrays(build, model_inputs, arrays))
+        report["graph_outputs"] = _graph_output_kind(design.model)
+    staged.sim_arrays = arrays
     staged.files["outputs.npz"] = outputs_npz(arrays)
     verdict = "0 mismatches" if not mismatches else \
         f"{len(mismatches)} MISMATCHES (first: {mismatch_text(first)})"
@@ -254,6 +265,71 @@ def _simulate(build):
     return (f"{count} inputs x {len(runs)} runs: {verdict}; {measured} cycles/inference "
             f"measured vs {predicted} predicted; "
             + ("" if speed is None else f"{speed:.1f} images/s simulated"))
+
+
+def _graph_output_kind(model):
+    """What the imported graph outputs (``logits`` or ``argmax``: a TopK / ArgMax index)."""
+    return model.meta["qonnx"]["output"]["graph_output"]
+
+
+def _graph_arrays(build, model_inputs, arrays):
+    """``outputs.npz`` entries of a model imported from ONNX: ``inputs`` the ``--inputs``
+    file's float32 values as given (else the model's integer inputs, as for any design),
+    ``model_inputs`` the model's integer inputs they were converted to, and the RTL and golden
+    logits in the graph's units (:func:`bnnhw.importers.qonnx.graph_logits`; for a graph whose
+    output is a TopK / ArgMax index, the logits before that index)."""
+    from ..importers.qonnx import graph_logits
+    model, count = build.design.model, len(model_inputs)
+    extra = {"model_inputs": model_inputs}
+    graph = build.config.graph_inputs
+    if graph is not None:
+        extra["inputs"] = graph[:count]
+    extra["golden_graph_logits"] = graph_logits(model, arrays["golden_logits"])
+    rtl = arrays["rtl_logits"]
+    if len(rtl) == count:           # a timed-out run has fewer outputs: no graph logits then
+        extra["rtl_graph_logits"] = graph_logits(model, rtl)
+    return extra
+
+
+def _reference(build):
+    config, design, results = build.config, build.design, build.results
+    if config.reference is None:
+        return None
+    from .reference import ReferenceError, compare_with_reference
+    source = results.input_set
+    count = results.simulation["images"] if results.simulation else len(source)
+    graph_inputs = config.graph_inputs[:count]
+    images = source.inputs[:count]
+    golden_logits, golden_labels = _golden(design.compiled, images, "reference")
+    rtl = results.sim_arrays
+    build.log(f"      reference: {config.reference} executes {config.design_dir.name} on "
+              f"{count} inputs, one at a time")
+    try:
+        report, outputs = compare_with_reference(
+            config.design_dir, design.model, graph_inputs, golden_labels, golden_logits,
+            rtl_labels=None if rtl is None else rtl["rtl_labels"],
+            rtl_logits=None if rtl is None else rtl["rtl_logits"],
+            log=lambda line: build.log(f"      reference: {line}"))
+    except ReferenceError as error:
+        raise BuildError(f"reference: {error}") from None
+    report["inputs"] = dict(source.info, description=source.description, count=count)
+    results.reference = report
+    if rtl is not None:
+        rtl["reference_outputs"] = outputs
+        results.files["outputs.npz"] = _outputs_npz(rtl)
+    parts = [f"golden argmax == {config.reference} on {report['golden']['argmax_equal']}/"
+             f"{count}"]
+    if report["rtl"] is not None:
+        parts.append(f"RTL on {report['rtl']['argmax_equal']}/{count}")
+    worst = report["golden"]["max_abs_logit_difference"]
+    if worst is not None:
+        parts.append(f"max |logit difference| {worst:g}")
+    return "; ".join(parts)
+
+
+def _outputs_npz(arrays):
+    from ..sim.inputs import outputs_npz
+    return outputs_npz(arrays)
 
 
 def _synthesize(build):
@@ -383,6 +459,8 @@ STEPS = (
     Step("generate", "elaborate the streaming network to Verilog", _generate),
     Step("simulate", "run the Verilog under cocotb + Verilator against golden (--sim)",
          _simulate),
+    Step("reference", "run the ONNX graph under qonnx on the same inputs and compare "
+         "(--reference qonnx)", _reference),
     Step("synthesize", "Yosys + nextpnr resources, Fmax, transistors (--synth)", _synthesize),
     Step("energy", "toggle-coverage energy proxy per engine (--energy N)", _energy),
     Step("board", "UART classifier bitstream for an FPGA board (--board)", _board),
@@ -410,6 +488,9 @@ def _report(build, missing):
         "board": results.board,
         "fit": results.fit,
     }
+    if build.config.onnx:             # only then: the shipped designs' reports are unchanged
+        report["source"] = _source(build)
+        report["reference"] = results.reference
     lines = [f"# {report['design']}", ""]
     if missing:
         lines += [f"**Incomplete build**: missing {', '.join(missing)}.", ""]
@@ -419,7 +500,15 @@ def _report(build, missing):
               f"- per inference: ACE {cost['ace']:,}, CPU64 {cost['cpu64']:,.1f}, BOPs "
               f"{cost['bops']:,}, MACs " + ", ".join(f"{n:,} {kind}" for kind, n in
                                                    cost["macs"].items()) +
-              " (`python -m bnnhw.cost`, docs/cost.md)", "",
+              " (`python -m bnnhw.cost`, docs/cost.md)"]
+    if build.config.onnx:
+        source = report["source"]
+        lines += [f"- imported from `{source['file']}` (sha256 {source['sha256'][:16]}..., "
+                  f"{len(source['ops'])} nodes; docs/import.md): input "
+                  f"{design.model.input_type} {list(design.model.input_shape)}, graph output "
+                  f"{source['graph_output']}" + (" (negated last layer: negative tail scale)"
+                                                 if source["negated"] else "")]
+    lines += ["",
               "| layer | op | rows | fan-in | positions | PE | SIMD | cycles |",
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {f.layer} | {f.op} | {f.rows} | {f.fan_in} | {f.positions} | {f.pe} | "
@@ -444,7 +533,10 @@ def _report(build, missing):
                   f"mismatches" + (f"; first: {mismatch_text(sim['first_mismatch'])}"
                                     if sim['mismatches'] else "") + ")",
                   f"- outputs of the full-rate run and golden, one row per input: "
-                  f"`{sim['outputs']}`"]
+                  f"`{sim['outputs']}`" + (
+                      "; in the graph's units: `rtl_graph_logits`, `golden_graph_logits`; "
+                      "the model's integer inputs: `model_inputs`"
+                      if "graph_outputs" in sim else "")]
         if inputs["labels"]:
             lines += [f"- accuracy: RTL {_pct(sim['rtl_accuracy'])}, golden "
                       f"{_pct(sim['golden_accuracy'])}"]
@@ -453,6 +545,9 @@ def _report(build, missing):
                   f"predicted {sim['predicted_cycles_per_inference']}",
                   f"- simulation speed: {'n/a' if speed is None else f'{speed:.1f}'} images/s "
                   f"({sim['seconds']:.1f} s for the full-rate run, Verilator build excluded)"]
+    reference = results.reference
+    if reference:
+        lines += _reference_lines(reference)
     if results.synthesis:
         from ..synth import report_markdown
         lines += ["", report_markdown(results.synthesis).rstrip()]
@@ -480,6 +575,40 @@ def _report(build, missing):
     results.files["report.json"] = _json_bytes(report)
     results.files["report.md"] = ("\n".join(lines) + "\n").encode()
     return report
+
+
+def _source(build):
+    """``report["source"]`` of a design given as an ``.onnx`` file: the file, its hash and
+    nodes, and what the imported model's input and output mean in the graph's terms."""
+    meta = build.design.model.meta
+    tail = meta["qonnx"]["output"]
+    conversion = meta["qonnx"]["input"]
+    return {"file": meta["source"]["file"], "sha256": meta["source"]["sha256"],
+            "ops": meta["source"]["ops"], "graph_input": conversion["input_name"],
+            "graph_input_shape": conversion["graph_shape"],
+            "graph_output": tail["graph_output"], "negated": any(tail["negated"])}
+
+
+def _reference_lines(reference):
+    """report.md's section on ``--reference``."""
+    inputs = reference["inputs"]
+    lines = ["", f"## Reference: {reference['executor']} (`execute_onnx` on the cleaned-up "
+             "graph)", "",
+             f"- inputs: {inputs['count']} ({_inputs_text(inputs)}), one at a time; graph "
+             f"output: {reference['graph_output']}"]
+    for side in ("golden", "rtl"):
+        found = reference[side]
+        if found is None:
+            continue
+        worst = found["max_abs_logit_difference"]
+        lines.append(
+            f"- {'RTL (full-rate run)' if side == 'rtl' else 'golden'}: argmax equal on "
+            f"{found['argmax_equal']} of {found['outputs']}"
+            + ("" if found["first_difference"] is None else
+               f" (first difference: input {found['first_difference']})")
+            + ("" if worst is None else f"; max |logit difference| after the tail {worst:g}"))
+    lines.append(f"- agreement: {'yes' if reference['agree'] else 'NO'}")
+    return lines
 
 
 def _cost(compiled, name):
@@ -520,7 +649,7 @@ def _overflow_summary(overflow):
 
 def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
               synth=(), energy=None, board=None, program=False, fit=None, inputs=None,
-              log=print):
+              reference=None, log=print):
     """Run :data:`STEPS` for ``design`` and publish the artefacts into ``out``.
 
     ``sim`` runs the generated Verilog under cocotb + Verilator on the inputs of
@@ -539,13 +668,19 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
     the board with the folding target doubled (a slower, smaller design) until it fits or the
     folding cannot shrink further; ``report["fit"]`` lists the attempts.
 
+    ``design`` may be an ``.onnx`` file (docs/import.md): the model is imported from it, the
+    ``inputs`` file holds the graph's float32 inputs (converted before simulation), and
+    ``reference="qonnx"`` also runs qonnx's executor on them and compares
+    (``report["reference"]``).
+
     Raises :class:`BuildError` (nothing written) when a step fails; returns a
     :class:`BuildResult` whose ``complete`` is False when later steps do not exist yet. A
     simulation mismatch is not an error here: the report records it (``report["simulation"]``).
     """
     config = BuildConfig.make(design, out=out, target_cycles=target_cycles, sim=sim,
                               images=images, trace=trace, synth=synth, energy=energy,
-                              board=board, program=program, fit=fit, inputs=inputs)
+                              board=board, program=program, fit=fit, inputs=inputs,
+                              reference=reference)
     build, missing = _run_fitting(config, log)
     report = _report(build, missing)
     try:
@@ -561,10 +696,10 @@ def _run_fitting(config, log):
     """Run the steps once, or with ``--fit`` until the bitstream fits (doubling the folding
     target); ``(build, missing step names)``."""
     attempts = []
-    model = None
+    model = config.imported           # a design given as an .onnx file: imported already
     while True:
         design = Design(config.design_dir, config=config.design_config,
-                        target_cycles=config.target_cycles, model=model)
+                        target_cycles=config.target_cycles, model=model, name=config.name)
         build = Build(config, design, BuildResults(), log)
         try:
             missing = _run_steps(build)

@@ -7,10 +7,13 @@ from one *source*, chosen per model by :func:`choose_inputs`:
   array) and optionally ``labels`` (``N`` integer classes). The values are the model's input
   elements in its declared type (``bits``: 0/1, bit 1 = +1, a bool array is fine; ``int8`` /
   ``uint8``: integers of any integer dtype, compared as they are, never wrapped: a uint64
-  ``2**64 - 1`` is a range error naming that value) and must lie in the declared range (``input.type``'s range narrowed by ``input.range``).
-  :func:`read_inputs_file` checks the file alone, :func:`check_inputs` against the model.
+  ``2**64 - 1`` is a range error naming that value) and must lie in the declared range
+  (``input.type``'s range narrowed by ``input.range``). :func:`read_inputs_file` checks the
+  file alone, :func:`check_inputs` against the model. For a model imported from an ``.onnx``
+  file the file holds what the graph takes instead, float32 NCHW
+  (:func:`read_graph_inputs_file`); the build converts it (docs/import.md).
 - otherwise the 360 held-out digits (with their labels) when the model's input is ``1 x 8 x 8``
-  and its range holds the digits' values ``0 .. 16``;
+  and its range holds the digits' values ``0 .. 16`` (never for an imported model);
 - otherwise :func:`random_inputs`: the all-minimum input, the all-maximum input, then seeded
   uniform random inputs over the declared range (no labels).
 
@@ -29,8 +32,8 @@ from ..compiler.lower import first_outside
 from ..errors import BnnhwError
 
 __all__ = ["DEFAULT_RANDOM", "MAX_INPUTS", "RANDOM_SEED", "InputsError", "InputSet",
-           "read_inputs_file", "check_inputs", "digits_fit", "random_inputs", "choose_inputs",
-           "outputs_npz"]
+           "read_inputs_file", "read_graph_inputs_file", "check_inputs", "digits_fit",
+           "random_inputs", "choose_inputs", "outputs_npz"]
 
 #: Random inputs simulated without ``--images`` (plus the all-minimum and all-maximum inputs).
 DEFAULT_RANDOM = 64
@@ -42,6 +45,8 @@ RANDOM_SEED = 2024
 _DIGITS_SHAPE = (1, 8, 8)
 _DIGITS_RANGE = (0, 16)
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+#: Integers up to this magnitude are all exactly float32 (a 24-bit significand).
+_FLOAT32_INTEGERS = 2 ** 24
 
 
 class InputsError(BnnhwError, ValueError):
@@ -91,12 +96,10 @@ def _integral(array, what):
     return array.astype(np.int64)
 
 
-def read_inputs_file(path):
-    """``(inputs, labels or None, info)`` of an inputs file, checked on its own.
-
-    ``inputs`` is int64 ``(N, C, H, W)`` with ``N >= 1``; ``labels`` int64 ``(N,)`` (``>= 0``).
-    Raises :class:`InputsError` (``--inputs: FILE: ...``).
-    """
+def _load_inputs_file(path):
+    """``(inputs, labels or None, where, file bytes)`` of an inputs file: a ``.npy`` array or a
+    ``.npz`` with ``inputs`` and optional ``labels``; inputs 4-D with at least one row, labels
+    one per input (their dtype not checked yet)."""
     path = Path(path)
     where = f"--inputs: {path}"
     if path.is_dir():
@@ -135,7 +138,6 @@ def read_inputs_file(path):
         raise InputsError(f"{where}: inputs: expected shape (N, C, H, W), got {inputs.shape}")
     if len(inputs) < 1:
         raise InputsError(f"{where}: inputs: expected at least 1 input, got 0")
-    inputs = _integral(inputs, f"{where}: inputs")
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (len(inputs),):
@@ -144,9 +146,55 @@ def read_inputs_file(path):
         labels = _integral(labels, f"{where}: labels")
         if len(labels) and labels.min() < 0:
             raise InputsError(f"{where}: labels: expected classes >= 0, got {labels.min()}")
-    info = {"source": "file", "file": path.name, "sha256": hashlib.sha256(data).hexdigest(),
-            "labels": labels is not None}
-    return inputs, labels, info
+    return inputs, labels, where, data
+
+
+def _file_info(path, data, labels):
+    return {"source": "file", "file": Path(path).name,
+            "sha256": hashlib.sha256(data).hexdigest(), "labels": labels is not None}
+
+
+def read_inputs_file(path):
+    """``(inputs, labels or None, info)`` of an inputs file, checked on its own.
+
+    ``inputs`` is int64 ``(N, C, H, W)`` with ``N >= 1``; ``labels`` int64 ``(N,)`` (``>= 0``).
+    Raises :class:`InputsError` (``--inputs: FILE: ...``).
+    """
+    inputs, labels, where, data = _load_inputs_file(path)
+    inputs = _integral(inputs, f"{where}: inputs")
+    return inputs, labels, _file_info(path, data, labels)
+
+
+def read_graph_inputs_file(path):
+    """``(inputs, labels or None, info)`` of an inputs file for a model imported from ONNX:
+    ``inputs`` float32 ``(N, C, H, W)``, exactly what the ONNX graph takes (docs/import.md).
+
+    A float32 array is taken as it is; another integer or float dtype only if every value is a
+    float32 exactly (a float64 ``0.1`` is an error naming it: the graph would see another
+    number). NaN and infinities are errors. Raises :class:`InputsError`.
+    """
+    inputs, labels, where, data = _load_inputs_file(path)
+    what = f"{where}: inputs"
+    if np.issubdtype(inputs.dtype, np.integer):
+        inexact = np.abs(inputs.astype(np.float64)) > _FLOAT32_INTEGERS
+    elif np.issubdtype(inputs.dtype, np.floating):
+        bad = ~np.isfinite(inputs)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InputsError(f"{what}: value {inputs[index]} at {index} is not finite "
+                              f"({int(bad.sum())} such values)")
+        with np.errstate(over="ignore"):
+            inexact = inputs.astype(np.float32).astype(inputs.dtype) != inputs
+    else:
+        raise InputsError(f"{what}: expected float32 values (what the ONNX graph takes), got "
+                          f"dtype {inputs.dtype}")
+    if inexact.any():
+        index = tuple(int(i) for i in np.argwhere(inexact)[0])
+        raise InputsError(f"{what}: value {inputs[index]!r} at {index} is not exactly a "
+                          f"float32 (dtype {inputs.dtype}; {int(inexact.sum())} such values); "
+                          "the ONNX graph takes float32: save the array as float32")
+    as_float32 = inputs.astype(np.float32)
+    return as_float32, labels, _file_info(path, data, labels)
 
 
 def _classes(model):
@@ -211,15 +259,17 @@ def random_inputs(model, count, seed=RANDOM_SEED):
     return np.stack(rows) if rows else np.zeros((0,) + shape, dtype=np.int64)
 
 
-def choose_inputs(model, *, file_data=None, count=None, energy=None):
+def choose_inputs(model, *, file_data=None, count=None, energy=None, digits=True):
     """The :class:`InputSet` a build simulates ``model`` on.
 
     ``file_data`` is :func:`read_inputs_file`'s result (``--inputs``); ``count`` is ``--images``
     (the first ``count`` inputs of a file or of the digits; with random inputs, ``count`` random
     ones besides the two extremes; ``None``: all of a file or the digits, or
     :data:`DEFAULT_RANDOM` random ones); ``energy`` is ``--energy N`` (the set also holds at least
-    ``N`` inputs when the source can make them). Raises :class:`InputsError` when the inputs do
-    not fit the model or there are fewer than asked for.
+    ``N`` inputs when the source can make them); ``digits=False`` never takes the digits (a
+    model imported from ONNX: its integer input is not the digits' pixels, see
+    docs/import.md). Raises :class:`InputsError` when the inputs do not fit the model or there
+    are fewer than asked for.
     """
     if file_data is not None:
         inputs, labels, info = file_data
@@ -227,7 +277,7 @@ def choose_inputs(model, *, file_data=None, count=None, energy=None):
         described = f"{len(inputs)} inputs from {info['file']}" + \
             (" (labelled)" if labels is not None else "")
         found = InputSet("file", inputs, labels, described, dict(info, count=len(inputs)))
-    elif digits_fit(model):
+    elif digits and digits_fit(model):
         from ..train.data import held_out
         images, labels = held_out()
         found = InputSet("digits", np.asarray(images, dtype=np.int64),
