@@ -49,8 +49,25 @@ def _cpu64(macs):
     return sum((n * cpu64_per_mac(fmt) for fmt, n in macs.items()), start=0)
 
 
+class _MacMetrics:
+    """ACE and CPU64 of whatever ``macs`` (format -> count) the class holds."""
+
+    @property
+    def ace(self):
+        return _ace(self.macs)
+
+    @property
+    def ace_strict(self):
+        return _ace(self.macs, fp32_as_bf16=False)
+
+    @property
+    def cpu64(self):
+        """Exact (a :class:`fractions.Fraction`); ``float()`` it for display."""
+        return _cpu64(self.macs)
+
+
 @dataclass(frozen=True)
-class LayerCost:
+class LayerCost(_MacMetrics):
     """Work and storage of one layer for one inference.
 
     ``macs`` maps a MAC format name (:func:`bnnhw.cost.precision.precision`) to a count;
@@ -78,18 +95,6 @@ class LayerCost:
             raise ValueError(f"layer {self.name!r}: ops: unknown kinds {sorted(unknown)}")
 
     @property
-    def ace(self):
-        return _ace(self.macs)
-
-    @property
-    def ace_strict(self):
-        return _ace(self.macs, fp32_as_bf16=False)
-
-    @property
-    def cpu64(self):
-        return _cpu64(self.macs)
-
-    @property
     def bops(self):
         return sum(n for fmt, n in self.macs.items() if precision(fmt).is_binary)
 
@@ -108,7 +113,7 @@ class LayerCost:
 
 
 @dataclass(frozen=True)
-class CostReport:
+class CostReport(_MacMetrics):
     """The costs of one network: its layers and their totals (see the module docstring)."""
 
     name: str
@@ -127,19 +132,6 @@ class CostReport:
     @property
     def macs_total(self):
         return sum(self.macs.values())
-
-    @property
-    def ace(self):
-        return _ace(self.macs)
-
-    @property
-    def ace_strict(self):
-        return _ace(self.macs, fp32_as_bf16=False)
-
-    @property
-    def cpu64(self):
-        """Exact (a :class:`fractions.Fraction`); ``float()`` it for display."""
-        return _cpu64(self.macs)
 
     @property
     def bops(self):
