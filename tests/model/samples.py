@@ -99,11 +99,10 @@ def every_op_model(seed=0, exact=False):
     return graph, arrays
 
 
-def small_model(seed=0):
-    """``(graph, arrays)`` of a small 8x8-digit classifier (int8 stem, one binary conv, pooled
-    int8 head) that fits the smallest supported FPGA: for bitstream builds in tests."""
-    rng = np.random.default_rng(seed)
-    layers = [
+def small_layers():
+    """The layers of :func:`small_model`: int8 2x2/2 stem (4 channels), BN, sign, binary 3x3
+    conv (4 channels, -1 padding), BN, sign, global pool, int8 dense (10 classes)."""
+    return [
         {"name": "stem", "op": "conv2d", "inputs": ["input"], "precision": "int8",
          "out_channels": 4, "kernel": 2, "stride": 2},
         {"name": "stem_bn", "op": "batchnorm", "inputs": ["stem"], "eps": 1e-5},
@@ -116,6 +115,13 @@ def small_model(seed=0):
         {"name": "fc", "op": "dense", "inputs": ["gp"], "precision": "int8",
          "out_features": 10},
     ]
+
+
+def small_model(seed=0):
+    """``(graph, arrays)`` of a small 8x8-digit classifier (int8 stem, one binary conv, pooled
+    int8 head) that fits the smallest supported FPGA: for bitstream builds in tests."""
+    rng = np.random.default_rng(seed)
+    layers = small_layers()
     arrays = {"stem.weight": rng.integers(-128, 128, (4, 1, 2, 2)),
               "stem.bias": rng.integers(-100, 100, 4).astype(np.int32),
               "c1.weight": _pm1(rng, (4, 4, 3, 3)),

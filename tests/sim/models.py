@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ..model.samples import small_layers
+
 
 def bits_model(seed=0):
     """``(graph, arrays)``: a 3 x 6 x 6 bits input, binary conv, BN, sign, pool, int8 dense."""
@@ -28,19 +30,7 @@ def signed_model(seed=0):
     """``(graph, arrays)``: a 1 x 8 x 8 int8 input of range [-8, 8] (digits do not fit), int8
     conv stem, BN, sign, binary conv, BN, sign, global pool, int8 dense (10 classes)."""
     rng = np.random.default_rng(seed)
-    layers = [
-        {"name": "stem", "op": "conv2d", "inputs": ["input"], "precision": "int8",
-         "out_channels": 4, "kernel": 2, "stride": 2},
-        {"name": "stem_bn", "op": "batchnorm", "inputs": ["stem"], "eps": 1e-5},
-        {"name": "stem_sign", "op": "sign", "inputs": ["stem_bn"]},
-        {"name": "c1", "op": "conv2d", "inputs": ["stem_sign"], "precision": "binary",
-         "out_channels": 4, "kernel": 3, "padding": 1, "pad_value": -1},
-        {"name": "bn1", "op": "batchnorm", "inputs": ["c1"], "eps": 1e-5},
-        {"name": "s1", "op": "sign", "inputs": ["bn1"]},
-        {"name": "gp", "op": "global_pool", "inputs": ["s1"]},
-        {"name": "fc", "op": "dense", "inputs": ["gp"], "precision": "int8",
-         "out_features": 10},
-    ]
+    layers = small_layers()
     arrays = {"stem.weight": rng.integers(-128, 128, (4, 1, 2, 2)),
               "stem.bias": rng.integers(-100, 100, 4).astype(np.int32),
               "stem_bn.gamma": rng.normal(size=4), "stem_bn.beta": rng.normal(size=4),
