@@ -222,7 +222,7 @@ def _graph_inputs(model, inputs):
         raise BuildError(f"--inputs: {inputs}: {error}") from None
     converted = converted.astype("int64")
     try:
-        check_inputs(model, converted, labels)
+        check_inputs(model, converted, labels, what=f"--inputs: {inputs}")
     except InputsError as error:     # the conversion always fits; labels may not
         raise BuildError(str(error)) from None
     return graph, (converted, labels, dict(info, converted=True))

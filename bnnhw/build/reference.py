@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import BnnhwError
 
-__all__ = ["ReferenceError", "qonnx_outputs", "compare_with_reference"]
+__all__ = ["ReferenceError", "compare_with_reference", "qonnx_outputs"]
 
 
 class ReferenceError(BnnhwError, RuntimeError):

@@ -317,8 +317,8 @@ def _reference(build):
     if rtl is not None:
         rtl["reference_outputs"] = outputs
         results.files["outputs.npz"] = _outputs_npz(rtl)
-    parts = [f"golden argmax == {config.reference} on {report['golden']['argmax_equal']}/"
-             f"{count}"]
+    golden_equal = report["golden"]["argmax_equal"]
+    parts = [f"golden argmax == {config.reference} on {golden_equal}/{count}"]
     if report["rtl"] is not None:
         parts.append(f"RTL on {report['rtl']['argmax_equal']}/{count}")
     worst = report["golden"]["max_abs_logit_difference"]
@@ -592,10 +592,10 @@ def _source(build):
 def _reference_lines(reference):
     """report.md's section on ``--reference``."""
     inputs = reference["inputs"]
-    lines = ["", f"## Reference: {reference['executor']} (`execute_onnx` on the cleaned-up "
-             "graph)", "",
-             f"- inputs: {inputs['count']} ({_inputs_text(inputs)}), one at a time; graph "
-             f"output: {reference['graph_output']}"]
+    title = f"## Reference: {reference['executor']} (`execute_onnx` on the cleaned-up graph)"
+    lines = ["", title, "",
+             (f"- inputs: {inputs['count']} ({_inputs_text(inputs)}), one at a time; graph "
+              f"output: {reference['graph_output']}")]
     for side in ("golden", "rtl"):
         found = reference[side]
         if found is None:

@@ -190,8 +190,9 @@ def read_graph_inputs_file(path):
                           f"dtype {inputs.dtype}")
     if inexact.any():
         index = tuple(int(i) for i in np.argwhere(inexact)[0])
-        raise InputsError(f"{what}: value {inputs[index]!r} at {index} is not exactly a "
-                          f"float32 (dtype {inputs.dtype}; {int(inexact.sum())} such values); "
+        value = inputs[index].item()
+        raise InputsError(f"{what}: value {value!r} at {index} is not exactly a float32 "
+                          f"(dtype {inputs.dtype}; {int(inexact.sum())} such values); "
                           "the ONNX graph takes float32: save the array as float32")
     as_float32 = inputs.astype(np.float32)
     return as_float32, labels, _file_info(path, data, labels)
