@@ -350,7 +350,7 @@ def test_command_line_in_a_subprocess(design, tmp_path):
         [sys.executable, "-m", "bnnhw.build", str(design), "--out", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "[3/9] compile:" in result.stdout and "[5/9] generate:" in result.stdout
+    assert "[3/10] compile:" in result.stdout and "[5/10] generate:" in result.stdout
     assert "Traceback" not in result.stderr
     assert (tmp_path / "out" / "report.json").exists()
 
@@ -535,7 +535,7 @@ def test_inputs_that_do_not_fit_the_model_are_a_named_error_before_anything_is_b
     captured = capsys.readouterr()
     assert "load-model: " in captured.err and "Traceback" not in captured.err
     assert re.search(message, captured.err), captured.err
-    assert "[3/9] compile" not in captured.out and not (tmp_path / "out").exists()
+    assert "[3/10] compile" not in captured.out and not (tmp_path / "out").exists()
     assert not (tmp_path / ".out.sim").exists()
 
 

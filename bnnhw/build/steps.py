@@ -104,7 +104,8 @@ def _load_model(build):
         except InputsError as error:
             raise BuildError(f"load-model: {error}") from None
         build.results.input_set = inputs
-        summary += f"; simulation inputs: {inputs.description}"
+        use = "simulation" if config.sim or config.energy else "reference"
+        summary += f"; {use} inputs: {inputs.description}"
     return summary
 
 
