@@ -232,11 +232,13 @@ def write_design(name):
 # synth: python -m bnnhw.build designs/NAME --synth ecp5, one design after another
 
 
-def _build(name, out, timeout_s):
+def _build(name, out, timeout_s, target_cycles=None):
     """Run the build in its own process group; ``(report or None, log lines, seconds, timed_out)``."""
     started = time.monotonic()
     command = [sys.executable, "-m", "bnnhw.build", str(DESIGNS_DIR / name), "--synth", "ecp5",
                "--out", str(out)]
+    if target_cycles:
+        command += ["--target-cycles", str(target_cycles)]
     lines = []
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, start_new_session=True) as process:
@@ -281,10 +283,10 @@ def _yosys_partial(work):
     return found
 
 
-def _design_row(name, report, lines, seconds, timed_out, timeout_s, work):
+def _design_row(name, report, lines, seconds, timed_out, timeout_s, work, target_cycles=None):
     from bnnhw.design import Design
     from bnnhw.model.stats import operation_counts
-    design = Design(DESIGNS_DIR / name)
+    design = Design(DESIGNS_DIR / name, target_cycles=target_cycles)
     ops = operation_counts(design.model)
     ops_per_inference = ops["binary_ops"] + 2 * ops["int8_macs"]
     row = {"design": name, "topology": DESIGNS[name]["topology"],
@@ -331,7 +333,7 @@ def finn_rows():
     return rows
 
 
-def run_synth(names, timeout_min):
+def run_synth(names, timeout_min, target_cycles=None):
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "finn_topologies.json"
     data = json.loads(path.read_text()) if path.is_file() else {"designs": {}}
@@ -340,10 +342,13 @@ def run_synth(names, timeout_min):
         for name in names:
             out = Path(work) / name
             print(f"{name}: python -m bnnhw.build designs/{name} --synth ecp5", flush=True)
-            report, lines, seconds, timed_out = _build(name, out, timeout_s)
+            report, lines, seconds, timed_out = _build(name, out, timeout_s, target_cycles)
             row = _design_row(name, report, lines, seconds, timed_out, timeout_s,
-                              Path(work) / f".{name}.synth")
-            data["designs"][name] = row
+                              Path(work) / f".{name}.synth", target_cycles)
+            key = name if target_cycles is None else f"{name} --target-cycles {target_cycles}"
+            row["build"] = f"designs/{name}" + ("" if target_cycles is None
+                                                else f" --target-cycles {target_cycles}")
+            data["designs"][key] = row
             data["finn"] = finn_rows()
             path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
             (RESULTS / "finn_topologies.md").write_text(markdown(data))
@@ -366,14 +371,14 @@ def markdown(data):
         "Builds ran one after another on a shared 2-core machine; a build is stopped after the "
         "timeout and recorded as such."), "",
         "## bnnhw on ECP5", "",
-        ("| design | topology | input | parameter bits | ops / inference | device | LUT4 | FF "
+        ("| build | topology | input | parameter bits | ops / inference | device | LUT4 | FF "
         "| BRAM (DP16KD) | DSP | Fmax MHz | cycles / inference | inferences/s | ops/s per LUT4 "
         "| build s | status |"),
         ("| --- | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
         "| ---: | ---: | --- |")]
     for row in data["designs"].values():
         lines.append(
-            f"| {row['design']} | {row['topology']} | {row['input']} | "
+            f"| {row['build']} | {row['topology']} | {row['input']} | "
             f"{_fmt(row['parameter_bits'])} | {_fmt(row['ops_per_inference'])} | "
             f"{row.get('device') or '–'} | {_fmt(row.get('luts'))} | {_fmt(row.get('ffs'))} | "
             f"{_fmt(row.get('bram'))} | {_fmt(row.get('dsp'))} | "
@@ -417,7 +422,7 @@ def markdown(data):
         "in ROM images (BRAM or LUTs as Yosys maps them)."), ""]
     for row in data["designs"].values():
         if row["status"] != "fits":
-            lines.append(f"- **{row['design']}**: {row['status']}"
+            lines.append(f"- **{row['build']}**: {row['status']}"
                          + (f"; {row['device_note']}" if row.get("device_note") else "")
                          + (f"; last log: `{row['last_log_lines'][-1]}`"
                             if row.get("last_log_lines") else ""))
@@ -430,6 +435,9 @@ def main(argv=None):
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"of {', '.join(DESIGNS)}")
     parser.add_argument("--timeout", type=float, default=15.0,
                         help="minutes per design before the build is stopped (synth)")
+    parser.add_argument("--target-cycles", type=int,
+                        help="fold to this many cycles instead of the design's design.json "
+                             "(synth; a separate row)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(DESIGNS))
     if unknown:
@@ -439,7 +447,7 @@ def main(argv=None):
         for name in names:
             write_design(name)
     else:
-        run_synth(names, args.timeout)
+        run_synth(names, args.timeout, args.target_cycles)
     return 0
 
 
