@@ -178,6 +178,24 @@ def test_exact_float32_values_of_another_dtype_are_accepted(tmp_path):
     assert info["source"] == "file" and info["file"] == "x.npy"
 
 
+def test_an_imported_model_without_inputs_gets_random_integers_never_the_digits(tmp_path):
+    """cnv_w1a1's int8 1x8x8 input would hold the digits' 0..16, but they are not what its
+    graph means by a pixel: the build's load-model step picks seeded random inputs."""
+    from bnnhw.build.config import BuildConfig
+    from bnnhw.build.steps import Build, BuildResults, _load_model
+    from bnnhw.design import Design
+    from bnnhw.sim.inputs import digits_fit
+    config = BuildConfig.make(str(DATA / "cnv_w1a1.onnx"), out=tmp_path / "out", sim=True,
+                              images=3)
+    assert digits_fit(config.imported) and config.design_config == {}
+    design = Design(config.design_dir, config={}, model=config.imported, name=config.name)
+    build = Build(config, design, BuildResults(), _quiet)
+    assert "simulation inputs: seeded random inputs over [-128, 127]" in _load_model(build)
+    chosen = build.results.input_set
+    assert chosen.source == "random" and chosen.labels is None and len(chosen) == 5
+    assert (chosen.inputs[0] == -128).all() and (chosen.inputs[1] == 127).all()
+
+
 def test_reference_qonnx_without_sim_agrees_with_golden_on_every_input(tmp_path):
     """Golden (no Verilator) against qonnx's executor on the tied inputs, a spread of digits
     and random images: argmax equal on all of them, logits after the tail identical."""
