@@ -293,6 +293,8 @@ def _graph_arrays(build, model_inputs, arrays):
 
 
 def _reference(build):
+    """``--reference qonnx``: qonnx's executor on the ``--inputs`` file (the simulated ones
+    with ``--sim``), against golden and the RTL's full-rate run (:mod:`.reference`)."""
     config, design, results = build.config, build.design, build.results
     if config.reference is None:
         return None
