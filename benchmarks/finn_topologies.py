@@ -3,7 +3,8 @@
 Run by hand (not in tests; minutes per design), in bnnhw's venv::
 
     python benchmarks/finn_topologies.py designs [NAME ...]   # .onnx -> model.npz + README.md
-    python benchmarks/finn_topologies.py synth [NAME ...] [--timeout MIN]
+    python benchmarks/finn_topologies.py synth [NAME ...] [--timeout MIN] [--target-cycles C]
+    python benchmarks/finn_topologies.py report             # .md again from the .json
 
 NAME is one of :data:`DESIGNS` (default: all). The graphs ``designs/NAME/NAME.onnx`` and their
 qonnx-executor outputs ``qonnx_reference.npz`` are written by ``finn_topologies_export.py`` in
@@ -77,12 +78,12 @@ DESIGNS = {
         "layers_mnist": None},
 }
 
-#: FINN's published figures (Umuroglu et al., "FINN", FPGA 2017, Table 2, ZC706; BNN-PYNQ's
-#: README, Pynq-Z1). Xilinx 6-input LUTs on Zynq-7000 (28 nm), 18 Kb / 36 Kb BRAM.
+#: FINN's published figures as issue 16 quotes them (Umuroglu et al., "FINN", FPGA 2017: SFC-max
+#: on a ZC706; BNN-PYNQ's README: LFC and CNV on a Pynq-Z1). Xilinx 6-input LUTs, Zynq-7000.
 FINN_PUBLISHED = {
     "SFC-max": {"topology": "SFC", "device": "Xilinx Zynq-7045 (ZC706)", "lut6": 91131,
                     "clock_mhz": 200, "frames_per_s": 12.3e6, "dataset": "MNIST 28x28",
-                    "source": "FINN (FPGA 2017), Table 2"},
+                    "source": "FINN paper (Umuroglu et al., FPGA 2017)"},
     "LFC (BNN-PYNQ)": {"topology": "LFC", "device": "Xilinx Zynq-7020 (Pynq-Z1)", "lut6": 25358,
                            "dataset": "MNIST 28x28", "source": "BNN-PYNQ README"},
     "CNV (BNN-PYNQ)": {"topology": "CNV", "device": "Xilinx Zynq-7020 (Pynq-Z1)", "lut6": 25770,
@@ -431,7 +432,8 @@ def markdown(data):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("designs", "synth"))
+    parser.add_argument("command", choices=("designs", "synth", "report"),
+                        help="report: rewrite finn_topologies.md from the .json")
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"of {', '.join(DESIGNS)}")
     parser.add_argument("--timeout", type=float, default=15.0,
                         help="minutes per design before the build is stopped (synth)")
@@ -446,6 +448,12 @@ def main(argv=None):
     if args.command == "designs":
         for name in names:
             write_design(name)
+    elif args.command == "report":
+        path = RESULTS / "finn_topologies.json"
+        data = json.loads(path.read_text())
+        data["finn"] = finn_rows()
+        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        (RESULTS / "finn_topologies.md").write_text(markdown(data))
     else:
         run_synth(names, args.timeout, args.target_cycles)
     return 0
