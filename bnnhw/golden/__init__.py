@@ -7,8 +7,8 @@ Bad arguments raise :class:`ValueError` naming the argument.
 """
 
 from .binary import (
-    OPS, and_popcount, binary_conv2d, binary_dense, conv_fan_in, pad_bit, popcount, xnor_dot,
-    xnor_popcount,
+    DOTS, OPS, ZERO_PADDED_XNOR, and_popcount, binary_conv2d, binary_dense, conv_fan_in,
+    count_top, pad_bit, popcount, xnor_dot, xnor_popcount, zero_padded_dot,
 )
 from .bits import bits_to_int, bits_to_pm1, int_to_bits, pack_bits, pm1_to_bits, unpack_bits
 from .channels import channel_concat, channel_shuffle, channel_split, shuffle_permutation
@@ -28,7 +28,7 @@ from .network import IntLayer, classify, run
 
 __all__ = [
     "OPS", "and_popcount", "binary_conv2d", "binary_dense", "conv_fan_in", "pad_bit", "popcount",
-    "xnor_dot", "xnor_popcount",
+    "xnor_dot", "xnor_popcount", "DOTS", "ZERO_PADDED_XNOR", "count_top", "zero_padded_dot",
     "bits_to_int", "bits_to_pm1", "int_to_bits", "pack_bits", "pm1_to_bits", "unpack_bits",
     "channel_concat", "channel_shuffle", "channel_split", "shuffle_permutation",
     "argmax",

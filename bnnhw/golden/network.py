@@ -5,12 +5,15 @@ are exactly what the hardware ROMs hold; :func:`run` evaluates them on whole bat
 tests compare against the compiled form rather than the float model. Ops and their ``params``:
 
 =================  =========================================================================
-``binary_conv2d``  ``weight`` bits, ``stride``, ``padding``, ``pad_value``, ``groups``, ``dot``
+``binary_conv2d``  ``weight`` bits, ``stride``, ``padding``, ``pad_value`` (0: zero padding,
+                   zero-padded counts for XNOR), ``groups``, ``dot``
 ``binary_dense``   ``weight`` bits ``(C_out, N)``, ``dot`` (input flattened NCHW)
 ``int8_conv2d``    ``weight``, ``bias``, ``stride``, ``padding``, ``groups``
 ``int8_dense``     ``weight``, ``bias``
 ``clip``           ``bound``: the 8-bit flow's saturating accumulator on XNOR popcounts,
-                   giving ``clip(2p - N, -B, B)``; ``fan_in``
+                   giving ``clip(2p - N, -B, B)``; ``fan_in``; ``dot`` (optional): on
+                   zero-padded XNOR counts (``ZERO_PADDED_XNOR``, ``fan_in = 2N``)
+                   ``clip(u - N, -B, B)``
 ``threshold``      ``thresholds`` (a :class:`SignThreshold` over ``x - offset``), ``offset``;
                    1-D thresholds give a sign, 2-D a slice-major multi-slice sign
 ``requantize``     ``multiplier``, ``shift``
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .binary import binary_conv2d, binary_dense
+from .binary import ZERO_PADDED_XNOR, binary_conv2d, binary_dense
 from .channels import channel_concat
 from .classify import argmax
 from .fixed import dprelu, quantized_bn, requantize, saturate, saturating_add
@@ -92,7 +95,9 @@ _OPS = {
         xs[0], p["weight"], p["bias"], stride=p["stride"], padding=p["padding"],
         groups=p["groups"]),
     "int8_dense": lambda xs, p: _as_map(int8_dense(_flat(xs[0]), p["weight"], p["bias"])),
-    "clip": lambda xs, p: saturate(2 * xs[0] - p["fan_in"], p["bound"]),
+    "clip": lambda xs, p: saturate(
+        xs[0] - p["fan_in"] // 2 if p.get("dot") == ZERO_PADDED_XNOR else 2 * xs[0] - p["fan_in"],
+        p["bound"]),
     "threshold": lambda xs, p: _threshold(xs[0], p),
     "requantize": lambda xs, p: requantize(xs[0], p["multiplier"], p["shift"]),
     "quantized_bn": lambda xs, p: quantized_bn(xs[0], p["scale"], p["bias"], p["frac_bits"]),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._check import as_float, as_int, int_param
-from .binary import OPS
+from .binary import DOTS, ZERO_PADDED_XNOR
 
 __all__ = [
     "bn_affine", "sign_rule", "dot_values", "SignThreshold", "fold_sign_threshold",
@@ -89,14 +89,19 @@ def sign_rule(values, a, b, bias=0.0):
 def dot_values(fan_in, *, op="xnor", clip=None):
     """The dot value ``v`` the rule sees for each popcount ``p = 0 .. fan_in``.
 
-    ``2p - N`` for XNOR, ``p`` for AND, then clipped to ``[-clip, clip]`` if ``clip`` is given
-    (the 8-bit saturating accumulator uses ``clip=127``).
+    ``2p - N`` for XNOR, ``p`` for AND, ``p - fan_in/2`` for zero-padded XNOR counts
+    (``op = ZERO_PADDED_XNOR``, ``fan_in`` = their top ``2N``: every integer in ``[-N, N]``),
+    then clipped to ``[-clip, clip]`` if ``clip`` is given (the 8-bit saturating accumulator uses
+    ``clip=127``).
     """
     fan_in = int_param(fan_in, "fan_in", 1)
-    if op not in OPS:
-        raise ValueError(f"op: expected one of {OPS}, got {op!r}")
+    if op not in DOTS:
+        raise ValueError(f"op: expected one of {DOTS}, got {op!r}")
+    if op == ZERO_PADDED_XNOR and fan_in % 2:
+        raise ValueError(f"fan_in: zero-padded counts have an even top 2N, got {fan_in}")
     p = np.arange(fan_in + 1, dtype=np.int64)
-    values = 2 * p - fan_in if op == "xnor" else p
+    values = 2 * p - fan_in if op == "xnor" else p - fan_in // 2 if op == ZERO_PADDED_XNOR \
+        else p
     if clip is not None:
         clip = int_param(clip, "clip", 1)
         values = np.clip(values, -clip, clip)
@@ -174,8 +179,8 @@ def fold_sign_threshold(a, b, *, fan_in, op="xnor", clip=None, bias=0.0):
     """Fold ``((a*v + b) + bias) >= 0`` into a :class:`SignThreshold` of shape ``(C,)``.
 
     ``a`` and ``b`` are per-channel float64 (see :func:`bn_affine`); ``fan_in`` is the popcount
-    width ``N``; ``op`` and ``clip`` define ``v`` as in :func:`dot_values`. Exact for every
-    reachable popcount.
+    width ``N`` (the top ``2N`` of zero-padded XNOR counts); ``op`` and ``clip`` define ``v`` as
+    in :func:`dot_values`. Exact for every reachable popcount.
     """
     a, b = _channel_vectors(a=a, b=b)
     bias = as_float(bias, "bias")

@@ -471,7 +471,7 @@ BAD_CONV = {
     "groups do not divide C_out": (dict(w=np.ones((3, 2, 3, 3), np.uint8), groups=2), "groups"),
     "w channels vs groups": (dict(w=np.ones((2, 4, 3, 3), np.uint8), groups=2), "w"),
     "w channels vs C_in": (dict(w=np.ones((2, 3, 3, 3), np.uint8)), "w"),
-    "pad_value 0": (dict(pad_value=0), "pad_value"),
+    "pad_value 0.5": (dict(pad_value=0.5), "pad_value"),
     "pad_value 2": (dict(pad_value=2), "pad_value"),
     "pad_value True": (dict(pad_value=True), "pad_value"),
     "stride 0": (dict(stride=0), "stride"),
