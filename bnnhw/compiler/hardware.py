@@ -65,7 +65,10 @@ class Geometry:
     """The input map an engine reads and, for windowed engines, its window: ``channels``,
     ``height``, ``width`` of the input; ``kernel``, ``stride``, ``padding`` as ``(h, w)`` pairs
     (a dense layer's kernel is the whole map); ``groups``; ``pad_bit`` of a binary convolution's
-    padding; ``dot`` (``"xnor"`` / ``"and"``) of a binary layer."""
+    padding; ``dot`` (``"xnor"`` / ``"and"``) of a binary layer; ``zero_pad``: an XNOR convolution
+    with zero padding (a border tap adds 0: the window flags border chunks, the matrix unit
+    accumulates the zero-padded count ``2*popcount`` per real chunk, ``SIMD`` per border
+    chunk)."""
 
     channels: int
     height: int
@@ -76,6 +79,7 @@ class Geometry:
     groups: int = 1
     pad_bit: int = 0
     dot: str = ""
+    zero_pad: bool = False
 
 
 @dataclass(frozen=True)
@@ -367,11 +371,15 @@ def _geometry(compiled, layer):
         # a PA-Net layer's kernel is the last two axes of its (M, C_out, C/g, kh, kw) bases
         weight = p["weight_bases"][0] if layer.op == "panet_conv2d" else p["weight"]
         binary = layer.op == "binary_conv2d"
+        padding = pair(p["padding"], "padding")
+        dot = p.get("dot", "xnor") if binary else ""
+        zero_pad = binary and dot == "xnor" and int(p.get("pad_value", 1)) == 0 \
+            and max(padding) > 0
         return Geometry(c, h, w, kernel=tuple(int(k) for k in weight.shape[2:]),
-                        stride=pair(p["stride"], "stride"), padding=pair(p["padding"], "padding"),
+                        stride=pair(p["stride"], "stride"), padding=padding,
                         groups=int(p.get("groups", 1)),
                         pad_bit=(1 if int(p.get("pad_value", 1)) == 1 else 0) if binary else 0,
-                        dot=p.get("dot", "xnor") if binary else "")
+                        dot=dot, zero_pad=zero_pad)
     if layer.op == "maxpool":
         kernel = pair(p["kernel"], "kernel")
         return Geometry(c, h, w, kernel=kernel, stride=pair(p.get("stride", kernel), "stride"))
@@ -395,6 +403,8 @@ def _params(layer):
              "panet_conv2d": ("phi", "activation_bases"), "int8_conv2d": ("bias",),
              "int8_dense": ("bias",), "add": ()}.get(layer.op, ())
     params = {name: _ints(p[name]) for name in names}
+    if layer.op == "clip" and "dot" in p:
+        params["dot"] = p["dot"]
     if layer.op == "add":
         params["bound"] = ADD_BOUND
     return MappingProxyType(params)

@@ -23,7 +23,9 @@ __all__ = ["CompiledNetwork", "Value", "first_outside", "lower", "value_dots"]
 class Value:
     """A compiled tensor: integers in ``[lo, hi]`` (units of ``2**-frac_bits``) or bits.
 
-    ``fan_in``, ``dot`` and ``clip`` are set for popcounts of a binary layer. A concatenation of
+    ``fan_in``, ``dot`` and ``clip`` are set for popcounts of a binary layer (for the counts of a
+    zero-padded XNOR convolution ``dot`` is ``golden.ZERO_PADDED_XNOR`` and ``fan_in`` their top
+    ``2N``). A concatenation of
     several binary layers' popcounts that differ in them keeps each channel's own in ``dots``
     (``((fan_in, dot, clip), ...)`` per channel); ``fan_in`` is then the largest, ``dot`` is
     ``"mixed"``. :func:`value_dots` gives the per-channel view of either form.
@@ -191,9 +193,10 @@ def _conv(low, layer, out_type):
         dot = a.get("dot", "xnor")
         weight = np.asarray(layer.params["weight"])
         bits = golden.pm1_to_bits(weight) if dot == "xnor" else weight.astype(np.uint8)
+        # the model's dot kind: "xnor", "and", or zero-padded XNOR counts (fan_in = 2N)
         fan_in = out_type.hi
-        value = Value("int", out_type.shape, 0, fan_in, fan_in=fan_in, dot=dot,
-                      clip=a.get("clip"))
+        value = Value("int", out_type.shape, 0, fan_in, fan_in=fan_in,
+                      dot=out_type.detail["op"], clip=a.get("clip"))
         if layer.op == "dense":
             return low.emit(layer.name, "binary_dense", [x], {"weight": bits, "dot": dot}, value)
         return low.emit(layer.name, "binary_conv2d", [x], {
@@ -316,8 +319,10 @@ def _clipped(low, x):
     name = f"{x}.clip"
     if name not in low.values:
         value = low.values[x]
-        low.emit(name, "clip", [x], {"bound": value.clip, "fan_in": value.fan_in},
-                 Value("int", value.shape, -value.clip, value.clip))
+        params = {"bound": value.clip, "fan_in": value.fan_in}
+        if value.dot == golden.ZERO_PADDED_XNOR:
+            params["dot"] = value.dot   # clip(u - N, -B, B) of zero-padded counts
+        low.emit(name, "clip", [x], params, Value("int", value.shape, -value.clip, value.clip))
     return name
 
 

@@ -7,6 +7,7 @@ user-facing description of the same table.
 
 import numpy as np
 
+from ..golden import ZERO_PADDED_XNOR
 from .types import INT8_RANGE, TensorType, channel_dots, popcount_detail
 
 __all__ = ["OPS", "ARITY"]
@@ -62,13 +63,21 @@ def infer_conv2d(check, inputs):
     if precision == "binary":
         _require(check, x, ("bits",), what="bits (a binary feature map)")
         op = check.choice_attr("dot", ("xnor", "and"), "xnor")
+        pad_value = None
         if max(padding) > 0 or "pad_value" in check.attrs:
             # required with a border; accepted (and without effect) when there is none
-            check.choice_attr("pad_value", (1, -1))
+            pad_value = check.choice_attr("pad_value", (1, -1, 0))
+            if isinstance(pad_value, bool) or not isinstance(pad_value, int):
+                check.fail("pad_value", f"expected one of [1, -1, 0], got {pad_value!r}")
         clip = check.int_attr("clip", None, lo=1)
         if clip is not None and op != "xnor":
             check.fail("clip", "the saturating accumulator applies to XNOR layers only")
         _binary_weight(check, op, shape)
+        if pad_value == 0 and op == "xnor" and max(padding) > 0:
+            # zero padding: the zero-padded count u = v + N in [0, 2N] (numerics §4)
+            return TensorType("int", (out_channels, *size), 0, 2 * fan_in, "popcount",
+                              detail={"fan_in": 2 * fan_in, "op": ZERO_PADDED_XNOR,
+                                      "clip": clip})
         return TensorType("int", (out_channels, *size), 0, fan_in, "popcount",
                           detail={"fan_in": fan_in, "op": op, "clip": clip})
     _require(check, x, ("int",), what="integers (int8 data)")
@@ -166,7 +175,11 @@ def infer_threshold(check, inputs):
         check.fail("threshold", f"expected shape ({x.channels},) or (k, {x.channels}), got "
                                 f"{threshold.shape}")
     check.bool_array("invert", threshold.shape, optional=True)
-    check.choice_attr("domain", ("popcount", "dot"), "popcount")
+    domain = check.choice_attr("domain", ("popcount", "dot"), "popcount")
+    if domain == "popcount" and any(d[1] == ZERO_PADDED_XNOR for d in channel_dots(x)):
+        check.fail("domain", "a zero-padded XNOR convolution has no popcount (a border tap "
+                             "adds 0, its integers are the dot value plus N); threshold its dot "
+                             "value: domain \"dot\"")
     k = 1 if threshold.ndim == 1 else threshold.shape[0]
     c, h, w = x.shape
     return TensorType("bits", (k * c, h, w), bases=k)
@@ -189,7 +202,7 @@ def infer_quantized_bn(check, inputs):
     if "channel_dots" in x.detail:
         check.fail("inputs", "quantized batch norm needs the popcounts of one binary layer (one "
                              "fan-in, dot and clip); this input concatenates layers that differ")
-    if x.detail.get("op") != "xnor" or x.detail.get("clip") is None \
+    if x.detail.get("op") not in ("xnor", ZERO_PADDED_XNOR) or x.detail.get("clip") is None \
             or x.detail["clip"] > INT8_RANGE[1]:
         check.fail("inputs", "quantized batch norm needs an XNOR layer with clip <= 127")
     check.int_attr("frac_bits", lo=0, hi=15)

@@ -30,13 +30,17 @@ def _conv(x, w, stride, padding, groups, fill):
 
 
 def _binary(layer, x, t_out):
-    """Popcount ``p`` of a binary layer, from the ±1 (or {0, 1}) float product."""
+    """Popcount ``p`` of a binary layer, from the ±1 (or {0, 1}) float product; for a
+    zero-padded XNOR convolution (a border of real zeros) the count ``u = s + N``."""
     a = layer.attrs
     dot = a.get("dot", "xnor")
     w = np.asarray(layer.params["weight"], np.float64)
     values = x * 2.0 - 1.0 if dot == "xnor" else x.astype(np.float64)
     fill = float(a.get("pad_value", 1)) if dot == "xnor" else (1.0 if a.get("pad_value") == 1
                                                                else 0.0)
+    if t_out.detail["op"] == golden.ZERO_PADDED_XNOR:
+        s = _conv(values, w, a.get("stride", 1), a.get("padding", 0), a.get("groups", 1), 0.0)
+        return np.rint(s + t_out.hi / 2).astype(np.int64)
     if layer.op == "dense":
         s = values.reshape(len(x), -1) @ w.T
         s = s.reshape(len(x), -1, 1, 1)
@@ -49,8 +53,9 @@ def _binary(layer, x, t_out):
 
 def _dot_value(types, name, value):
     """What a batch norm, sign, ``dot``-domain threshold or PA-Net bases sees of ``name``: the
-    (clipped) dot value of each channel for popcounts (``2p - N`` for XNOR, ``p`` for AND, each
-    channel with its own binary layer's ``N``, ``op`` and ``clip``), the value itself otherwise."""
+    (clipped) dot value of each channel for popcounts (``2p - N`` for XNOR, ``p`` for AND,
+    ``u - N`` for a zero-padded XNOR count, each channel with its own binary layer's ``N``,
+    ``op`` and ``clip``), the value itself otherwise."""
     t = types[name]
     value = np.asarray(value, np.float64)
     if t.source != "popcount":
@@ -60,7 +65,8 @@ def _dot_value(types, name, value):
     fan_in = np.array([d[0] for d in dots], np.float64).reshape(shape)
     xnor = np.array([d[1] == "xnor" for d in dots]).reshape(shape)
     clip = np.array([np.inf if d[2] is None else d[2] for d in dots], np.float64).reshape(shape)
-    v = np.where(xnor, 2.0 * value - fan_in, value)
+    zero = np.array([d[1] == golden.ZERO_PADDED_XNOR for d in dots]).reshape(shape)
+    v = np.where(xnor, 2.0 * value - fan_in, np.where(zero, value - fan_in / 2, value))
     return np.clip(v, -clip, clip)
 
 

@@ -51,7 +51,7 @@ def test_clip_on_the_output_layer_is_a_model_error(op):
     assert (error.value.layer, error.value.field) == ("out", "clip")
 
 
-@pytest.mark.parametrize("pad_value", [1, -1])
+@pytest.mark.parametrize("pad_value", [1, -1, 0])
 def test_pad_value_without_padding_is_accepted_and_changes_nothing(pad_value):
     rng = np.random.default_rng(2)
     weight = pm1(rng, (3, 8, 4, 4))
@@ -68,7 +68,7 @@ def test_pad_value_without_padding_is_accepted_and_changes_nothing(pad_value):
 def test_bad_pad_value_without_padding_is_still_a_model_error():
     rng = np.random.default_rng(3)
     layers = [{"name": "c", "op": "conv2d", "inputs": ["input"], "precision": "binary",
-               "out_channels": 3, "kernel": 3, "pad_value": 0}]
+               "out_channels": 3, "kernel": 3, "pad_value": 2}]
     with pytest.raises(ModelError) as error:
         Model.from_dict(tiny_graph(layers, "c"), {"c.weight": pm1(rng, (3, 8, 3, 3))})
     assert (error.value.layer, error.value.field) == ("c", "pad_value")
