@@ -33,6 +33,15 @@ buffer read addresses) -> stage 1 (input chunk register, ROM and buffer words) -
 (``stages`` ranks) -> accumulator and output register. The accumulator starts at the fold's first
 chunk and the output register takes the sum with the last one.
 
+**Zero padding** (``zero_pad=True``, XNOR with ROM weights; docs/numerics.md §4): each input
+transfer carries one more bit, bit ``SIMD``, set when the chunk's taps all lie in the border of
+a zero-padded convolution (``SlidingWindow(zero_pad=True)`` emits it; the chunk's bits are then
+ignored). The unit accumulates the zero-padded count ``u = sum (border ? SIMD : 2*popcount)``,
+which is ``2*p_valid + P = v + N`` for the dot value ``v`` over the real taps: counts in
+``[0, 2N]`` (:attr:`count_top`), golden's ``binary_conv2d`` with ``pad_value=0``. ``saturate_at``
+then bounds ``u``. The flag travels beside the chunk through the buffer and the tree's ranks;
+the doubling is a wire, the border term a multiplexer on the constant ``SIMD``.
+
 Constant-weight mode (``weights=``): fully unrolled, ``PE = rows`` and ``SIMD = fan_in``; row
 ``r`` is an ``XnorPopcount``/``AndPopcount`` with constant weights (XNOR with a constant is a wire
 or an inverter, absorbed into the tree's leaf LUTs; AND drops the zero-weight bits), no ROM, no
@@ -140,11 +149,16 @@ class BinaryMVAU(wiring.Component):
         The input vector arrives once per neuron fold (``NF/G`` times per vector; a
         ``SlidingWindow`` with ``repeat=NF/G`` re-reads its line buffer), so no vector buffer:
         every step takes a chunk from the stream. Default ``False``.
+    zero_pad : bool
+        Zero padding (module docstring): inputs of ``simd + 1`` bits, bit ``simd`` the border
+        flag; counts are zero-padded counts in ``[0, 2*fan_in]``. XNOR with ROM words only.
+        Default ``False``.
 
     Members
     -------
     i : In(stream.Signature(unsigned(simd)))
-        Input chunks, ``fan_in / simd`` transfers per vector.
+        Input chunks, ``fan_in / simd`` transfers per vector (``simd + 1`` bits with
+        ``zero_pad``).
     o : Out(stream.Signature(data.ArrayLayout(unsigned(count_width), pe)))
         ``rows / pe`` transfers per vector; element ``p`` of transfer ``nf`` is row ``nf*pe + p``
         (bits ``p*count_width ..`` of the flattened Verilog port).
@@ -161,11 +175,15 @@ class BinaryMVAU(wiring.Component):
     """
 
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
-                 op="xnor", saturate_at=None, stages=0, groups=1, reread=False):
+                 op="xnor", saturate_at=None, stages=0, groups=1, reread=False, zero_pad=False):
         self._reread = bool_param(reread, "reread")
         if op not in ("xnor", "and"):
             raise ParameterError("op", "expected 'xnor' or 'and'", repr(op))
         self._op = op
+        self._zero_pad = bool_param(zero_pad, "zero_pad")
+        if self._zero_pad and (op != "xnor" or weights is not None):
+            raise ParameterError("zero_pad", "expected an XNOR unit with ROM words (an AND "
+                                             "border of zeros is the pad bit 0)", repr(zero_pad))
         if (words is None) == (weights is None):
             raise ParameterError("words", "expected either ROM words (words=) or constant weights "
                                           "(weights=), exactly one of them",
@@ -207,7 +225,8 @@ class BinaryMVAU(wiring.Component):
             self._saturate_at = None
         else:
             self._saturate_at = int_param(saturate_at, "saturate_at", 1)
-        top = fan_in if saturate_at is None else min(fan_in, self._saturate_at)
+        self._count_top = 2 * fan_in if self._zero_pad else fan_in
+        top = self._count_top if saturate_at is None else min(self._count_top, self._saturate_at)
         self._count_width = ceil_log2(top + 1)
 
         # Trees are built in elaborate (a unit that is never elaborated leaves no unused
@@ -225,7 +244,7 @@ class BinaryMVAU(wiring.Component):
         self._stages = int(stages)
 
         super().__init__({
-            "i": In(stream.Signature(unsigned(simd))),
+            "i": In(stream.Signature(unsigned(simd + self._zero_pad))),
             "o": Out(stream.Signature(data.ArrayLayout(unsigned(self._count_width), pe))),
         })
 
@@ -244,6 +263,11 @@ class BinaryMVAU(wiring.Component):
     reread = property(lambda self: self._reread,
                       doc="The input vector arrives once per neuron fold (no vector buffer).")
     count_width = property(lambda self: self._count_width, doc="Bits per output count.")
+    zero_pad = property(lambda self: self._zero_pad,
+                        doc="Zero padding: a border flag per chunk, zero-padded counts.")
+    count_top = property(lambda self: self._count_top,
+                         doc="Largest count before saturation: ``fan_in``, ``2*fan_in`` with "
+                             "``zero_pad``.")
     words = property(lambda self: self._words,
                      doc="ROM images (tuple per PE), or ``None`` with constant weights.")
     weights = property(lambda self: self._weights,
@@ -288,7 +312,7 @@ class BinaryMVAU(wiring.Component):
 
         # --- stage 1: input chunk register, ROM words, buffered chunk ---
         valid1, first1, last1 = Signal(), Signal(), Signal()
-        chunk1 = Signal(self._simd)
+        chunk1 = Signal(self._simd + self._zero_pad)
         with m.If(run):
             m.d.sync += [
                 valid1.eq(step),
@@ -299,7 +323,7 @@ class BinaryMVAU(wiring.Component):
             m.d.sync += chunk1.eq(self.i.payload)
         activation = chunk1
         if group_folds > 1 and not self._reread:
-            buffer = buffer_memory(shape=unsigned(self._simd), depth=sf_count)
+            buffer = buffer_memory(shape=unsigned(self._simd + self._zero_pad), depth=sf_count)
             m.submodules.vector_buffer = buffer
             write = buffer.write_port()
             read = buffer.read_port()
@@ -339,7 +363,7 @@ class BinaryMVAU(wiring.Component):
         counts = []
         for p, tree in enumerate(trees):
             m.submodules[f"popcount_pe{p}"] = EnableInserter(run)(tree) if self._stages else tree
-            m.d.comb += tree.a.eq(activation)
+            m.d.comb += tree.a.eq(activation[:self._simd] if self._zero_pad else activation)
             if self._words is not None:
                 m.d.comb += tree.w.eq(weight_words[p])
             count = tree.count
@@ -350,16 +374,24 @@ class BinaryMVAU(wiring.Component):
                 count = delayed
             counts.append(count)
         valid_t, first_t, last_t = valid1, first1, last1
+        border_t = activation[self._simd] if self._zero_pad else None
         for rank in range(self._stages):
             regs = Signal(name=f"valid_r{rank}"), Signal(name=f"first_r{rank}"), \
                 Signal(name=f"last_r{rank}")
             with m.If(run):
                 m.d.sync += [regs[0].eq(valid_t), regs[1].eq(first_t), regs[2].eq(last_t)]
             valid_t, first_t, last_t = regs
+            if self._zero_pad:
+                border = Signal(name=f"border_r{rank}")
+                with m.If(run):
+                    m.d.sync += border.eq(border_t)
+                border_t = border
+        if self._zero_pad:   # the zero-padded count of a chunk: SIMD for the border, else 2p
+            counts = [Mux(border_t, self._simd, count << 1) for count in counts]
 
         # --- accumulator (saturating at P if asked) and output register ---
         limit = self._saturate_at
-        saturating = limit is not None and limit < self._fan_in
+        saturating = limit is not None and limit < self._count_top
         with m.If(run):
             m.d.sync += self.o.valid.eq(valid_t & last_t)
         for p, count in enumerate(counts):

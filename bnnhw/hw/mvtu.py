@@ -104,9 +104,10 @@ class BinaryMVTU(wiring.Component):
 
     Parameters
     ----------
-    fan_in, rows, pe, simd, words, weights, op, saturate_at, stages, groups
+    fan_in, rows, pe, simd, words, weights, op, saturate_at, stages, groups, reread, zero_pad
         As :class:`BinaryMVAU` (``words=`` per-PE weight ROM images, or ``weights=`` constant,
-        fully unrolled).
+        fully unrolled). With ``zero_pad`` the thresholds compare zero-padded counts: every
+        ``fan_in`` below reads ``2*fan_in`` (the MVAU's ``count_top``).
     threshold : sequence of int, shape ``(rows,)`` or ``(k, rows)``, optional
         ``T`` in ``[0, fan_in]`` per row (and slice), golden's ``SignThreshold.threshold``;
         ``0`` marks a constant channel. With ``saturate_at = P`` every ``T`` must be ``<= P``.
@@ -144,12 +145,13 @@ class BinaryMVTU(wiring.Component):
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
                  op="xnor", saturate_at=None, stages=0, threshold=None, invert=None,
                  threshold_words=None, slices=None, threshold_width=None, groups=1,
-                 reread=False):
+                 reread=False, zero_pad=False):
         self._mvau = BinaryMVAU(fan_in=fan_in, rows=rows, pe=pe, simd=simd, words=words,
                                 weights=weights, op=op, saturate_at=saturate_at, stages=stages,
-                                groups=groups, reread=reread)
+                                groups=groups, reread=reread, zero_pad=zero_pad)
         mvau = self._mvau
-        fan_in, rows, pe = mvau.fan_in, mvau.rows, mvau.pe
+        # thresholds compare the MVAU's counts: [0, N], or zero-padded counts [0, 2N]
+        fan_in, rows, pe = mvau.count_top, mvau.rows, mvau.pe
         nf_count = mvau.neuron_folds
 
         needed = fan_in.bit_length()
@@ -201,7 +203,7 @@ class BinaryMVTU(wiring.Component):
                                    f"saturated below it would miss p >= T)", mvau.saturate_at)
 
         super().__init__({
-            "i": In(stream.Signature(unsigned(mvau.simd))),
+            "i": In(stream.Signature(unsigned(mvau.simd + mvau.zero_pad))),
             "o": Out(stream.Signature(data.ArrayLayout(unsigned(self.slices), pe))),
         })
 
@@ -292,7 +294,7 @@ class BinaryMVTU(wiring.Component):
         units = []
         for p in range(self.pe):
             threshold, invert = self.lane_thresholds(p)
-            unit = ThresholdUnit(fan_in=self.fan_in, threshold=threshold, invert=invert,
+            unit = ThresholdUnit(fan_in=self._mvau.count_top, threshold=threshold, invert=invert,
                                  width=self._width)
             m.submodules[f"threshold_pe{p}"] = unit
             units.append(unit)

@@ -20,6 +20,13 @@ consumes. ``simd`` must divide ``C`` so that a transfer never straddles two pixe
 hardware fan-in order: what a grouped ``BinaryMVAU(groups=G)`` consumes. ``simd`` must divide
 ``C/G``. ``G = 1`` is the plain order above.
 
+**Zero padding** (``zero_pad=True``, docs/numerics.md §4): a border tap of a zero-padded XNOR
+convolution has no bit. Each output transfer then carries ``simd + 1`` bits: the chunk, and at
+bit ``simd`` a border flag, set for a chunk of border taps (whose ``simd`` bits are then 0);
+``BinaryMVAU(zero_pad=True)`` counts such a chunk as ``simd`` (two halves of a match per tap:
+``u = 2*p_valid + P``). Since a chunk never straddles two pixels, a chunk is wholly border or
+wholly real. The flag is the issue stage's pad flag, registered beside the read.
+
 **Streams.** Input ``i``: one pixel per transfer, raster order, payload ``unsigned(C)`` (bit
 ``c`` = channel ``c``); an image is ``H*W`` transfers and images follow back to back (the unit
 keeps its own row/position counters; payloads carry no coordinates). Output ``o``: ``unsigned(
@@ -84,7 +91,7 @@ the unit is never the bottleneck; only when ``SF*NF*H_out*W_out < H*W`` (e.g. a 
 layer with ``SF = NF = 1``) the input stream itself, one pixel per cycle, is the limit.
 """
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for, ceil_log2
@@ -142,6 +149,10 @@ class SlidingWindow(wiring.Component):
         ``(ph, pw)``, each ``>= 0`` (default 0), symmetric.
     pad_bit : 0 or 1
         The border value: 1 for pad value +1, 0 for -1 (docs/numerics.md §4; default 1).
+    zero_pad : bool
+        Zero padding: ``simd + 1``-bit transfers, bit ``simd`` flags a chunk of border taps
+        (module docstring); the chunk bits of the border are 0 (``pad_bit`` must be 0).
+        Default ``False``.
     simd : int
         Bits per output transfer; must divide ``channels / groups`` (default ``channels /
         groups``), so a transfer never straddles two pixels or two groups.
@@ -168,7 +179,8 @@ class SlidingWindow(wiring.Component):
     i : In(stream.Signature(unsigned(channels)))
         ``H*W`` pixels per image, raster order, images back to back.
     o : Out(stream.Signature(unsigned(simd)))
-        ``H_out*W_out*kh*kw*channels/simd`` chunks per image.
+        ``H_out*W_out*kh*kw*channels/simd`` chunks per image (``simd + 1`` bits with
+        ``zero_pad``: bit ``simd`` the border flag).
 
     Properties: the parameters, ``output_size`` ``(H_out, W_out)``, ``fan_in`` (``kh*kw*C``),
     ``chunks_per_window``, ``chunks_per_image``, ``cycles_per_image``
@@ -184,7 +196,8 @@ class SlidingWindow(wiring.Component):
     """
 
     def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,
-                 simd=None, buffer_rows=None, groups=1, chunked_buffer=False, repeat=1):
+                 simd=None, buffer_rows=None, groups=1, chunked_buffer=False, repeat=1,
+                 zero_pad=False):
         self._channels = int_param(channels, "channels", 1)
         self._groups = int_param(groups, "groups", 1)
         if self._channels % self._groups:
@@ -199,6 +212,10 @@ class SlidingWindow(wiring.Component):
             raise ParameterError("pad_bit", "expected 0 (pad value -1) or 1 (pad value +1)",
                                  repr(pad_bit))
         self._pad_bit = int(pad_bit)
+        self._zero_pad = bool_param(zero_pad, "zero_pad")
+        if self._zero_pad and self._pad_bit:
+            raise ParameterError("pad_bit", "expected 0 with zero_pad (a border chunk's bits are "
+                                            "0 beside its flag)", self._pad_bit)
         group_channels = self._channels // self._groups
         self._simd = group_channels if simd is None else int_param(simd, "simd", 1)
         if group_channels % self._simd:
@@ -218,7 +235,7 @@ class SlidingWindow(wiring.Component):
         self._chunked = bool_param(chunked_buffer, "chunked_buffer")
         super().__init__({
             "i": In(stream.Signature(unsigned(self._channels))),
-            "o": Out(stream.Signature(unsigned(self._simd))),
+            "o": Out(stream.Signature(unsigned(self._simd + self._zero_pad))),
         })
 
     channels = property(lambda self: self._channels, doc="``C``, bits per input pixel.")
@@ -228,6 +245,8 @@ class SlidingWindow(wiring.Component):
     stride = property(lambda self: self._stride, doc="``(sh, sw)``.")
     padding = property(lambda self: self._padding, doc="``(ph, pw)``.")
     pad_bit = property(lambda self: self._pad_bit, doc="Border bit (1 = +1, 0 = -1).")
+    zero_pad = property(lambda self: self._zero_pad,
+                        doc="Zero padding: bit ``simd`` of each transfer flags a border chunk.")
     simd = property(lambda self: self._simd, doc="Bits per output transfer.")
     groups = property(lambda self: self._groups,
                       doc="``G``: the window goes out group by group, ``(g, k_h, k_w, c)``.")
@@ -395,5 +414,8 @@ class SlidingWindow(wiring.Component):
         pad_word = Const((1 << simd) - 1 if self._pad_bit else 0, simd)
         chunk = read.data.word_select(cc1, simd) if word_chunks > 1 and store == 1 \
             else read.data
-        m.d.comb += self.o.payload.eq(Mux(pad1, pad_word, chunk))
+        if self._zero_pad:
+            m.d.comb += self.o.payload.eq(Cat(Mux(pad1, pad_word, chunk), pad1))
+        else:
+            m.d.comb += self.o.payload.eq(Mux(pad1, pad_word, chunk))
         return m

@@ -11,8 +11,11 @@ goes in as ``fan_in / simd`` chunks (element ``i`` of chunk ``sf`` = fan-in elem
 of transfer ``nf`` = row ``nf*pe + p`` at bits ``p*count_width``). With ``G > 1`` (a grouped
 convolution's output position) each of those is ``G`` vectors back to back, vector ``g`` for rows
 ``g*rows/G ..`` (the edge cases use the first row of each group). Expectations from
-``golden.binary_dense`` (per group) then ``golden.saturate``. Not a pytest module: the runner
-imports it inside the simulator.
+``golden.binary_dense`` (per group) then ``golden.saturate``. With ``zero_pad`` (spec, default
+false) each chunk has ``simd + 1`` bits, bit ``simd`` flagging a border chunk of a zero-padded
+convolution: vector 0 all border, vector 1 none, then random flags; the count is
+``2*p_valid + P`` (``golden.binary_dense`` over the real taps, ``P`` border taps). Not a pytest
+module: the runner imports it inside the simulator.
 """
 
 import random
@@ -51,13 +54,35 @@ def vectors(spec, rng, random_vectors=12):
     return payloads, expected, rows // pe
 
 
+def zero_padded_vectors(spec, rng, count=14):
+    """``(payloads, expected, outputs_per_vector)`` of border-flagged chunks."""
+    w = np.array(spec["weights"], dtype=np.int64)
+    rows, fan_in = w.shape
+    pe, simd, cw = spec["pe"], spec["simd"], spec["count_width"]
+    folds = fan_in // simd
+    payloads, expected = [], []
+    for b in range(count):
+        border = [b == 0 or (b > 1 and rng.random() < 0.4) for _ in range(folds)]
+        x = np.array([rng.randint(0, 1) for _ in range(fan_in)], dtype=np.int64)
+        real = ~np.repeat(np.array(border), simd)
+        counts = np.full(rows, int((~real).sum()), np.int64)
+        if real.any():
+            counts += 2 * golden.binary_dense(x[None, real], w[:, real])[0]
+        payloads += [_pack(x[s * simd:(s + 1) * simd]) | (int(border[s]) << simd)
+                     for s in range(folds)]
+        expected += [sum(int(counts[nf * pe + lane]) << (lane * cw) for lane in range(pe))
+                     for nf in range(rows // pe)]
+    return payloads, expected, rows // pe
+
+
 @cocotb.test()
 @cocotb.parametrize(stalls=STALLS)
 async def golden_vectors(dut, stalls):
     """Edge + random vectors back to back under the given (input, output) stall probabilities."""
     key, spec = load_spec()
     rng = random.Random(f"{key}-{stalls}")
-    payloads, expected, folds = vectors(spec, rng)
+    make = zero_padded_vectors if spec.get("zero_pad") else vectors
+    payloads, expected, folds = make(spec, rng)
     await check_stream(
         dut, key, payloads, expected, stalls=stalls, seed=rng.getrandbits(32),
         describe=lambda j: f"vector {j // folds}, neuron fold {j % folds}")

@@ -11,8 +11,9 @@ pixels (bit ``c`` = channel ``c``, raster order). Expectation: the map padded wi
 golden's ``(c, k_h, k_w)`` to the hardware fan-in order ``(k_h, k_w, c)`` by
 ``bnnhw.compiler.fan_in_order``, chunked by ``simd`` (element ``i`` at bit ``i % simd`` of chunk
 ``i // simd``). With ``groups = G`` the window goes out group by group, ``(g, k_h, k_w, c)``: group
-``g``'s channels ``g*C/G ..`` in that order, then group ``g + 1``. Not a pytest module: the runner
-imports it inside the simulator.
+``g``'s channels ``g*C/G ..`` in that order, then group ``g + 1``. With ``zero_pad`` (spec,
+default false; pad bit 0) each chunk has ``simd + 1`` bits, bit ``simd`` set on a chunk of
+border taps. Not a pytest module: the runner imports it inside the simulator.
 """
 
 import random
@@ -39,6 +40,8 @@ def vectors(spec, rng, random_images=3):
                               for _ in range(c)]) for _ in range(random_images)])
     payloads = [_pack(x[b, :, y, i]) for b in range(len(x)) for y in range(h) for i in range(w)]
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=spec["pad_bit"])
+    border = np.pad(np.zeros((c, h, w), np.int64), ((0, 0), (ph, ph), (pw, pw)),
+                    constant_values=1) if spec.get("zero_pad") else None
     h_out, w_out = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     order = fan_in_order((1, per_group, kh, kw))
     expected = []
@@ -46,9 +49,13 @@ def vectors(spec, rng, random_images=3):
         for oy in range(h_out):
             for ox in range(w_out):
                 for g in range(groups):
-                    win = padded[b, g * per_group:(g + 1) * per_group,
-                                 oy * sh:oy * sh + kh, ox * sw:ox * sw + kw].reshape(-1)[order]
+                    taps = (slice(g * per_group, (g + 1) * per_group),
+                            slice(oy * sh, oy * sh + kh), slice(ox * sw, ox * sw + kw))
+                    win = padded[b][taps].reshape(-1)[order]
+                    flags = border[taps].reshape(-1)[order] if border is not None else \
+                        np.zeros_like(win)
                     expected += [_pack(win[s * simd:(s + 1) * simd])
+                                 | (int(flags[s * simd]) << simd)
                                  for s in range(len(win) // simd)]
     return payloads, expected, (h_out, w_out, kh * kw * c // simd)
 

@@ -24,6 +24,7 @@ from bnnhw import golden
 from bnnhw.compiler import fan_in_order, lower, memory_images, plan_folding
 from bnnhw.hw.mvau import BinaryMVAU
 from bnnhw.model import Model
+from bnnhw.params import ParameterError
 
 from .plans import unit_plan
 from .streams import run_harness_cocotb, run_stream, stream_timing
@@ -485,6 +486,65 @@ def test_parameters_are_keyword_only():
         BinaryMVAU(4, 6, 2, 3)
 
 
+# --- zero padding: border-flagged chunks, zero-padded counts --------------------------------------
+
+
+def zero_padded_case(w, simd, rng, count=8):
+    """``(payloads, counts)``: vectors of ``simd``-bit chunks, each chunk a border chunk (bit
+    ``simd`` set, its bits ignored: random here) or real; vector 0 all border, vector 1 no
+    border, then random. ``counts[b, r] = 2*p_valid + P``, ``p_valid`` golden's XNOR popcount
+    over the real taps, ``P`` the border taps: ``v + N`` for the zero-border dot ``v``."""
+    rows, fan_in = w.shape
+    folds = fan_in // simd
+    border = rng.integers(0, 2, (count, folds)).astype(bool)
+    border[0], border[1] = True, False
+    x = rng.integers(0, 2, (count, fan_in))
+    counts = np.zeros((count, rows), np.int64)
+    payloads = []
+    for b in range(count):
+        real = ~np.repeat(border[b], simd)
+        if real.any():
+            counts[b] = 2 * golden.binary_dense(x[b:b + 1, real], w[:, real])[0]
+        counts[b] += (~real).sum()
+        payloads += [pack(x[b, s * simd:(s + 1) * simd]) | (int(border[b, s]) << simd)
+                     for s in range(folds)]
+    return payloads, counts
+
+
+@pytest.mark.parametrize("folding", [(6, 12, 2, 4), (4, 8, 1, 1), (8, 9, 8, 3), (3, 20, 1, 20)],
+                         ids=lambda f: "r{}_n{}_pe{}_simd{}".format(*f))
+@pytest.mark.parametrize("stages", [0, 1])
+@pytest.mark.parametrize("saturate", [False, True])
+def test_zero_padded_counts_match_golden(folding, stages, saturate):
+    rows, fan_in, pe, simd = folding
+    rng = np.random.default_rng(rows * fan_in + stages)
+    w = rng.integers(0, 2, (rows, fan_in))
+    payloads, counts = zero_padded_case(w, simd, rng)
+    limit = fan_in + 1 if saturate else None   # u saturated at N + B (B = 1)
+    dut = make(w, pe, simd, stages=min(stages, 1 if simd > 1 else 0), zero_pad=True,
+               saturate_at=limit)
+    assert (dut.count_top, dut.i.payload.shape().width) == (2 * fan_in, simd + 1)
+    if limit is not None:
+        counts = golden.saturate(counts, limit)
+        assert (counts == limit).any()
+    cw = dut.count_width
+    want = [sum(int(counts[b, nf * pe + lane]) << (lane * cw) for lane in range(pe))
+            for b in range(len(counts)) for nf in range(rows // pe)]
+    got = run_stream(dut, payloads, len(want), stall_in=0.4, stall_out=0.4, seed=rows)
+    assert got == want
+    np.testing.assert_array_equal(
+        golden.zero_padded_dot(np.minimum(counts, 2 * fan_in), fan_in),
+        np.minimum(counts, 2 * fan_in) - fan_in)
+
+
+def test_zero_pad_is_xnor_with_rom_words_only():
+    w = np.ones((2, 4), np.int64)
+    with pytest.raises(ParameterError, match="^zero_pad"):
+        make(w, 1, 2, op="and", zero_pad=True)
+    with pytest.raises(ParameterError, match="^zero_pad"):
+        BinaryMVAU(weights=w, zero_pad=True)
+
+
 # --- cocotb + Verilator --------------------------------------------------------------------------
 
 #: Harness instances: (rows, fan_in, pe, simd, op, saturate_at, stages, constant, groups).
@@ -494,7 +554,10 @@ COCOTB_CONFIGS = {
     "m2": (8, 32, 4, 8, "xnor", 20, 1, False, 1),       # saturating, pipelined tree
     "m3": (5, 16, 5, 16, "xnor", 9, 0, True, 1),        # constant weights
     "m4": (12, 18, 2, 3, "xnor", None, 0, False, 3),    # grouped: 3 vectors, NF/G = 2 replays
+    "m5": (6, 12, 3, 4, "xnor", None, 1, False, 1),     # zero padding (see ZERO_PAD_KEYS)
 }
+#: Instances with zero padding: border-flagged chunks of ``simd + 1`` bits.
+ZERO_PAD_KEYS = {"m5"}
 
 
 def _cocotb_blocks():
@@ -506,10 +569,11 @@ def _cocotb_blocks():
         if constant:
             blocks[key] = BinaryMVAU(weights=w, op=op, saturate_at=sat, stages=stages)
         else:
-            blocks[key] = make(w, pe, simd, op=op, saturate_at=sat, stages=stages, groups=groups)
+            blocks[key] = make(w, pe, simd, op=op, saturate_at=sat, stages=stages, groups=groups,
+                               **({"zero_pad": True} if key in ZERO_PAD_KEYS else {}))
         specs[key] = {"weights": w.tolist(), "pe": pe, "simd": simd, "op": op,
                       "saturate_at": sat, "count_width": blocks[key].count_width,
-                      "groups": groups}
+                      "groups": groups, "zero_pad": key in ZERO_PAD_KEYS}
     return blocks, specs
 
 

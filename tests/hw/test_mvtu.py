@@ -31,7 +31,7 @@ from bnnhw.model import Model
 
 from .plans import unit_plan
 from .streams import BUILD_ROOT, TB_DIR, Harness, run_stream, stream_timing
-from .test_window import grouped_windows
+from .test_window import grouped_windows, zero_padded_chunks
 
 #: name -> (input shape, rows, dot, sign biases or None, special, clip)
 MODELS = {
@@ -105,7 +105,8 @@ def plan_unit(hardware, name, **kwargs):
     return BinaryMVTU(fan_in=folding.fan_in, rows=folding.rows, pe=folding.pe,
                       simd=folding.simd, words=engine.weights, op=engine.geometry.dot,
                       threshold_words=thresholds.words, slices=thresholds.slices,
-                      threshold_width=thresholds.width, groups=folding.groups, **kwargs)
+                      threshold_width=thresholds.width, groups=folding.groups,
+                      zero_pad=engine.geometry.zero_pad, **kwargs)
 
 
 def pack(bits):
@@ -283,7 +284,11 @@ GROUPED_MODELS = {
     "g4": ((16, 3, 4), 8, 4, 3, 1, "xnor", None),               # C/G = 4
     "g2": ((4, 5, 4), 8, 2, 3, 1, "xnor", [-0.5, 0.5]),         # k = 2
     "g4dw": ((4, 4, 5), 4, 4, 2, 0, "and", None),               # G = C = rows (depthwise)
+    "z2": ((4, 5, 4), 8, 2, 3, 1, "xnor", [-0.5, 0.5]),         # zero padding, k = 2
+    "z1": ((3, 4, 5), 6, 1, 3, 2, "xnor", None),                # zero padding 2
 }
+#: Models whose c1 pads with zeros (``pad_value: 0``): windows with border flags.
+ZERO_PADDED = {"z2", "z1"}
 
 
 def build_grouped_model(key, seed=0):
@@ -303,7 +308,7 @@ def build_grouped_model(key, seed=0):
             "dot": dot, "out_channels": rows, "kernel": kernel, "padding": padding,
             "groups": groups}
     if padding:
-        conv["pad_value"] = -1
+        conv["pad_value"] = 0 if key in ZERO_PADDED else -1
     sign = {"name": "sg1", "op": "sign", "inputs": ["bn1"]}
     if biases is not None:
         sign["biases"] = biases
@@ -345,6 +350,9 @@ def grouped_layer(key, pe, simd, *, images=3, seed=0, **kwargs):
                     for p in range(pe) for n in range(k))
                 for b in range(len(x)) for oy in range(bits.shape[2])
                 for ox in range(bits.shape[3]) for nf in range(rows // pe)]
+    if key in ZERO_PADDED:
+        assert dut.mvau.zero_pad
+        return dut, zero_padded_chunks(x, kernel, 1, padding, simd, groups), expected
     win = grouped_windows(x, kernel, 1, padding, 0, groups)   # (B, Ho, Wo, G, N)
     return dut, chunks(win.reshape(-1, win.shape[-1]), simd), expected
 
@@ -353,6 +361,7 @@ def grouped_layer(key, pe, simd, *, images=3, seed=0, **kwargs):
     ("g4", 2, 4), ("g4", 1, 2),
     ("g2", 1, 1), ("g2", 2, 2), ("g2", 4, 1),
     ("g4dw", 1, 1),
+    ("z2", 1, 1), ("z2", 2, 2), ("z1", 3, 3), ("z1", 6, 1),
 ], ids=lambda v: str(v))
 def test_grouped_conv_matches_compiled_network(key, pe, simd):
     """Per output position ``G`` window vectors in, ``NF`` threshold transfers out, as the
@@ -449,6 +458,7 @@ COCOTB_CONFIGS = {
     "t3": ("clip", 2, 8, 1, 20),      # saturating counter, k = 1
     "t4": ("ms2", 2, 6, 0, None),     # spatial input, k = 2
     "t5": ("g2", 2, 2, 0, None),      # grouped conv, G = 2, k = 2, NF/G = 2 replays
+    "t6": ("z2", 2, 2, 1, None),      # zero padding: border flags, pipelined tree
 }
 
 

@@ -25,6 +25,7 @@ from bnnhw import golden
 from bnnhw.compiler import fan_in_order
 from bnnhw.hw.mvau import BinaryMVAU
 from bnnhw.hw.window import SlidingWindow
+from bnnhw.params import ParameterError
 
 from .streams import run_harness_cocotb, run_stream, stream_timing
 
@@ -72,6 +73,22 @@ def expected_chunks(x, kernel, stride, padding, pad_bit, simd, groups=1):
     win = grouped_windows(x, kernel, stride, padding, pad_bit, groups)
     flat = win.reshape(-1, win.shape[-2] * win.shape[-1])
     return [pack(v[s * simd:(s + 1) * simd]) for v in flat for s in range(len(v) // simd)]
+
+
+def zero_padded_chunks(x, kernel, stride, padding, simd, groups=1):
+    """The stream of ``SlidingWindow(zero_pad=True)``: the grouped window chunks (border bits
+    0) with bit ``simd`` set on a chunk of border taps (a chunk lies within one pixel)."""
+    inside = np.ones_like(x)
+    win = grouped_windows(x, kernel, stride, padding, 0, groups)
+    real = grouped_windows(inside, kernel, stride, padding, 0, groups)
+    flat, real = win.reshape(-1, win.shape[-1]), real.reshape(-1, real.shape[-1])
+    out = []
+    for vector, mask in zip(flat, real):
+        for s in range(len(vector) // simd):
+            taps = mask[s * simd:(s + 1) * simd]
+            assert taps.min() == taps.max()     # wholly border or wholly real
+            out.append(pack(vector[s * simd:(s + 1) * simd]) | (int(taps[0] == 0) << simd))
+    return out
 
 
 def test_reference_matches_golden_conv():
@@ -343,6 +360,45 @@ def test_parameters_are_keyword_only():
         SlidingWindow(4, 5, 6, 3)
 
 
+#: Zero padding: id -> (C, H, W, kernel, stride, padding, simd, groups, chunked)
+ZERO_PAD_CONFIGS = {
+    "3x3_s1_p1": (4, 5, 6, 3, 1, 1, 2, 1, False),
+    "3x3_s2_p1_g2": (8, 7, 5, 3, 2, 1, 2, 2, False),
+    "rect_p2x1": (2, 4, 5, (3, 2), (1, 2), (2, 1), 1, 1, False),
+    "pad_eq_kernel": (1, 3, 4, 2, 1, 2, 1, 1, False),     # windows wholly in the border
+    "chunked": (8, 5, 4, 3, 1, 1, 2, 1, True),
+}
+
+
+def make_zero_pad(config, **kwargs):
+    c, h, w, kernel, stride, padding, simd, groups, chunked = config
+    return SlidingWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
+                         padding=padding, pad_bit=0, simd=simd, groups=groups,
+                         chunked_buffer=chunked, zero_pad=True, **kwargs)
+
+
+@pytest.mark.parametrize("stalls", list(STALLS.values()), ids=list(STALLS))
+@pytest.mark.parametrize("config", list(ZERO_PAD_CONFIGS.values()), ids=list(ZERO_PAD_CONFIGS))
+def test_zero_padded_windows_flag_border_chunks(config, stalls):
+    dut = make_zero_pad(config)
+    c, h, w, kernel, stride, padding, simd, groups, _ = config
+    assert dut.zero_pad and dut.o.payload.shape().width == simd + 1
+    rng = np.random.default_rng(c * h + w)
+    x = rng.integers(0, 2, (3, c, h, w))
+    x[1] = 1                                  # every real bit 1: border chunks stand out
+    want = zero_padded_chunks(x, kernel, stride, padding, simd, groups)
+    assert any(v >> simd for v in want) and not all(v >> simd for v in want)
+    got = run_stream(dut, pixels(x), len(want), stall_in=stalls[0], stall_out=stalls[1],
+                     seed=h * w)
+    assert got == want
+
+
+def test_zero_pad_needs_pad_bit_0():
+    with pytest.raises(ParameterError, match="^pad_bit"):
+        SlidingWindow(channels=2, height=3, width=3, kernel=3, padding=1, pad_bit=1,
+                      zero_pad=True)
+
+
 # --- end to end: SlidingWindow -> BinaryMVAU = golden.binary_conv2d ------------------------------
 
 
@@ -407,6 +463,39 @@ def test_conv_engine_matches_golden(c, h, w, c_out, kernel, stride, padding, pad
     assert got == want
 
 
+@pytest.mark.parametrize("key, c_out, pe", [
+    ("3x3_s1_p1", 6, 2), ("3x3_s2_p1_g2", 4, 1), ("rect_p2x1", 3, 3), ("pad_eq_kernel", 2, 1),
+    ("chunked", 4, 2)])
+@pytest.mark.parametrize("reread", [False, True], ids=["buffered", "reread"])
+@pytest.mark.parametrize("stages", [0, 1])
+def test_zero_padded_conv_engine_matches_golden(key, c_out, pe, reread, stages):
+    """SlidingWindow(zero_pad) -> BinaryMVAU(zero_pad): the zero-padded counts ``u = v + N`` of
+    golden.binary_conv2d(pad_value=0), under random stalls on both sides."""
+    config = ZERO_PAD_CONFIGS[key]
+    c, h, w, kernel, stride, padding, simd, groups, _ = config
+    rng = np.random.default_rng(c * h * w + c_out + stages)
+    kh, kw = pair(kernel)
+    weights = rng.integers(0, 2, (c_out, c // groups, kh, kw))
+    rows_hw = weights.reshape(c_out, -1)[:, fan_in_order(weights.shape)]
+    folds = c_out // pe // groups
+    window = make_zero_pad(config, repeat=folds if reread else 1)
+    mvau = BinaryMVAU(fan_in=window.fan_in // groups, rows=c_out, pe=pe, simd=simd,
+                      words=rom_words(rows_hw, pe, simd), groups=groups, reread=reread,
+                      stages=stages, zero_pad=True)
+    assert mvau.count_top == 2 * mvau.fan_in
+    x = rng.integers(0, 2, (3, c, h, w))
+    x[1] = 1
+    u = golden.binary_conv2d(x, weights, stride=stride, padding=padding, groups=groups,
+                             pad_value=0)
+    cw = mvau.count_width
+    want = [sum(int(u[b, nf * pe + lane, oy, ox]) << (lane * cw) for lane in range(pe))
+            for b in range(u.shape[0]) for oy in range(u.shape[2]) for ox in range(u.shape[3])
+            for nf in range(c_out // pe)]
+    got = run_stream(ConvEngine(window, mvau), pixels(x), len(want), stall_in=0.3,
+                     stall_out=0.3, seed=c_out + stages)
+    assert got == want
+
+
 @pytest.mark.parametrize(
     "c, h, w, c_out, kernel, stride, padding, pad_bit, op, pe, simd, groups", [
     (8, 5, 6, 8, 3, 1, 1, 1, "xnor", 2, 2, 4),    # NF/G = 1: no vector buffer
@@ -453,18 +542,26 @@ COCOTB_CONFIGS = {
     "w4": (8, 5, 4, 3, 2, 1, 0, 2, None, 4),        # grouped, (g, k_h, k_w, c) order
     "w5": (16, 4, 5, 3, 1, 1, 1, 4, None, 2),       # chunked line buffer (see CHUNKED_KEYS)
     "w6": (8, 6, 4, 3, 2, 1, 0, 2, None),           # chunked, stride 2
+    "w7": (8, 5, 4, 3, 2, (1, 2), 0, 2, None, 2),   # zero padding (see ZERO_PAD_KEYS)
 }
 CHUNKED_KEYS = {"w5", "w6"}
+#: Instances with zero padding: ``simd + 1``-bit transfers, bit ``simd`` the border flag.
+ZERO_PAD_KEYS = {"w7"}
 
 
 def _cocotb_blocks():
     blocks, specs = {}, {}
     for key, config in COCOTB_CONFIGS.items():
-        blocks[key] = make(config, chunked=key in CHUNKED_KEYS)
         c, h, w, kernel, stride, padding, pad_bit, simd, _, *groups = config
+        if key in ZERO_PAD_KEYS:
+            blocks[key] = make_zero_pad((c, h, w, kernel, stride, padding, simd,
+                                         groups[0] if groups else 1, False))
+        else:
+            blocks[key] = make(config, chunked=key in CHUNKED_KEYS)
         specs[key] = {"channels": c, "height": h, "width": w, "kernel": list(pair(kernel)),
                       "stride": list(pair(stride)), "padding": list(pair(padding)),
-                      "pad_bit": pad_bit, "simd": simd, "groups": groups[0] if groups else 1}
+                      "pad_bit": pad_bit, "simd": simd, "groups": groups[0] if groups else 1,
+                      "zero_pad": key in ZERO_PAD_KEYS}
     return blocks, specs
 
 

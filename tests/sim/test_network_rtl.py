@@ -89,3 +89,14 @@ def test_design_matches_golden_on_held_out_digits(design, tmp_path):
     sim = result.report["simulation"]
     _check_simulation(sim, DESIGN_IMAGES)
     assert sim["golden_accuracy"] >= 0.85
+
+
+def test_zero_padded_network_matches_golden(tmp_path):
+    """Zero-padded binary convolutions (``pad_value: 0``) in a whole network: border-flagged
+    windows, zero-padded counts through a fused threshold unit and through the clip stage into a
+    quantized BN, bit-exact with golden at full rate and under random stalls."""
+    from .models import zero_padded_model
+
+    design = write_design(tmp_path, "zero_padded", zero_padded_model(0), 1000)
+    result = run_build(str(design), out=tmp_path / "out", sim=True, images=16, log=_quiet)
+    _check_simulation(result.report["simulation"], 16)

@@ -49,7 +49,7 @@ def _repack(payload, src, dst):
 
 
 def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, simd_bits,
-                          repeat=1):
+                          repeat=1, zero_pad=False):
     """A serializer (1x1 convolutions, dense layers on a 1x1 map) or a sliding window; a
     window sends each (group's) window ``repeat`` times, once per neuron fold of a
     ``reread`` MVU (no vector buffer)."""
@@ -68,14 +68,16 @@ def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, si
         block_rams(simd_bits, rows * width * chunks) < block_rams(channels_bits, rows * width)
     return SlidingWindow(channels=channels_bits, height=height, width=width, kernel=kernel,
                          stride=stride, padding=padding, pad_bit=pad_bit, simd=simd_bits,
-                         groups=groups, chunked_buffer=chunked, repeat=repeat)
+                         groups=groups, chunked_buffer=chunked, repeat=repeat,
+                         **({"zero_pad": True} if zero_pad else {}))
 
 
 def _binary_matrix(graph, engine):
     folding, g = engine.folding, engine.geometry
     window = _window_or_serializer(
         graph, channels_bits=g.channels, geometry=g, pad_bit=g.pad_bit, groups=g.groups,
-        simd_bits=folding.simd, repeat=folding.rows // folding.pe // g.groups)
+        simd_bits=folding.simd, repeat=folding.rows // folding.pe // g.groups,
+        zero_pad=g.zero_pad)
     reread = getattr(window, "repeat", 1) > 1
     rows, pe = folding.rows, folding.pe
     out_fmt = graph.formats[engine.name]
@@ -86,7 +88,7 @@ def _binary_matrix(graph, engine):
                           words=[list(w) for w in engine.weights], op=g.dot,
                           threshold_words=[list(w) for w in thresholds.words],
                           slices=thresholds.slices, threshold_width=thresholds.width,
-                          groups=folding.groups, reread=reread)
+                          groups=folding.groups, reread=reread, zero_pad=g.zero_pad)
         k = core.slices
         collect = Deserializer(elements=rows, width=k, lanes=pe, double_buffered=double)
         order = [r * k + n for n in range(k) for r in range(rows)]
@@ -94,7 +96,7 @@ def _binary_matrix(graph, engine):
                      out_shape=unsigned(out_fmt.bits), output=lambda v: permute_bits(v, order))
     core = BinaryMVAU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
                       words=[list(w) for w in engine.weights], op=g.dot, groups=g.groups,
-                      reread=reread)
+                      reread=reread, zero_pad=g.zero_pad)
     collect = Deserializer(elements=rows, width=core.count_width, lanes=pe,
                            double_buffered=double)
     return Chain([window, core, collect], in_shape=unsigned(g.channels),
@@ -300,10 +302,13 @@ def _global_pool(graph, engine):
 def _clip(graph, engine):
     in_fmt, out_fmt = graph.formats[engine.inputs[0]], graph.formats[engine.name]
     fan_in, bound = engine.params["fan_in"], engine.params["bound"]
+    zero_padded = "dot" in engine.params     # zero-padded XNOR counts: clip(u - N)
+    dot_top = fan_in // 2 if zero_padded else fan_in
 
     def clip(payload):
         return Cat(*(convert(clip_dot(element(payload, in_fmt, e), in_fmt.shape, fan_in,
-                                      bound), signed(clip_width(fan_in, bound)), out_fmt.shape)
+                                      bound, zero_padded=zero_padded),
+                             signed(clip_width(dot_top, bound)), out_fmt.shape)
                      for e in range(in_fmt.elements)))
 
     return PixelMap(clip, in_bits=in_fmt.bits, out_bits=out_fmt.bits)

@@ -18,9 +18,11 @@ def clip_width(fan_in, bound):
     return Shape.cast(range(-min(fan_in, bound), min(fan_in, bound) + 1)).width
 
 
-def clip_dot(p, shape, fan_in, bound):
+def clip_dot(p, shape, fan_in, bound, *, zero_padded=False):
     """``clip(2p - N, -B, B)`` of a popcount ``p`` (a value of ``shape``, in ``[0, N]``), as a
-    ``signed(clip_width(N, B))`` value (golden's ``clip`` layer).
+    ``signed(clip_width(N, B))`` value (golden's ``clip`` layer). With ``zero_padded``, ``p`` is
+    a zero-padded count ``u`` in ``[0, fan_in]`` (``fan_in = 2N``) and the result
+    ``clip(u - N, -B, B)``, ``signed(clip_width(N, B))``.
 
     ``2p - N`` is formed in a signed width that holds both ``2p <= 2N`` and ``-N`` (one bit
     more than ``N`` itself needs, plus the sign), so it never wraps, whatever ``N`` and ``p``'s
@@ -28,9 +30,14 @@ def clip_dot(p, shape, fan_in, bound):
     """
     shape = Shape.cast(shape)
     wide = signed(max(shape.width, int(fan_in).bit_length()) + 2)
-    d = (convert(p, shape, wide).as_signed() << 1) - int(fan_in)
+    if zero_padded:
+        d = convert(p, shape, wide).as_signed() - int(fan_in) // 2
+        top = int(fan_in) // 2
+    else:
+        d = (convert(p, shape, wide).as_signed() << 1) - int(fan_in)
+        top = fan_in
     y = Mux(d > bound, bound, Mux(d < -bound, -bound, d))
-    return convert(y, signed(len(y)), signed(clip_width(fan_in, bound))).as_signed()
+    return convert(y, signed(len(y)), signed(clip_width(top, bound))).as_signed()
 
 
 def saturating_sum(x, y, bound=127):
