@@ -93,9 +93,10 @@ class Bits:
 
 @dataclass
 class Dot:
-    """Integer dot values ``v`` of bnnhw layer ``layer`` (``2p - N`` of a binary layer, the
-    accumulator of an int8 layer), seen by the graph as ``steps`` applied in float32 to
-    ``v * base_scale + base_offset`` (per channel, axis 1)."""
+    """Integer dot values ``v`` of bnnhw layer ``layer`` (``2p - N`` of a binary layer, ``u - N``
+    of a zero-padded binary convolution's counts ``u`` (``zero_pad``), the accumulator of an int8
+    layer), seen by the graph as ``steps`` applied in float32 to ``v * base_scale +
+    base_offset`` (per channel, axis 1)."""
     layer: str
     shape: tuple
     kind: str                       # "popcount" or "acc"
@@ -106,6 +107,7 @@ class Dot:
     base_offset: np.ndarray
     steps: list = field(default_factory=list)
     layout: str = "NCHW"
+    zero_pad: bool = False          # every v in [-N, N] (either parity); thresholds on v
 
 
 @dataclass
@@ -249,8 +251,10 @@ def graph_logits(model_or_meta, logits):
     if tail["multiplier"] is not None:      # the int8 scaling layer gives m * v + b exactly
         v = (p - np.asarray(tail["intercept"], np.int64)) // np.asarray(tail["multiplier"],
                                                                          np.int64)
+    elif tail["kind"] == "popcount":
+        v = p - tail["fan_in"] if tail.get("zero_pad") else 2 * p - tail["fan_in"]
     else:
-        v = 2 * p - tail["fan_in"] if tail["kind"] == "popcount" else p
+        v = p
     v = np.where(tail["negated"], -v, v)
     x = v.astype(F32) * np.asarray(tail["base_scale"], F32) + np.asarray(tail["base_offset"], F32)
     return _apply_steps(x, tail["steps"], channel_axis=1)
@@ -587,6 +591,8 @@ class _Importer:
 
     @staticmethod
     def reachable(dot):
+        if dot.kind == "popcount" and dot.zero_pad:
+            return np.arange(-dot.fan_in, dot.fan_in + 1)
         if dot.kind == "popcount":
             return 2 * np.arange(dot.fan_in + 1) - dot.fan_in
         return np.arange(dot.lo, dot.hi + 1)
@@ -598,7 +604,9 @@ class _Importer:
         channels = table.shape[1]
         thresholds = np.zeros(table.shape[:2], np.int64)
         inverts = np.zeros(table.shape[:2], bool)
-        raw = np.arange(dot.fan_in + 1) if dot.kind == "popcount" else self.reachable(dot)
+        # popcount-domain thresholds on p; on v itself for zero-padded counts (domain "dot")
+        raw = np.arange(dot.fan_in + 1) if dot.kind == "popcount" and not dot.zero_pad \
+            else self.reachable(dot)
         for j in range(table.shape[0]):
             for c in range(channels):
                 bits = table[j, c]
@@ -618,7 +626,8 @@ class _Importer:
             arrays = {"threshold": thresholds[0] if slices == 1 else thresholds,
                       "invert": inverts[0] if slices == 1 else inverts}
             source = self.layer_shapes[dot.layer]
-            name = self.add_layer("thr", "threshold", [dot.layer], {}, arrays,
+            name = self.add_layer("thr", "threshold", [dot.layer],
+                                  {"domain": "dot"} if dot.zero_pad else {}, arrays,
                                   (slices * source[0], *source[1:]))
         else:
             if slices != 1:
@@ -797,10 +806,11 @@ class _Importer:
             raise QonnxImportError(node, f"expects quantized NCHW inputs, got {_kind(x)}")
         if pads[:2] != pads[2:]:
             raise QonnxImportError(node, f"asymmetric pads {pads} are not supported")
-        if any(pads) and isinstance(x, Bits):
-            raise QonnxImportError(node, f"pads {pads}: zero padding of binary convolutions is "
-                                         "not supported yet (a padded tap adds 0, neither +1 "
-                                         "nor -1)")
+        zero_pad = any(pads) and isinstance(x, Bits)
+        if zero_pad and x.center != 0:
+            raise QonnxImportError(node, f"pads {pads}: zero padding of activations whose levels "
+                                         f"are not symmetric about 0 (center {x.center}): a "
+                                         "padded tap would be no ±1 sum of slices")
         self.check_layout(node, x)
         c = x.shape[1]
         if weight.value.shape[1] * groups != c:
@@ -812,6 +822,8 @@ class _Importer:
                                                                  pads[:2])]
         attrs = {"out_channels": out, "kernel": list(kernel), "stride": strides,
                  "padding": pads[:2], "groups": groups}
+        if zero_pad:    # a padded tap adds 0: bnnhw's zero padding (docs/numerics.md §4)
+            attrs["pad_value"] = 0
         if isinstance(x, Bits) and x.slices > 1 and groups != 1:
             raise QonnxImportError(node, "grouped convolution of multi-level activations is not "
                                          "supported")
@@ -837,7 +849,8 @@ class _Importer:
         # graph value = s * s_w * (center * sum(w) + step * v)
         return Dot(name, shape, "popcount", -fan_in, fan_in, fan_in,
                    (scale * F32(x.step)).astype(F32),
-                   (scale * F32(x.center) * sums.astype(F32)).astype(F32))
+                   (scale * F32(x.center) * sums.astype(F32)).astype(F32),
+                   zero_pad=attrs.get("pad_value") == 0)
 
     def op_BatchNormalization(self, node, x, gamma, beta, mean, var):
         if not isinstance(x, Dot):
@@ -924,7 +937,8 @@ class _Importer:
         if not (table == table[:1]).all():
             multiplier, intercept = self.multipliers(output_name, dot, table)
             output = self.scale_classes(dot, multiplier, intercept)
-        tail = {"kind": dot.kind, "fan_in": dot.fan_in, "negated": negated.tolist(),
+        tail = {"kind": dot.kind, "fan_in": dot.fan_in, "zero_pad": dot.zero_pad,
+                "negated": negated.tolist(),
                 "multiplier": None if multiplier is None else multiplier.tolist(),
                 "intercept": None if intercept is None else intercept.tolist(),
                 "base_scale": _as_json(dot.base_scale), "base_offset": _as_json(dot.base_offset),
@@ -966,7 +980,7 @@ class _Importer:
     def scale_classes(self, dot, m, b):
         """An int8 dense layer giving ``m[o] * v[o] + b[o]``: the binary layer's rows repeated
         ``copies`` times (popcounts ``p``), weights summing to ``2 m[o]``, bias
-        ``b[o] - m[o] N``."""
+        ``b[o] - m[o] N`` (zero-padded counts ``u = v + N``: weights summing to ``m[o]``)."""
         classes = len(m)
         copies = -(-int(2 * m.max()) // 127)
         key = f"{dot.layer}.weight"
@@ -976,7 +990,7 @@ class _Importer:
         layer[width] = classes * copies
         weight = np.zeros((classes, classes * copies), np.int8)
         for o in range(classes):
-            left = 2 * int(m[o])
+            left = (1 if dot.zero_pad else 2) * int(m[o])
             for r in range(copies):
                 part = min(127, left)
                 weight[o, r * classes + o] = part

@@ -35,7 +35,9 @@ SUPPORTED = ["tfc_w1a1", "tfc_w1a1_dynamo", "sfc_w1a1_dynamo", "bn_negative_w1a1
              # FINN-ONNX (ConvertQONNXtoFINN) and streamlined forms (TopK index outputs)
              "tfc_w1a1_finn", "cnv_w1a1_finn", "bn_negative_w1a1_finn", "tfc_w1a2_finn",
              "tfc_w1a1_streamlined", "bn_negative_w1a1_streamlined", "tfc_w1a2_streamlined",
-             "cnv_w1a1_streamlined"]
+             "cnv_w1a1_streamlined",
+             # Brevitas' default zero padding of binary convolutions (pad_value 0)
+             "conv_pad_w1a1"]
 #: Fixtures whose graph scales are not 1: its MatMul sums N float32 products ``s * ±1`` in an
 #: order of its own, so the logits agree to that summation's rounding, not bit for bit.
 SCALED = {"scaled_w1a1": 32}
@@ -198,11 +200,82 @@ def test_non_integer_inputs_against_qonnx_executor():
 
 # --- unsupported patterns: one named error each ---------------------------------------------
 
-def test_zero_padded_binary_conv_is_a_named_error():
+def test_zero_padded_binary_convs_import_as_pad_value_0():
+    """conv_pad_w1a1 (Brevitas pads with zeros): each binary Conv becomes ``pad_value: 0`` and
+    the activation after it a threshold on the dot value (its counts have no popcount)."""
+    model = import_onnx(DATA / "conv_pad_w1a1.onnx")
+    convs = [layer for layer in model.layers if layer.op == "conv2d"]
+    assert len(convs) == 3 and all(layer.attrs["pad_value"] == 0 for layer in convs)
+    assert all(layer.attrs["padding"] == [1, 1] for layer in convs)
+    thresholds = [layer for layer in model.layers if layer.op == "threshold"]
+    assert thresholds and all(layer.attrs["domain"] == "dot" for layer in thresholds)
+
+
+def _zero_padded_conv_graph(tmp_path, *, classes_scale, input_quant="bipolar"):
+    """x (1, 2, 5, 5) -> input quantizer -> Conv 3x3 pads 1 (1 channel) -> BN ->
+    BipolarQuant -> Conv 7x7 pads 1 (the output layer, zero-padded too; N = 49, so its counts
+    u in [0, 98] fit an int8 scaling layer) -> Reshape -> Mul ``classes_scale``."""
+    rng = np.random.default_rng(11)
+    q = "qonnx.custom_op.general"
+
+    def tensor(name, value, dtype=np.float32):
+        return numpy_helper.from_array(np.asarray(value, dtype), name)
+
+    inits = [tensor("one", [1.0]), tensor("shape", [1, -1], np.int64),
+             tensor("w1", np.where(rng.random((1, 2, 3, 3)) < .5, -1.0, 1.0)),
+             tensor("w2", np.where(rng.random((3, 1, 7, 7)) < .5, -1.0, 1.0)),
+             tensor("g", [1.25]), tensor("b", [0.25]), tensor("m", [3.0]), tensor("v", [2.5]),
+             tensor("k", classes_scale), tensor("t", [[0.0]])]
+    if input_quant == "bipolar":
+        first = helper.make_node("BipolarQuant", ["x", "one"], ["a"], domain=q)
+    else:   # FINN's 0/1 MultiThreshold: levels 0 and 1, not symmetric about 0
+        first = helper.make_node("MultiThreshold", ["x", "t"], ["a"], domain=q,
+                                 out_dtype="BINARY")
+    nodes = [first,
+             helper.make_node("Conv", ["a", "w1"], ["c1"], name="conv_zero", kernel_shape=[3, 3],
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c1", "g", "b", "m", "v"], ["n1"]),
+             helper.make_node("BipolarQuant", ["n1", "one"], ["h1"], domain=q),
+             helper.make_node("Conv", ["h1", "w2"], ["c2"], kernel_shape=[7, 7],
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("Reshape", ["c2", "shape"], ["f"]),
+             helper.make_node("Mul", ["f", "k"], ["y"])]
+    graph = helper.make_graph(nodes, "zero_pad",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+                              inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid(q, 1)])
+    proto.ir_version = 8
+    path = tmp_path / "zero_pad.onnx"
+    onnx.save(proto, str(path))
+    return path
+
+
+@pytest.mark.parametrize("classes_scale", [[[0.5, 0.5, 0.5]], [[1.0, -2.0, 3.0]]],
+                         ids=["scalar", "per_class"])
+def test_zero_padded_convs_against_qonnx_executor(tmp_path, classes_scale):
+    """Two zero-padded binary Convs, the second the output layer (its counts u = v + N are the
+    logits: the tail reads v = u - N), a per-class scale of either sign (the int8 scaling
+    layer on zero-padded counts): qonnx's executor and the imported model agree bit for bit."""
+    path = _zero_padded_conv_graph(tmp_path, classes_scale=classes_scale)
+    rng = np.random.default_rng(12)
+    inputs = rng.uniform(-1, 1, (60, 2, 5, 5)).astype(np.float32)
+    model = _assert_matches_qonnx(path, inputs)
+    assert [layer.attrs.get("pad_value") for layer in model.layers if layer.op == "conv2d"] \
+        == [0, 0]
+    assert model.meta["qonnx"]["output"]["zero_pad"] is True
+
+
+def test_zero_padding_of_asymmetric_levels_is_a_named_error(tmp_path):
+    """0/1 activations (FINN's MultiThreshold): a padded tap (0) is neither level's ±1 sum."""
+    path = _zero_padded_conv_graph(tmp_path, classes_scale=[[1.0, 1.0, 1.0]],
+                                   input_quant="multithreshold")
     with pytest.raises(QonnxImportError) as caught:
-        import_onnx(DATA / "conv_pad_w1a1.onnx")
-    assert caught.value.node == "/inner/features.1/Conv" and caught.value.op_type == "Conv"
-    assert "zero padding of binary convolutions is not supported yet" in str(caught.value)
+        import_onnx(path)
+    assert (caught.value.node, caught.value.op_type) == ("conv_zero", "Conv")
+    assert "zero padding of activations whose levels are not symmetric about 0" \
+        in str(caught.value)
     assert isinstance(caught.value, BnnhwError) and isinstance(caught.value, ValueError)
 
 
@@ -339,12 +412,18 @@ def test_converter_round_trip_and_overwrite_rules(tmp_path):
 
 
 def test_converter_errors_are_one_line_and_leave_no_file(tmp_path):
-    out = tmp_path / "model.npz"
-    result = _cli(DATA / "conv_pad_w1a1.onnx", "--out", out)
-    assert result.returncode == 1 and not out.exists() and list(tmp_path.iterdir()) == []
-    assert result.stderr == ("bnnhw.importers.qonnx: error: node '/inner/features.1/Conv' "
-                             "(Conv): pads [1, 1, 1, 1]: zero padding of binary convolutions "
-                             "is not supported yet (a padded tap adds 0, neither +1 nor -1)\n")
+    source = tmp_path / "source"
+    source.mkdir()
+    path = _zero_padded_conv_graph(source, classes_scale=[[1.0, 1.0, 1.0]],
+                                   input_quant="multithreshold")
+    out = tmp_path / "out" / "model.npz"
+    out.parent.mkdir()
+    result = _cli(path, "--out", out)
+    assert result.returncode == 1 and not out.exists() and list(out.parent.iterdir()) == []
+    assert result.stderr == ("bnnhw.importers.qonnx: error: node 'conv_zero' (Conv): pads "
+                             "[1, 1, 1, 1]: zero padding of activations whose levels are not "
+                             "symmetric about 0 (center 0.5): a padded tap would be no ±1 sum "
+                             "of slices\n")
 
 
 def test_a_malformed_node_is_a_named_error_not_a_traceback(tmp_path):
