@@ -27,6 +27,7 @@ import copy
 import numpy as np
 from hypothesis import strategies as st
 
+from bnnhw.golden import ZERO_PADDED_XNOR
 from bnnhw.model.checks import LayerCheck
 from bnnhw.model.ops import OPS
 from bnnhw.model.types import TensorType
@@ -194,7 +195,8 @@ def _dots(t):
 
 def _dot_values(n, op, clip):
     p = np.arange(n + 1)
-    v = 2 * p - n if op == "xnor" else p
+    # zero-padded XNOR counts u in [0, n = 2N]: v = u - N
+    v = 2 * p - n if op == "xnor" else p - n // 2 if op == ZERO_PADDED_XNOR else p
     return np.clip(v, -clip, clip) if clip is not None else v
 
 
@@ -280,7 +282,7 @@ def binary_conv(net, x):
     if padding != 0 or ch.bool(0.1):
         attrs["padding"] = padding
     if max(_as_pair(padding)) > 0 or ch.bool(0.3):     # accepted without effect at padding 0
-        attrs["pad_value"] = ch.choice([1, -1])
+        attrs["pad_value"] = ch.choice([1, -1, 0])      # 0: zero padding
     if groups != 1 or ch.bool(0.1):
         attrs["groups"] = groups
     if dot != "xnor" or ch.bool(0.2):
@@ -398,10 +400,12 @@ def threshold(net, x):
     else:
         values = rng.integers(-3 * n - 5, 3 * n + 6, shape)
     attrs = {}
-    domain = ch.choice(["popcount", "dot"])
+    zero = np.array([d[1] == ZERO_PADDED_XNOR for d in _dots(t)])
+    # a zero-padded convolution has no popcount: its thresholds are on the dot value
+    domain = "dot" if zero.any() else ch.choice(["popcount", "dot"])
     if domain == "dot":
         xnor = np.array([d[1] == "xnor" for d in _dots(t)])
-        values = np.where(xnor, 2 * values - n, values)
+        values = np.where(xnor, 2 * values - n, np.where(zero, values - n // 2, values))
     if domain != "popcount" or ch.bool(0.2):
         attrs["domain"] = domain
     arrays = {"threshold": values.astype(np.int64)}
@@ -685,8 +689,8 @@ def _step(net, x, depth):
         return y
     if cat == "popcount":
         options = ["to_bits", "to_bits", "threshold", "slice", "shuffle"]
-        if t.detail.get("op") == "xnor" and t.detail.get("clip") is not None \
-                and t.detail["clip"] <= 127:
+        if t.detail.get("op") in ("xnor", ZERO_PADDED_XNOR) \
+                and t.detail.get("clip") is not None and t.detail["clip"] <= 127:
             options += ["quantized_bn"] * 3
         op = ch.choice(options)
         if op == "quantized_bn":
@@ -756,8 +760,8 @@ def _finish(net, x, classes):
                     y = dprelu(net, y)
             return y
         if cat == "popcount" and one:
-            qbn = t.detail.get("op") == "xnor" and t.detail.get("clip") is not None \
-                and t.detail["clip"] <= 127
+            qbn = t.detail.get("op") in ("xnor", ZERO_PADDED_XNOR) \
+                and t.detail.get("clip") is not None and t.detail["clip"] <= 127
             if qbn and ch.bool(0.5):
                 return quantized_bn(net, x)
             layer = net.layers[-1] if net.layers and net.layers[-1]["name"] == x else {}
@@ -840,7 +844,8 @@ EXPECTED_FEATURES = sorted(
     + [f"{op}.{a}" for op in ("conv2d", "panet_conv2d") for a in (
         "kernel=1", "kernel=>1", "kernel=non-square", "stride=1", "stride=other", "padding=0",
         "padding=other")]
-    + ["conv2d.pad_value=1", "conv2d.pad_value=-1", "conv2d.pad_value+padding=0",
+    + ["conv2d.pad_value=1", "conv2d.pad_value=-1", "conv2d.pad_value=0",
+       "conv2d.pad_value+padding=0",
        "conv2d.groups=depthwise",
        "conv2d.groups=grouped", "conv2d.kernel=pair", "panet_conv2d.kernel=pair",
        "batchnorm->sign", "batchnorm->pa_bases", "batchnorm.var=0", "batchnorm.gamma=0",
