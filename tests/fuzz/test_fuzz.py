@@ -73,7 +73,8 @@ def test_generator_covers_every_op_and_input_type():
     assert {f"op={op}" for op in ops} <= seen
     assert {"input.type=bits", "input.type=int8", "input.type=uint8", "input.range=single",
             "conv2d.groups=depthwise", "conv2d.dot=and", "conv2d.clip", "conv2d.pad_value=-1",
-            "conv2d.pad_value=1", "conv2d.pad_value=0", "conv2d.stride=other", "dense.bias", "threshold.domain=dot",
+            "conv2d.pad_value=1", "conv2d.pad_value=0", "conv2d.stride=other", "dense.bias",
+            "threshold.domain=dot",
             "threshold.invert", "threshold.2d", "sign.biases(k>1)", "slice.partial",
             "slice.from0", "batchnorm->pa_bases", "pa_bases.on=ints", "add.same_input",
             "output=panet_conv2d", "output=global_pool", "output=quantized_bn"} <= seen
