@@ -937,13 +937,14 @@ class _Importer:
         if not (table == table[:1]).all():
             multiplier, intercept = self.multipliers(output_name, dot, table)
             output = self.scale_classes(dot, multiplier, intercept)
-        tail = {"kind": dot.kind, "fan_in": dot.fan_in, "zero_pad": dot.zero_pad,
-                "negated": negated.tolist(),
+        tail = {"kind": dot.kind, "fan_in": dot.fan_in, "negated": negated.tolist(),
                 "multiplier": None if multiplier is None else multiplier.tolist(),
                 "intercept": None if intercept is None else intercept.tolist(),
                 "base_scale": _as_json(dot.base_scale), "base_offset": _as_json(dot.base_offset),
                 "steps": dot.steps, "graph_output": "argmax" if argmax else "logits",
                 "output_name": output_name}
+        if dot.zero_pad:    # logits are zero-padded counts u: v = u - N (absent otherwise)
+            tail["zero_pad"] = True
         return tail, output
 
     def multipliers(self, output_name, dot, table):
