@@ -273,14 +273,20 @@ def _build(name, out, timeout_s, target_cycles=None):
     return report, lines, seconds, timed_out
 
 
-def _yosys_partial(work):
-    """Cell counts from Yosys' ``stat`` (if Yosys finished before the timeout)."""
+def _partial(work):
+    """What a stopped build got: Yosys' cell counts (whole design, its wrapper included) and
+    the device lines of each nextpnr log (``Total LUT4s``, ``does not fit``, Fmax)."""
     found = {}
     for path in sorted(Path(work).rglob("stat.json")):
         try:
-            found[str(path.relative_to(work))] = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
+            found["yosys_cells"] = json.loads(path.read_text())["design"]["num_cells_by_type"]
+        except (OSError, json.JSONDecodeError, KeyError):
             continue
+    for path in sorted(Path(work).rglob("nextpnr_*.log")):
+        keep = [line.strip() for line in path.read_text(errors="replace").splitlines()
+                if any(k in line for k in ("Total LUT4s", "Total DFFs", "DP16KD:",
+                                           "MULT18X18D:", "Max frequency", "ERROR"))]
+        found[path.name] = keep[-8:]
     return found
 
 
@@ -301,7 +307,7 @@ def _design_row(name, report, lines, seconds, timed_out, timeout_s, work, target
     row["parameter_bits"] = parameter_bits(design.compiled)["total"]
     if timed_out:
         row.update(status=f"stopped after {timeout_s / 60:g} min",
-                   last_log_lines=lines[-6:], yosys_stat=_yosys_partial(work))
+                   last_log_lines=lines[-6:], **_partial(work))
         return row
     if report is None:
         row.update(status="build failed", last_log_lines=lines[-6:])
@@ -315,8 +321,17 @@ def _design_row(name, report, lines, seconds, timed_out, timeout_s, work, target
                inferences_per_s=ecp5.get("inferences_per_s"),
                overflow=ecp5.get("overflow"), device_note=ecp5.get("device_note"),
                tool_runs=ecp5.get("runs"), synth_seconds=ecp5.get("seconds"))
-    if row["inferences_per_s"] and row["luts"]:
-        row["ops_per_s_per_lut4"] = ops_per_inference * row["inferences_per_s"] / row["luts"]
+    return _derived(row)
+
+
+def _derived(row):
+    """``lut4_total`` (LUT4 + 2 per CCU2C carry slice: every LUT4 of logic and arithmetic, as
+    nextpnr counts them, LUTRAM excluded) and ``ops_per_s_per_lut4`` on it."""
+    if row.get("luts") is not None:
+        row["lut4_total"] = row["luts"] + 2 * (row.get("carry") or 0)
+        if row.get("inferences_per_s"):
+            row["ops_per_s_per_lut4"] = (row["ops_per_inference"] * row["inferences_per_s"]
+                                         / row["lut4_total"])
     return row
 
 
@@ -360,6 +375,21 @@ def _fmt(value, spec=",", missing="–"):
     return missing if value is None else format(value, spec)
 
 
+COLUMNS = ["build", "topology", "input", "parameter bits", "ops / inference", "device", "LUT4",
+           "CCU2C", "LUT4 total", "FF", "BRAM (DP16KD)", "DSP", "Fmax MHz", "cycles / inference",
+           "inferences/s", "ops/s per LUT4 total", "build s", "status"]
+
+
+def _ordered(rows):
+    """Rows in :data:`DESIGNS` order, each design's own folding first."""
+    names = list(DESIGNS)
+    return [rows[k] for k in sorted(rows, key=lambda k: (names.index(rows[k]["design"]), k))]
+
+
+def _table_row(cells):
+    return "| " + " | ".join(cells) + " |"
+
+
 def markdown(data):
     lines = [
         "# FINN's reference topologies on ECP5 (bnnhw)", "",
@@ -372,27 +402,36 @@ def markdown(data):
         "Builds ran one after another on a shared 2-core machine; a build is stopped after the "
         "timeout and recorded as such."), "",
         "## bnnhw on ECP5", "",
-        ("| build | topology | input | parameter bits | ops / inference | device | LUT4 | FF "
-        "| BRAM (DP16KD) | DSP | Fmax MHz | cycles / inference | inferences/s | ops/s per LUT4 "
-        "| build s | status |"),
-        ("| --- | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: | ---: | --- |")]
-    for row in data["designs"].values():
-        lines.append(
-            f"| {row['build']} | {row['topology']} | {row['input']} | "
-            f"{_fmt(row['parameter_bits'])} | {_fmt(row['ops_per_inference'])} | "
-            f"{row.get('device') or '–'} | {_fmt(row.get('luts'))} | {_fmt(row.get('ffs'))} | "
-            f"{_fmt(row.get('bram'))} | {_fmt(row.get('dsp'))} | "
-            f"{_fmt(row.get('fmax_mhz'), '.1f')} | {_fmt(row['cycles_per_inference'])} | "
-            f"{_fmt(row.get('inferences_per_s'), ',.0f')} | "
-            f"{_fmt(row.get('ops_per_s_per_lut4'), '.3g')} | {_fmt(row['build_seconds'], '.0f')} "
-            f"| {row['status']} |")
+        _table_row(COLUMNS), _table_row(["---"] * 3 + ["---:"] * 2 + ["---"]
+                                        + ["---:"] * (len(COLUMNS) - 7) + ["---"])]
+    for row in _ordered(data["designs"]):
+        _derived(row)
+        cells = row.get("yosys_cells")
+        if row.get("luts") is None and cells:     # a stopped build: Yosys' counts, marked
+            yosys = {"luts": cells.get("LUT4", 0), "carry": cells.get("CCU2C", 0),
+                     "ffs": cells.get("TRELLIS_FF", 0), "bram": cells.get("DP16KD", 0),
+                     "dsp": cells.get("MULT18X18D", 0)}
+            yosys["lut4_total"] = yosys["luts"] + 2 * yosys["carry"]
+            shown = {k: f"{v:,} (Yosys, with wrapper)" for k, v in yosys.items()}
+        else:
+            shown = {k: _fmt(row.get(k)) for k in ("luts", "carry", "lut4_total", "ffs",
+                                                   "bram", "dsp")}
+        lines.append(_table_row([
+            row["build"], row["topology"], row["input"], _fmt(row["parameter_bits"]),
+            _fmt(row["ops_per_inference"]), row.get("device") or "–", shown["luts"],
+            shown["carry"], shown["lut4_total"], shown["ffs"],
+            shown["bram"], shown["dsp"], _fmt(row.get("fmax_mhz"), ".1f"),
+            _fmt(row["cycles_per_inference"]), _fmt(row.get("inferences_per_s"), ",.0f"),
+            _fmt(row.get("ops_per_s_per_lut4"), ".3g"), _fmt(row["build_seconds"], ".0f"),
+            row["status"]]))
     lines += [
         "", ("Ops per inference: 2 per binary MAC (XNOR + popcount) plus 2 per 8-bit MAC of "
         "CNV's first conv (`bnnhw.model.stats.operation_counts`: `binary_ops + 2 * "
         "int8_macs`), the convention of FINN's ops/s figures. Inferences/s = Fmax / cycles per "
         "inference (the layers run as a pipeline; cycles per inference is the folding's "
-        "initiation interval)."), "",
+        "initiation interval). LUT4 counts Yosys' LUT4 cells (bnnhw.synth's `luts`); CCU2C "
+        "are carry slices of 2 LUT4 each; LUT4 total = LUT4 + 2 x CCU2C (LUTRAM excluded) is "
+        "what the ops/s per LUT4 column divides by."), "",
         "## FINN's published figures (the same topologies, other sizes and devices)", "",
         ("| FINN design | topology | device | dataset | ops / frame | LUT6 | clock MHz | frames/s "
         "| cycles / frame | ops/s per LUT6 | source |"),
@@ -421,12 +460,16 @@ def markdown(data):
         "`design.json` (`folding.target_cycles`), stated per row as cycles per inference."),
         ("- **Weights**: FINN keeps weights in BRAM / LUTRAM next to each MVTU; bnnhw stores them "
         "in ROM images (BRAM or LUTs as Yosys maps them)."), ""]
-    for row in data["designs"].values():
+    for row in _ordered(data["designs"]):
         if row["status"] != "fits":
             lines.append(f"- **{row['build']}**: {row['status']}"
                          + (f"; {row['device_note']}" if row.get("device_note") else "")
-                         + (f"; last log: `{row['last_log_lines'][-1]}`"
+                         + (f"; last log: `{row['last_log_lines'][-1].strip()}`"
                             if row.get("last_log_lines") else ""))
+            for log in sorted(k for k in row if k.startswith("nextpnr_")):
+                lines.append(f"  - `{log}` when stopped: "
+                             + "; ".join(" ".join(line.replace("Info:", "").split())
+                                         for line in row[log]))
     return "\n".join(lines) + "\n"
 
 
