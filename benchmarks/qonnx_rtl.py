@@ -26,6 +26,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -43,6 +44,8 @@ DATA = ROOT / "tests" / "data" / "qonnx"
 TARGET_CYCLES = 1000
 #: the stall patterns the build runs: full rate, then 30 % idle source / not-ready sink
 STALL_PATTERNS = [[0.0, 0.0], [0.3, 0.3]]
+#: the planner's message for a target below a layer's fully parallel cycles
+UNMET_TARGET = re.compile(r"cycles cannot be met: even fully parallel the layer needs (\d+)")
 
 sys.path.insert(0, str(ROOT))
 from tests.importers.test_qonnx import SCALED, SUPPORTED
@@ -76,13 +79,21 @@ def _row(name, root, target_cycles):
     inputs = root / f"{name}.inputs.npz"
     np.savez(inputs, inputs=expected["inputs"])
     out = root / name
-    command = _command(name, inputs, out, target_cycles)
-    started = time.monotonic()
-    process = subprocess.run(command, cwd=ROOT, check=False, capture_output=True,
-                             text=True)
-    seconds = time.monotonic() - started
+    requested, refused = target_cycles, None
+    for _ in range(8):   # a target the planner cannot meet: rerun at the fastest it names
+        command = _command(name, inputs, out, target_cycles)
+        started = time.monotonic()
+        process = subprocess.run(command, cwd=ROOT, check=False, capture_output=True,
+                                 text=True)
+        seconds = time.monotonic() - started
+        fastest = UNMET_TARGET.search(process.stderr) if process.returncode else None
+        if fastest is None:
+            break
+        refused = process.stderr.strip()
+        target_cycles = max(target_cycles, int(fastest.group(1)))
     shown = _shown([w.replace(str(root), "$TMP") for w in command])
     row = {"fixture": name, "inputs": count, "target_cycles": target_cycles,
+           "target_cycles_requested": requested, "target_refused": refused,
            "command": shown, "exit_status": process.returncode,
            "build_and_sim_seconds": round(seconds, 1)}
     if process.returncode != 0:
@@ -137,10 +148,16 @@ def _row(name, root, target_cycles):
         },
         "full_rate_run_seconds": round(sim["seconds"], 1),
     })
+    # the report's ``agree`` asks for logit differences of exactly 0 (docs/import.md); a scaled
+    # graph's documented summation error is within ``bound`` instead
+    reference_ok = all(
+        side.get("outputs") == count and side.get("argmax_equal") == count
+        and (side.get("max_abs_logit_difference") or 0.0) <= (bound or 0.0)
+        for side in (reference["golden"], reference_rtl))
+    row["reference_within_bound"] = reference_ok
     row["ok"] = bool(
         sim["rtl_equals_golden"] and sim["images"] == count and both_patterns
-        and rtl_argmax_equal == count and logits_ok and reference["agree"] is True
-        and reference_rtl.get("argmax_equal") == count)
+        and rtl_argmax_equal == count and logits_ok and reference_ok)
     return row
 
 
@@ -165,34 +182,40 @@ def markdown(rows, meta):
         (f"with `--target-cycles {meta['target_cycles']}` so that each simulation is short. The "
         "build simulates every input twice (full rate; 30 % idle source and 30 % not-ready sink) "
         "and compares every output with golden, then runs qonnx's executor on the same inputs "
-        "(report.json `reference`). `cycles`: the plan's cycles per inference (measured at full "
+        "(report.json `reference`). A fixture the planner cannot fold to that target is "
+        "rerun at the fastest it allows (the `target` column). `cycles`: the plan's cycles per inference (measured at full "
         "rate / with stalls). `argmax = qonnx`: RTL labels equal to the fixture's qonnx argmax. "
         "`max |logit diff|`: RTL graph logits after the tail against the fixture's qonnx logits "
         "(`-`: a TopK-index graph). `ref agree`: the report's own qonnx run, RTL argmax equal "
-        "and its max logit difference. `stalls`: both patterns ran on every input without "
+        "and its max logit difference (the report's `agree` asks for a difference of exactly 0; "
+        "`scaled_w1a1`'s float32 MatMul summation error, documented in docs/import.md, is "
+        "accepted up to the bound of tests/importers/test_qonnx.py and marked `no*`). `stalls`: both patterns ran on every input without "
         "timing out. `s`: wall seconds of the whole command (import, Verilator build, both runs, "
         "qonnx reference)."),
         "",
-        ("| fixture | inputs | cycles (measured / stalled) | RTL = golden | argmax = qonnx "
+        ("| fixture | inputs | target | cycles (measured / stalled) | RTL = golden | argmax = qonnx "
         "| max \\|logit diff\\| | ref agree (RTL argmax, max diff) | stalls | s | ok |"),
-        "| --- | ---: | --- | --- | ---: | ---: | --- | --- | ---: | --- |",
+        "| --- | ---: | ---: | --- | --- | ---: | ---: | --- | --- | ---: | --- |",
     ]
     for r in rows:
         if r["exit_status"] != 0:
             error = r["error"].splitlines()[-1] if r["error"] else "?"
-            lines.append(f"| {r['fixture']} | {r['inputs']} | build failed (exit "
+            lines.append(f"| {r['fixture']} | {r['inputs']} | {r['target_cycles']} | "
+                         f"build failed (exit "
                          f"{r['exit_status']}): `{error}` | | | | | | "
                          f"{r['build_and_sim_seconds']:.0f} | **NO** |")
             continue
         ref = r["reference"]
+        agreement = "yes" if ref["agree"] else "no*" if r["reference_within_bound"] else "NO"
         lines.append(
-            f"| {r['fixture']} | {r['inputs']} | {r['cycles_per_inference']} "
+            f"| {r['fixture']} | {r['inputs']} | {r['target_cycles']} | "
+            f"{r['cycles_per_inference']} "
             f"({_number(r['measured_cycles_per_inference'], 6)} / "
             f"{_number(r['stalled_cycles_per_inference'], 6)}) | "
             f"{'yes' if r['rtl_equals_golden'] else 'NO (' + str(r['mismatches']) + ')'} | "
             f"{r['rtl_argmax_equals_fixture']} / {r['inputs']} | "
             f"{_number(r['rtl_logits_max_abs_diff_vs_fixture'], 3)} | "
-            f"{'yes' if ref['agree'] else 'NO'} ({ref['rtl_argmax_equal']}, "
+            f"{agreement} ({ref['rtl_argmax_equal']}, "
             f"{_number(ref['rtl_max_abs_logit_difference'], 3)}) | "
             f"{'both' if r['both_stall_patterns_ran'] else 'NO'} | "
             f"{r['build_and_sim_seconds']:.0f} | {'yes' if r['ok'] else '**NO**'} |")
