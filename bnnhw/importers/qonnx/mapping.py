@@ -1,280 +1,49 @@
-"""Import a QONNX binary network (Brevitas export) as a bnnhw model, exactly (docs/import.md).
+"""Mapping the graph's nodes onto bnnhw layers: :func:`import_onnx`.
 
-``import_onnx(path)`` reads the ``.onnx`` file with the ``onnx`` package only (qonnx is the
-tests' reference executor, never imported here), cleans it up itself (shape inference, constant
-folding of initializer-only subgraphs, initializers listed as graph inputs dropped, Identity
-skipped) and maps every node onto bnnhw layers. Every float decision the graph makes on an
-integer (a batch norm and quantizer after a dot product, the input quantizer) is evaluated in
-float32 exactly as qonnx / onnxruntime evaluate it, on every reachable integer, and stored as
-integer thresholds. The model's ``meta`` records the source file, the host-side input conversion
-(float32 NCHW as the graph takes it -> the model's integer input) and the output tail (the
-model's integer logits -> the graph's float32 logits); :func:`convert_inputs` and
-:func:`graph_logits` apply them. Anything else raises one :class:`QonnxImportError` naming the
-node.
+``_Importer`` walks the cleaned graph node by node, tracking what every tensor is in bnnhw terms
+(:mod:`.values`): folding constants (:mod:`.graph`), recording the host-side input conversion,
+emitting dense / conv / pool layers for binary weights and integer thresholds for every float
+decision made on a dot product (:mod:`.quantizers`), and the output tail (:mod:`.tail`).
+Anything else raises one :class:`QonnxImportError` naming the node."""
 
-``python -m bnnhw.importers.qonnx MODEL.onnx --out DIR/model.npz [--force]`` writes the model
-file (atomically; an existing file only with ``--force``).
-"""
-
-import argparse
 import hashlib
 import re
-import sys
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import BnnhwError
-from ..model import FORMAT, VERSION, Model, save
+from ...errors import BnnhwError
+from ...model import FORMAT, VERSION, Model
+from .errors import QonnxImportError
+from .graph import QONNX_DOMAINS, _attr, _fold, _load_onnx, _reshape_target
+from .quantizers import (
+    _ROUNDING,
+    F32,
+    _as_json,
+    _decide,
+    _int_range,
+    _integer_thresholds,
+    _quant_levels,
+)
+from .tail import _output_tail
+from .values import (
+    ArgMax,
+    Bits,
+    Const,
+    Dot,
+    IntIn,
+    Patches,
+    Pre,
+    _channel_axis,
+    _kind,
+    _shape_of,
+    _squeezed,
+)
 
-__all__ = ["QonnxImportError", "convert_inputs", "graph_logits", "import_onnx", "main"]
-
-F32 = np.float32
-QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general")
-#: Largest integer ratio kept between per-class output scales (the int8 scaling layer).
-MAX_MULTIPLIER = 2048
 #: Slices of a thermometer-coded activation: 2-bit narrow or 2-bit (3 or 4 levels) at most.
 MAX_SLICES = 3
-
-
-class QonnxImportError(BnnhwError, ValueError):
-    """A graph the importer cannot map exactly: names the node (``node``, ``op_type``)."""
-
-    node = None
-    op_type = None
-
-    def __init__(self, node, message):
-        if node is not None:
-            self.node = node.name or (node.output[0] if node.output else "")
-            self.op_type = node.op_type
-            message = f"node {self.node!r} ({self.op_type}): {message}"
-        super().__init__(message)
-
-
-# --- symbolic values: what a tensor of the graph is in bnnhw terms -----------------------------
-
-@dataclass
-class Const:
-    """A tensor known at import time (initializer or folded)."""
-    value: np.ndarray
-
-
-@dataclass
-class Pre:
-    """A float tensor the host computes from the graph input (``steps``, float32)."""
-    steps: list
-    shape: tuple
-
-
-@dataclass
-class IntIn:
-    """The integer model input ``q`` (after an input ``Quant`` or ``MultiThreshold``): graph
-    value ``scale * (q + offset)``; an integral offset is moved into the input conversion."""
-    shape: tuple
-    scale: float
-    offset: float = 0.0
-    layout: str = "NCHW"
-
-
-@dataclass
-class Bits:
-    """Bits of bnnhw layer ``layer``: graph value ``scale * (center + step * sum_j B_j)`` over
-    its ``slices`` bits ``B_j = ±1`` per element (slice-major channels in bnnhw)."""
-    layer: str
-    shape: tuple
-    scale: float
-    slices: int = 1
-    center: float = 0.0
-    step: float = 1.0
-    layout: str = "NCHW"            # or "NHWC" (FINN's streamlined graphs): shape in that order
-
-
-@dataclass
-class Dot:
-    """Integer dot values ``v`` of bnnhw layer ``layer`` (``2p - N`` of a binary layer, ``u - N``
-    of a zero-padded binary convolution's counts ``u`` (``zero_pad``), the accumulator of an int8
-    layer), seen by the graph as ``steps`` applied in float32 to ``v * base_scale +
-    base_offset`` (per channel, axis 1)."""
-    layer: str
-    shape: tuple
-    kind: str                       # "popcount" or "acc"
-    lo: int
-    hi: int
-    fan_in: int
-    base_scale: np.ndarray
-    base_offset: np.ndarray
-    steps: list = field(default_factory=list)
-    layout: str = "NCHW"
-    zero_pad: bool = False          # every v in [-N, N] (either parity); thresholds on v
-
-
-@dataclass
-class Patches:
-    """FINN's ``Im2Col`` of NHWC ``source``: rows of ``(kh, kw, c)`` patches."""
-    source: object
-    kernel: tuple
-    stride: tuple
-    shape: tuple
-
-
-@dataclass
-class ArgMax:
-    """The index of the largest of ``dot``'s graph values (TopK k=1 / ArgMax)."""
-    dot: Dot
-
-
-# --- float32 evaluation, shared by import and the host-side conversion ------------------------
-
-def _bn_float32(x, gamma, beta, mean, var, eps):
-    """onnxruntime's BatchNormalization in float32: ``x * s + (beta - mean * s)`` with
-    ``s = gamma * (1 / sqrt(var + eps))`` (checked equal to onnxruntime on every fixture)."""
-    inv_std = F32(1) / np.sqrt(var + F32(eps))
-    scale = gamma * inv_std
-    return x * scale + (beta - mean * scale)
-
-
-def _quant_levels(x, scale, zero_point, bitwidth, signed, narrow, rounding):
-    """qonnx's Quant as integer levels ``q`` (before ``(q - zp) * scale``), float32."""
-    y = x / scale + zero_point
-    lo, hi = _int_range(bitwidth, signed, narrow)
-    y = np.where(y > hi, F32(hi), y)
-    y = np.where(y < lo, F32(lo), y)
-    return _ROUNDING[rounding](y)
-
-
-def _int_range(bitwidth, signed, narrow):
-    bitwidth = int(bitwidth)
-    if signed:
-        return -(1 << (bitwidth - 1)) + (1 if narrow else 0), (1 << (bitwidth - 1)) - 1
-    return 0, (1 << bitwidth) - 1 - (1 if narrow else 0)
-
-
-_ROUNDING = {"ROUND": np.round, "HALF_EVEN": np.round, "FLOOR": np.floor, "CEIL": np.ceil,
-             "DOWN": np.fix, "UP": lambda y: np.sign(y) * np.ceil(np.abs(y)),
-             "HALF_UP": lambda y: np.sign(y) * np.floor(np.abs(y) + F32(0.5)),
-             "HALF_DOWN": lambda y: np.sign(y) * np.ceil(np.abs(y) - F32(0.5))}
-
-
-def _multithreshold_counts(x, thresholds):
-    """qonnx's MultiThreshold count ``#{b : x >= T[c, b]}`` (channels on axis 1; one row of
-    ``T`` for every channel when it has one row)."""
-    moved = np.moveaxis(x, 1, -1)[..., None]
-    counts = np.count_nonzero(moved >= thresholds, axis=-1)
-    return np.moveaxis(counts, -1, 1)
-
-
-def _apply_steps(x, steps, channel_axis=None):
-    """Apply float32 ``steps`` (JSON form) to ``x``; per-channel arrays broadcast along
-    ``channel_axis`` when given (the output tail), else as stored (the input conversion)."""
-    for step in steps:
-        op = step[0]
-        if op == "reshape":
-            x = x.reshape((x.shape[0], *step[1][1:]))
-            continue
-        if op == "bn":
-            gamma, beta, mean, var = (_per(np.asarray(v, F32), x, channel_axis)
-                                      for v in step[1:5])
-            x = _bn_float32(x, gamma, beta, mean, var, step[5])
-            continue
-        c = np.asarray(step[1], F32)
-        if channel_axis is not None:
-            c = _per(c, x, channel_axis)
-        if op == "add":
-            x = x + c
-        elif op == "sub":
-            x = x - c
-        elif op == "rsub":
-            x = c - x
-        elif op == "mul":
-            x = x * c
-        elif op == "div":
-            x = x / c
-        else:
-            raise ValueError(f"unknown step {op!r}")
-    return x
-
-
-def _per(c, x, channel_axis):
-    if channel_axis is None or c.ndim == 0:
-        return c
-    shape = [1] * x.ndim
-    shape[channel_axis] = -1
-    return c.reshape(shape)
-
-
-def _as_json(array):
-    array = np.asarray(array)
-    return array.astype(np.float64).tolist() if array.dtype.kind == "f" else array.tolist()
-
-
-# --- host-side conversion and tail, from the model's meta --------------------------------------
-
-def _meta(model_or_meta):
-    return model_or_meta.meta if isinstance(model_or_meta, Model) else model_or_meta
-
-
-def convert_inputs(model_or_meta, x):
-    """The model's integer inputs ``(B, C, H, W)`` for ``x``: float32 NCHW exactly as the ONNX
-    graph takes it (batch on axis 0). Recomputes the graph's preprocessing and input quantizer
-    in float32, as qonnx does."""
-    conversion = _meta(model_or_meta)["qonnx"]["input"]
-    x = np.asarray(x, F32)
-    if tuple(x.shape[1:]) != tuple(conversion["graph_shape"][1:]):
-        raise QonnxImportError(None, f"inputs: expected shape (B, {', '.join(map(str, conversion['graph_shape'][1:]))}), got {x.shape}")
-    batch = x.shape[0]
-    x = _apply_steps(x, conversion["steps"])
-    quantizer = conversion["quantizer"]
-    if quantizer["op"] == "bipolar":
-        q = (x >= 0) ^ bool(quantizer["invert"])
-        return q.reshape((batch, *conversion["model_shape"])).astype(np.uint8)
-    if quantizer["op"] == "multithreshold":
-        levels = _multithreshold_counts(x, np.asarray(quantizer["thresholds"], F32))
-    else:
-        levels = _quant_levels(x, F32(quantizer["scale"]), F32(0), quantizer["bitwidth"],
-                               quantizer["signed"], quantizer["narrow"], quantizer["rounding"])
-    levels = levels.astype(np.int64).reshape((batch, *conversion["graph_shape"][1:]))
-    levels = levels + quantizer.get("offset", 0)
-    if quantizer["slices"]:
-        lo = quantizer["lo"]
-        bits = [levels >= lo + j for j in range(1, quantizer["slices"] + 1)]
-        return np.concatenate(bits, axis=1).astype(np.uint8)
-    return levels
-
-
-def graph_logits(model_or_meta, logits):
-    """The graph's float32 output for the model's integer logits ``(B, C[, 1, 1])``: the
-    recorded tail (dot values, base scale and offset, then the graph's float32 ops)."""
-    tail = _meta(model_or_meta)["qonnx"]["output"]
-    p = np.asarray(logits, np.int64).reshape(len(logits), -1)
-    if tail["multiplier"] is not None:      # the int8 scaling layer gives m * v + b exactly
-        v = (p - np.asarray(tail["intercept"], np.int64)) // np.asarray(tail["multiplier"],
-                                                                         np.int64)
-    elif tail["kind"] == "popcount":
-        v = p - tail["fan_in"] if tail.get("zero_pad") else 2 * p - tail["fan_in"]
-    else:
-        v = p
-    v = np.where(tail["negated"], -v, v)
-    x = v.astype(F32) * np.asarray(tail["base_scale"], F32) + np.asarray(tail["base_offset"], F32)
-    return _apply_steps(x, tail["steps"], channel_axis=1)
-
-
-# --- the importer ------------------------------------------------------------------------------
-
-def _load_onnx(path):
-    try:
-        import onnx
-    except ImportError:        # pragma: no cover - onnx is a dependency
-        raise QonnxImportError(None, "the 'onnx' package is needed to import ONNX files") from None
-    try:
-        proto = onnx.load(str(path))
-    except Exception as error:   # noqa: BLE001 - protobuf raises many kinds
-        raise QonnxImportError(None, f"{path}: not a readable ONNX file ({error})") from None
-    try:
-        return onnx.shape_inference.infer_shapes(proto)
-    except Exception:            # noqa: BLE001 - custom ops may stop inference
-        return proto             # the importer tracks every shape it needs itself
 
 
 class _Importer:
@@ -334,7 +103,7 @@ class _Importer:
         outputs = self.proto.graph.output
         if len(outputs) != 1:
             raise QonnxImportError(None, f"expected one graph output, found {len(outputs)}")
-        return self.finish(self.values.get(outputs[0].name), outputs[0].name)
+        return _output_tail(self, self.values.get(outputs[0].name), outputs[0].name)
 
     def step(self, node):
         """Map one node: fold it, or call its ``op_<OpType>`` handler."""
@@ -469,7 +238,7 @@ class _Importer:
             self.set_input(node, x, {"op": "bipolar", "invert": bool(invert)}, "bits", 1)
             return Bits("input", x.shape, abs(scale))
         if isinstance(x, Dot):
-            table = self.decide(node, x, lambda values: values >= 0)    # (C, R) per reachable v
+            table = _decide(node, x, lambda values: values >= 0)    # (C, R) per reachable v
             return self.threshold(node, x, table[None] ^ invert, abs(scale), 1, 0.0, 1.0)
         raise QonnxImportError(node, f"BipolarQuant of {_kind(x)} is not supported")
 
@@ -506,7 +275,7 @@ class _Importer:
                 raise QonnxImportError(node, f"a {int(bitwidth)}-bit activation Quant ({slices} "
                                              f"levels above the lowest) is not supported: only "
                                              f"up to {MAX_SLICES} thermometer slices (2 bits)")
-            table = self.decide(node, x, lambda values: np.stack(
+            table = _decide(node, x, lambda values: np.stack(
                 [_quant_levels(values, **levels) >= lo + j for j in range(1, slices + 1)]))
             return self.threshold(node, x, table, float(scale), slices, lo + slices / 2, 0.5)
         raise QonnxImportError(node, f"Quant of {_kind(x)} is not supported")
@@ -560,68 +329,12 @@ class _Importer:
                                          f"bnnhw's {self.layer_shapes[layer]} (C, H, W) of "
                                          f"layer {layer!r}")
 
-    def dot_table(self, dot, error=0.0):
-        """(C, R) float32 graph values of every channel for every reachable dot value (the
-        value before the steps moved by ``error``, per channel)."""
-        v = self.reachable(dot).astype(F32)
-        x = v[None, :] * _col(dot.base_scale) + _col(dot.base_offset)
-        if np.any(error):
-            x = x + _col(np.asarray(error, F32))
-        return _apply_steps(x, dot.steps, channel_axis=0)
-
-    def decide(self, node, dot, quantize):
-        """``quantize(dot_table)``. When the graph's float32 sum of products is not exact (a
-        scale that is not a power of two), the decision must not change when the value moves
-        by the sum's worst-case rounding error ``N^2 |s| 2^-24``: else its summation order
-        would decide, and the import refuses."""
-        table = quantize(self.dot_table(dot))
-        if _powers_of_two(dot.base_scale):
-            return table                       # sums of small powers of two: exact in float32
-        scale = np.abs(np.asarray(dot.base_scale, np.float64))
-        error = float(self.reachable(dot).max()) ** 2 * scale * 2.0 ** -24
-        for sign in (-1, 1):
-            moved = quantize(self.dot_table(dot, sign * error))
-            if not np.array_equal(moved, table):
-                channel = int(np.argwhere(moved != table)[0][-2])
-                raise QonnxImportError(node, f"channel {channel}: a reachable dot product lies "
-                                             "within the float32 rounding of the graph's sum "
-                                             "of scaled products from a threshold; its "
-                                             "summation order decides (not supported)")
-        return table
-
-    @staticmethod
-    def reachable(dot):
-        if dot.kind == "popcount" and dot.zero_pad:
-            return np.arange(-dot.fan_in, dot.fan_in + 1)
-        if dot.kind == "popcount":
-            return 2 * np.arange(dot.fan_in + 1) - dot.fan_in
-        return np.arange(dot.lo, dot.hi + 1)
-
     def threshold(self, node, dot, table, scale, slices, center, step):
         """Bits ``table[j, c, r]`` (slice j, channel c, reachable value r) as integer
         thresholds: a ``threshold`` layer on popcounts, a unit batchnorm + sign on int8
         accumulators (one slice only)."""
         channels = table.shape[1]
-        thresholds = np.zeros(table.shape[:2], np.int64)
-        inverts = np.zeros(table.shape[:2], bool)
-        # popcount-domain thresholds on p; on v itself for zero-padded counts (domain "dot")
-        raw = np.arange(dot.fan_in + 1) if dot.kind == "popcount" and not dot.zero_pad \
-            else self.reachable(dot)
-        for j in range(table.shape[0]):
-            for c in range(channels):
-                bits = table[j, c]
-                if bits.all() or not bits.any():
-                    # constant: T = first raw value -> bit (x >= T) xor invert
-                    thresholds[j, c] = raw[0]
-                    inverts[j, c] = not bits[0]
-                elif (np.diff(bits.astype(int)) >= 0).all():
-                    thresholds[j, c] = raw[np.argmax(bits)]
-                elif (np.diff(bits.astype(int)) <= 0).all():
-                    thresholds[j, c] = raw[np.argmin(bits)]
-                    inverts[j, c] = True
-                else:       # float rounding is monotonic, so this cannot happen
-                    raise QonnxImportError(node, f"channel {c}: the quantizer is not monotonic "
-                                                 "in the dot product")
+        thresholds, inverts = _integer_thresholds(node, dot, table)
         if dot.kind == "popcount":
             arrays = {"threshold": thresholds[0] if slices == 1 else thresholds,
                       "invert": inverts[0] if slices == 1 else inverts}
@@ -676,7 +389,7 @@ class _Importer:
                 raise QonnxImportError(node, f"thresholds {table_t.shape} for {channels} "
                                              "channels")
             ordered = np.sort(np.broadcast_to(table_t, (channels, steps)), axis=1)
-            table = self.decide(node, x, lambda values: np.stack(
+            table = _decide(node, x, lambda values: np.stack(
                 [values >= ordered[:, j:j + 1] for j in range(steps)]))
             return self.threshold(node, x, table, out_scale, steps,
                                   steps / 2 + out_bias / out_scale, 0.5)
@@ -904,132 +617,6 @@ class _Importer:
                                          "index on ties, is supported")
         return ArgMax(x)
 
-    # --- the output
-    def finish(self, value, output_name):
-        if self.input is None:
-            raise QonnxImportError(None, "the graph input reaches no quantizer (BipolarQuant "
-                                         "or Quant)")
-        argmax = isinstance(value, ArgMax)
-        dot = value.dot if argmax else value
-        if not isinstance(dot, Dot):
-            raise QonnxImportError(None, f"graph output {output_name!r}: expected logits of a "
-                                         f"dense / conv layer, got {_kind(value)}")
-        if _squeezed(dot.shape)[1:] != _squeezed(dot.shape)[1:2]:
-            raise QonnxImportError(None, f"graph output {output_name!r}: shape {dot.shape} is "
-                                         "not one logit per class")
-        if self.layers[-1]["name"] != dot.layer:
-            raise QonnxImportError(None, f"graph output {output_name!r}: the output layer must "
-                                         "be the last layer")
-        table = self.dot_table(dot).astype(np.float64)      # (classes, reachable v ascending)
-        diffs = np.diff(table, axis=1)
-        negated = (diffs < 0).all(axis=1)
-        if not ((diffs > 0).all(axis=1) | negated).all():
-            raise QonnxImportError(None, f"graph output {output_name!r}: the output tail maps "
-                                         "different dot values to one float logit; the argmax "
-                                         "would differ (not supported)")
-        key = f"{dot.layer}.weight"
-        if negated.any():           # v -> -v for those classes: negate their weights
-            self.arrays[key] = self.arrays[key].copy()
-            self.arrays[key][negated] *= -1
-            table[negated] = table[negated, ::-1]
-        multiplier = intercept = None
-        output = dot.layer
-        if not (table == table[:1]).all():
-            multiplier, intercept = self.multipliers(output_name, dot, table)
-            output = self.scale_classes(dot, multiplier, intercept)
-        tail = {"kind": dot.kind, "fan_in": dot.fan_in, "negated": negated.tolist(),
-                "multiplier": None if multiplier is None else multiplier.tolist(),
-                "intercept": None if intercept is None else intercept.tolist(),
-                "base_scale": _as_json(dot.base_scale), "base_offset": _as_json(dot.base_offset),
-                "steps": dot.steps, "graph_output": "argmax" if argmax else "logits",
-                "output_name": output_name}
-        if dot.zero_pad:    # logits are zero-padded counts u: v = u - N (absent otherwise)
-            tail["zero_pad"] = True
-        return tail, output
-
-    def multipliers(self, output_name, dot, table):
-        """Smallest positive integers ``m`` (max at most ``MAX_MULTIPLIER``) and integers ``b``
-        such that the integers ``m[o] * v + b[o]`` are ordered exactly as the graph's float
-        logits ``table[o, v]`` over every pair of classes and reachable dot values (ties
-        included); the float gaps must exceed the float32 summation error of the graph's own
-        MatMul."""
-        if dot.kind != "popcount":
-            raise QonnxImportError(None, f"graph output {output_name!r}: per-class output "
-                                         "scales are supported on a binary last layer only")
-        v = self.reachable(dot).astype(np.float64)
-        flat = table.reshape(-1)
-        order = np.sign(flat[:, None] - flat[None, :])
-        gaps = np.abs(flat[:, None] - flat[None, :])[order != 0]
-        error = float(v.max()) ** 2 * np.abs(np.asarray(dot.base_scale, np.float64)).max() \
-            * 2.0 ** -24 * (0 if _powers_of_two(dot.base_scale) else 1)
-        if gaps.size and gaps.min() <= 2 * error * _steps_gain(dot.steps):
-            raise QonnxImportError(None, f"graph output {output_name!r}: two classes' logits "
-                                         "differ by float32 rounding only; the argmax depends "
-                                         "on the graph's summation order (not supported)")
-        slope = (table[:, -1] - table[:, 0]) / (v[-1] - v[0])
-        intercept = table[:, 0] - slope * v[0]
-        for top in range(1, MAX_MULTIPLIER + 1):
-            m = np.maximum(np.round(slope / slope.max() * top), 1).astype(np.int64)
-            b = np.round(intercept / slope.max() * top).astype(np.int64)
-            ints = (m[:, None] * v[None, :] + b[:, None]).reshape(-1)
-            if np.array_equal(np.sign(ints[:, None] - ints[None, :]), order):
-                return m, b
-        raise QonnxImportError(None, f"graph output {output_name!r}: per-class output scales "
-                                     f"need integer ratios beyond {MAX_MULTIPLIER} to keep the "
-                                     "argmax exact (not supported)")
-
-    def scale_classes(self, dot, m, b):
-        """An int8 dense layer giving ``m[o] * v[o] + b[o]``: the binary layer's rows repeated
-        ``copies`` times (popcounts ``p``), weights summing to ``2 m[o]``, bias
-        ``b[o] - m[o] N`` (zero-padded counts ``u = v + N``: weights summing to ``m[o]``)."""
-        classes = len(m)
-        copies = -(-int(2 * m.max()) // 127)
-        key = f"{dot.layer}.weight"
-        self.arrays[key] = np.concatenate([self.arrays[key]] * copies, axis=0)
-        layer = self.layers[-1]
-        width = "out_features" if layer["op"] == "dense" else "out_channels"
-        layer[width] = classes * copies
-        weight = np.zeros((classes, classes * copies), np.int8)
-        for o in range(classes):
-            left = (1 if dot.zero_pad else 2) * int(m[o])
-            for r in range(copies):
-                part = min(127, left)
-                weight[o, r * classes + o] = part
-                left -= part
-        return self.add_layer("scale", "dense", [dot.layer],
-                              {"precision": "int8", "out_features": classes},
-                              {"weight": weight, "bias": b - m * dot.fan_in}, (classes, 1, 1))
-
-
-def _powers_of_two(scale):
-    scale = np.abs(np.asarray(scale, np.float64))
-    exponent = np.log2(np.where(scale > 0, scale, 1.0))
-    return bool((exponent == np.round(exponent)).all())
-
-
-def _steps_gain(steps):
-    """How much the float ops after a dot product can stretch a difference (the product of
-    the magnitudes of its Mul and of the inverse of its Div constants, batch norm scales)."""
-    gain = 1.0
-    for step in steps:
-        if step[0] == "mul":
-            gain *= float(np.abs(step[1]).max())
-        elif step[0] == "div":
-            gain /= float(np.abs(step[1]).min())
-        elif step[0] == "bn":
-            gamma, var, eps = np.abs(np.asarray(step[1])), np.asarray(step[4]), step[5]
-            gain *= float((gamma / np.sqrt(var + eps)).max())
-    return gain
-
-
-def _channel_axis(value):
-    return len(value.shape) - 1 if getattr(value, "layout", "NCHW") == "NHWC" else 1
-
-
-def _col(vector):
-    vector = np.asarray(vector, F32)
-    return vector.reshape(-1, 1) if vector.ndim else vector
-
 
 def _chw(shape):
     """bnnhw's (C, H, W) for the graph's NCHW (1, C, H, W) or dense (1, C) shape."""
@@ -1049,87 +636,6 @@ def _same_channels(shape, target):
     """Only size-1 axes added or removed, the channel axis (1) kept in place."""
     return (_squeezed(shape) == _squeezed(target) and len(shape) >= 2 and len(target) >= 2
             and shape[1] == target[1])
-
-
-def _squeezed(shape):
-    return tuple(d for d in shape if d != 1) or (1,)
-
-
-def _kind(value):
-    return {Const: "a constant", Pre: "the float graph input", IntIn: "the integer input",
-            Bits: "binary activations", Dot: "dot products", ArgMax: "an argmax",
-            Patches: "Im2Col patches",
-            type(None): "nothing"}.get(type(value), type(value).__name__)
-
-
-def _shape_of(value):
-    if isinstance(value, Const):
-        return value.value.shape
-    return getattr(value, "shape", None)
-
-
-def _attr(node, name, default=None):
-    from onnx import helper
-    for attribute in node.attribute:
-        if attribute.name == name:
-            return helper.get_attribute_value(attribute)
-    return default
-
-
-def _reshape_target(node, shape, target):
-    target = [int(t) for t in np.asarray(target).reshape(-1)]
-    allowzero = _attr(node, "allowzero", 0)
-    out = [shape[i] if t == 0 and not allowzero else t for i, t in enumerate(target)]
-    if out.count(-1) > 1:
-        raise QonnxImportError(node, f"target shape {target} has more than one -1")
-    if -1 in out:
-        known = int(np.prod([t for t in out if t != -1]))
-        out[out.index(-1)] = int(np.prod(shape)) // known
-    if int(np.prod(out)) != int(np.prod(shape)):
-        raise QonnxImportError(node, f"cannot reshape {tuple(shape)} to {target}")
-    return tuple(out)
-
-
-def _fold(node, values):
-    """Constant folding: ``node`` on constant inputs, float32 like onnxruntime."""
-    op = node.op_type
-    x = values[0]
-    if op in ("Add", "Sub", "Mul", "Div"):
-        a, b = values
-        return {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply,
-                "Div": np.divide}[op](a, b).astype(np.result_type(a, b))
-    if op == "Pow":
-        return np.power(x, values[1]).astype(x.dtype)
-    if op == "Sqrt":
-        return np.sqrt(x)
-    if op == "Neg":
-        return -x
-    if op == "Transpose":
-        return np.transpose(x, _attr(node, "perm"))
-    if op == "Reshape":
-        return x.reshape(_reshape_target(node, x.shape, values[1]))
-    if op == "Flatten":
-        axis = _attr(node, "axis", 1)
-        return x.reshape(int(np.prod(x.shape[:axis])), -1)
-    if op in ("Unsqueeze", "Squeeze"):
-        axes = _attr(node, "axes", None) if len(values) < 2 else values[1].reshape(-1).tolist()
-        if op == "Squeeze":
-            return np.squeeze(x, axis=tuple(axes) if axes is not None else None)
-        return np.expand_dims(x, tuple(int(a) for a in axes))
-    if op == "Cast":
-        from onnx import helper
-        return x.astype(helper.tensor_dtype_to_np_dtype(_attr(node, "to")))
-    if op == "BipolarQuant":
-        ones = np.ones(x.shape, x.dtype)
-        return np.where(x >= 0, ones, -ones) * values[1]
-    if op == "Quant":
-        scale, zero_point, bitwidth = values[1:4]
-        rounding = _attr(node, "rounding_mode", "ROUND")
-        rounding = rounding.decode() if isinstance(rounding, bytes) else rounding
-        q = _quant_levels(x, scale, zero_point, float(bitwidth), _attr(node, "signed", 1),
-                          _attr(node, "narrow", 0), rounding.upper())
-        return (q - zero_point) * scale
-    raise QonnxImportError(node, "constant folding of this op is not supported")
 
 
 def import_onnx(path, name=None):
@@ -1153,34 +659,3 @@ def import_onnx(path, name=None):
              "input": {k: importer.input[k] for k in ("shape", "type", "range")},
              "layers": importer.layers, "output": output, "meta": meta}
     return Model.from_dict(graph, importer.arrays)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bnnhw.importers.qonnx",
-                                     description="Convert a QONNX binary network to a bnnhw "
-                                                 "model file (docs/import.md).")
-    parser.add_argument("model", help="the .onnx file")
-    parser.add_argument("--out", required=True, help="the model file to write (model.npz)")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    try:
-        if out.exists() and not args.force:
-            raise QonnxImportError(None, f"--out: {out} exists (give --force to overwrite it)")
-        if not out.parent.is_dir():
-            raise QonnxImportError(None, f"--out: folder {out.parent} does not exist")
-        model = import_onnx(args.model)
-        save(model, out)
-    except BnnhwError as error:
-        print(f"bnnhw.importers.qonnx: error: {error}", file=sys.stderr)
-        return 1
-    tail = model.meta["qonnx"]["output"]
-    print(f"wrote {out}: {len(model.layers)} layers from {len(model.meta['source']['ops'])} "
-          f"nodes of {Path(args.model).name}; input {model.input_type} "
-          f"{list(model.input_shape)}; output {tail['graph_output']}"
-          + (" (last layer negated: negative tail scale)" if tail["negated"] else ""))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
