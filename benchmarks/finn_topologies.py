@@ -467,7 +467,8 @@ def markdown(data):
                          + (f"; last log: `{row['last_log_lines'][-1].strip()}`"
                             if row.get("last_log_lines") else ""))
             for log in sorted(k for k in row if k.startswith("nextpnr_")):
-                lines.append(f"  - `{log}` when stopped: "
+                lines.append(f"  - `{log}` when stopped (a `Max frequency` line there is "
+                             "nextpnr's estimate after placement, before routing): "
                              + "; ".join(" ".join(line.replace("Info:", "").split())
                                          for line in row[log]))
     return "\n".join(lines) + "\n"
