@@ -412,7 +412,7 @@ def markdown(data):
                      "ffs": cells.get("TRELLIS_FF", 0), "bram": cells.get("DP16KD", 0),
                      "dsp": cells.get("MULT18X18D", 0)}
             yosys["lut4_total"] = yosys["luts"] + 2 * yosys["carry"]
-            shown = {k: f"{v:,} (Yosys, with wrapper)" for k, v in yosys.items()}
+            shown = {k: f"{v:,}\\*" for k, v in yosys.items()}
         else:
             shown = {k: _fmt(row.get(k)) for k in ("luts", "carry", "lut4_total", "ffs",
                                                    "bram", "dsp")}
@@ -431,7 +431,8 @@ def markdown(data):
         "inference (the layers run as a pipeline; cycles per inference is the folding's "
         "initiation interval). LUT4 counts Yosys' LUT4 cells (bnnhw.synth's `luts`); CCU2C "
         "are carry slices of 2 LUT4 each; LUT4 total = LUT4 + 2 x CCU2C (LUTRAM excluded) is "
-        "what the ops/s per LUT4 column divides by."), "",
+        "what the ops/s per LUT4 column divides by. \\* A stopped build: Yosys' cell counts "
+        "(the synthesis wrapper included: a few dozen cells), nextpnr unfinished (below)."), "",
         "## FINN's published figures (the same topologies, other sizes and devices)", "",
         ("| FINN design | topology | device | dataset | ops / frame | LUT6 | clock MHz | frames/s "
         "| cycles / frame | ops/s per LUT6 | source |"),
@@ -457,18 +458,21 @@ def markdown(data):
         "per frame as FINN's CNV."),
         ("- **Folding**: FINN's SFC-max is fully parallel (about 16 cycles per frame); BNN-PYNQ's "
         "LFC and CNV are folded to fit the XC7Z020. bnnhw's designs are folded by "
-        "`design.json` (`folding.target_cycles`), stated per row as cycles per inference."),
+        "`design.json` (`folding.target_cycles`: 4,096, CNV 32x32x3 32,768), stated per row as "
+        "cycles per inference; `--target-cycles 64` rows are bnnhw's fastest folding of the 8x8 "
+        "FC designs (the input enters one pixel per cycle: 64 cycles for 8x8; CNV's int8 first "
+        "conv needs at least 324 cycles at 8x8 and 8,100 at 32x32)."),
         ("- **Weights**: FINN keeps weights in BRAM / LUTRAM next to each MVTU; bnnhw stores them "
         "in ROM images (BRAM or LUTs as Yosys maps them)."), ""]
     for row in _ordered(data["designs"]):
         if row["status"] != "fits":
-            lines.append(f"- **{row['build']}**: {row['status']}"
+            lines.append(f"- **{row['build']}**: {row['status']} (a `Max frequency` line "
+                         "below is nextpnr's estimate after placement, before routing)"
                          + (f"; {row['device_note']}" if row.get("device_note") else "")
                          + (f"; last log: `{row['last_log_lines'][-1].strip()}`"
                             if row.get("last_log_lines") else ""))
             for log in sorted(k for k in row if k.startswith("nextpnr_")):
-                lines.append(f"  - `{log}` when stopped (a `Max frequency` line there is "
-                             "nextpnr's estimate after placement, before routing): "
+                lines.append(f"  - `{log}` when stopped: "
                              + "; ".join(" ".join(line.replace("Info:", "").split())
                                          for line in row[log]))
     return "\n".join(lines) + "\n"
