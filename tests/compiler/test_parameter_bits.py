@@ -3,18 +3,12 @@
 import numpy as np
 import pytest
 
-from bnnhw.compiler import lower, memory_images, plan_folding
+from bnnhw.compiler import memory_images, plan_folding
 from bnnhw.compiler.parameter_bits import KINDS, PHI_BITS, parameter_bits, \
     parameter_bits_by_layer
 from bnnhw.cost import cost_of_compiled
-from bnnhw.model import load
 
-from ..cost.conftest import DESIGNS, ROOT
-
-
-@pytest.fixture(scope="module")
-def designs_compiled():
-    return {name: lower(load(ROOT / "designs" / name / "model.npz")) for name in DESIGNS}
+from ..conftest import DESIGNS
 
 
 @pytest.mark.parametrize("design", DESIGNS)

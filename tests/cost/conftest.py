@@ -1,16 +1,6 @@
-"""Shared fixtures: the committed designs, loaded and compiled once per session."""
+"""The committed designs for the cost tests: ``DESIGNS`` and ``ROOT`` (the ``designs_compiled``
+fixture is in tests/conftest.py, shared with the compiler tests)."""
 
-from pathlib import Path
+from ..conftest import DESIGNS, ROOT
 
-import pytest
-
-from bnnhw.compiler import lower
-from bnnhw.model import load
-
-ROOT = Path(__file__).resolve().parents[2]
-DESIGNS = ("boolnet", "xnornet", "panet", "pokebnn")
-
-
-@pytest.fixture(scope="session")
-def designs_compiled():
-    return {name: lower(load(ROOT / "designs" / name / "model.npz")) for name in DESIGNS}
+__all__ = ["DESIGNS", "ROOT"]
