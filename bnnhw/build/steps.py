@@ -193,13 +193,14 @@ def _simulate(build):
     runs = [StallPattern(), StallPattern(input=0.3, output=0.3, seed=11)]
     work = config.work_dir("sim")
     _claim_work_dir(work)
-    build.log(f"      simulate: Verilator build (cached in {work}) and {len(runs)} runs of "
-                   f"{count} {source.description} (full rate, then random stalls on both "
-                   "sides)")
+    build.log(f"      simulate: Verilator model (built once, then taken from the model cache) "
+              f"and {len(runs)} runs of {count} {source.description} (full rate, then random "
+              "stalls on both sides)")
     from ..sim.runner import CocotbFailure, SimBuildError
     try:
         results = simulate_network(network, images, work_dir=work, runs=runs,
-                                   trace=config.trace)
+                                   trace=config.trace,
+                                   log=lambda line: build.log(f"      simulate: {line}"))
     except (SimBuildError, CocotbFailure) as error:
         raise BuildError(f"simulate: {error}") from None
     full, stalled = results
@@ -239,6 +240,8 @@ def _simulate(build):
                   "cycles_per_inference": r.cycles_per_inference} for r in results],
         "seconds": full.seconds,
         "images_per_second": full.images_per_second,
+        "model_from_cache": full.model_from_cache,
+        "model_seconds": full.model_seconds,
     }
     if config.trace and (work / "dump.vcd").exists():
         staged.files["trace.vcd"] = (work / "dump.vcd").read_bytes()

@@ -10,7 +10,7 @@ coverage=True)``). The file is text, one point per line::
 where ``<key>`` is a list of fields, each ``\\x01`` + name + ``\\x02`` + value: ``f`` source
 file, ``l`` line, ``n`` column, ``t`` type (``toggle``), ``page`` (``v_toggle/<module>``),
 ``o`` the point (``signal[bit]:0->1``; a memory word bit is ``memory[word][bit]:0->1``) and,
-with ``--coverage-per-instance``, ``h`` the instance (``bnnhw_harness.network.c1.s0_window``).
+with ``--coverage-per-instance``, ``h`` the instance (``bnnhw_sim.harness.network.c1.s0_window``).
 Lines starting with ``#`` are comments.
 
 :func:`toggle_points` yields the points; :func:`parse_coverage` sums them per instance into
@@ -36,8 +36,9 @@ __all__ = ["ToggleCounts", "TogglePoint", "CoverageError", "toggle_points", "par
 #: Signals :func:`parse_coverage` leaves out by default.
 CLOCK_AND_RESET = ("clk", "rst")
 
-#: Where the network sits in the simulation harness (``NetworkHarness`` names it ``network``).
-NETWORK_PREFIX = "bnnhw_harness.network"
+#: Where the network sits in the simulation top (``bnnhw_sim``, its harness ``harness``, the
+#: network ``network``).
+NETWORK_PREFIX = "bnnhw_sim.harness.network"
 
 _POINT = re.compile(r"^(?P<signal>[^\[:]+)(?P<index>(\[-?\d+\])*):(?P<edge>0->1|1->0)$")
 

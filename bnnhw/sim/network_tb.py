@@ -4,7 +4,10 @@ Reads its job from the JSON file named by ``BNNHW_NETWORK_TB``: ``runs`` (a list
 ``{in_threshold, out_threshold, seed, pixels, results}``), ``timeout_cycles`` (per result) and
 ``output`` (where to write the results). For each run it resets the harness, starts it and
 records every result transfer (payload and clock count) until the expected number arrived or no
-result came within the timeout.
+result came within the timeout. The clock is the simulator's (``run_cocotb(clock="clk")``: bnnhw's
+C++ main toggles it), so between results no Python runs at all; with
+``BNNHW_NETWORK_TB_CLOCK=cocotb`` a cocotb ``Clock`` drives it instead (the slow reference path
+of ``simulate_network(clock="cocotb")``).
 """
 
 import json
@@ -16,13 +19,15 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
 
+#: The clock period the model was built with (``run_cocotb``'s default ``clock_period_ns``).
 PERIOD_NS = 10
 
 
 @cocotb.test()
 async def run_network(dut):
     job = json.loads(Path(os.environ["BNNHW_NETWORK_TB"]).read_text())
-    Clock(dut.clk, PERIOD_NS, unit="ns").start()
+    if os.environ.get("BNNHW_NETWORK_TB_CLOCK") == "cocotb":
+        Clock(dut.clk, PERIOD_NS, unit="ns").start()
     outputs = []
     for number, run in enumerate(job["runs"], 1):
         dut.start.value = 0
@@ -49,7 +54,6 @@ async def run_network(dut):
             if len(results) % step == 0 or len(results) == run["results"]:
                 print(f"      simulate: run {number}/{len(job['runs'])}: {len(results)}/"
                       f"{run['results']} inputs", flush=True)
-            await RisingEdge(dut.clk)
         await RisingEdge(dut.clk)
         outputs.append({"results": results, "timed_out": timed_out,
                         "seconds": time.perf_counter() - started,

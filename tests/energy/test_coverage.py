@@ -62,7 +62,7 @@ def test_blocks_below_a_prefix():
     assert list(blocks) == ["fifo"]       # the prefix's own wires are left out
     assert blocks["fifo"] == per_instance["counter_fifo.fifo"] + \
         per_instance["counter_fifo.fifo.fifo"]
-    assert toggles_by_block(per_instance) == {}    # no bnnhw_harness.network in this file
+    assert toggles_by_block(per_instance) == {}    # no bnnhw_sim.harness.network in this file
 
 
 def test_text_input_and_other_point_types():

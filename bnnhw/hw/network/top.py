@@ -1,7 +1,7 @@
 """The top-level wiring: one component per plan engine, forks for values with several readers,
 the argmax head, the network's streams ``i`` and ``o``."""
 
-from amaranth.hdl import Module, unsigned
+from amaranth.hdl import Elaboratable, Module, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -12,6 +12,23 @@ from .graph import NetworkGraph
 from .stages import ArgmaxHead, JoinEngine
 
 __all__ = ["StreamingNetwork"]
+
+
+def _quiet_when_unused(component, seen=None):
+    """Silence Amaranth's "created but never used" warning for ``component`` and every
+    elaboratable it holds (recursively): a network is also a description (engines, formats,
+    plan) that the energy and traffic models read without elaborating it."""
+    seen = set() if seen is None else seen
+    if id(component) in seen:
+        return
+    seen.add(id(component))
+    component._MustUse__silence = True
+    for value in vars(component).values():
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        for item in items:
+            for part in (item if isinstance(item, tuple) else (item,)):
+                if isinstance(part, Elaboratable):
+                    _quiet_when_unused(part, seen)
 
 
 class StreamingNetwork(wiring.Component):
@@ -48,6 +65,7 @@ class StreamingNetwork(wiring.Component):
             "i": In(stream.Signature(unsigned(self.input_format.bits))),
             "o": Out(stream.Signature(unsigned(self.label_width + self.logits_format.bits))),
         })
+        _quiet_when_unused(self)
 
     # --- public description ----------------------------------------------------------------
 
