@@ -17,7 +17,8 @@ For each design (default: boolnet xnornet panet pokebnn), in one process, side b
   in a plain C++ Verilator loop: input always valid, output always ready, no cocotb; the
   limit the issue measures against.
 
-Every simulated output of the cocotb paths is compared with golden (full rate and 30 % random
+ccache is switched off (``OBJCACHE=``) so every build compiles from scratch. Every simulated
+output of the cocotb paths is compared with golden (full rate and 30 % random
 stalls on both sides). ``images_per_second`` and ``cycles_per_second`` are those of the
 full-rate run alone (simulator start-up and build excluded). Writes
 ``benchmarks/results/sim_speed.json`` and ``sim_speed.md``.
@@ -39,7 +40,12 @@ from amaranth.back import verilog
 
 from bnnhw import toolchain
 from bnnhw.design import Design
-from bnnhw.sim.network import StallPattern, check_results, input_pixels, simulate_network
+from bnnhw.sim.network import (
+    StallPattern,
+    check_results,
+    input_pixels,
+    simulate_network,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -160,7 +166,7 @@ def _cpp_row(design, images, work):
 def measure(name, images, slow_images, root):
     design = Design.find(name)
     network, compiled = design.network, design.compiled
-    log = lambda message: print(f"  {name}: {message}", flush=True)  # noqa: E731
+    log = lambda message: print(f"  {name}: {message}", flush=True)
     batch = _images(network, images)
     golden = (compiled.run(batch).reshape(len(batch), -1), compiled.classify(batch))
     slow = batch[:slow_images]
@@ -209,7 +215,7 @@ def _markdown(meta, rows):
             f"{row['images_per_second']:.1f} | {row['cycles_per_second'] / 1e3:.0f} | "
             f"{row['speedup_over_cocotb_clock']:.1f} | "
             f"{'' if fraction is None else f'{fraction:.2f}'} | {row['build_seconds']:.1f} | "
-            f"{'' if rebuild is None else f'{rebuild:.2f}'} |")
+            f"{'' if rebuild is None else f'{rebuild:.3f}'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -222,6 +228,7 @@ def main(argv=None):
                         help="images of the cocotb-clock path (default 60)")
     parser.add_argument("--out", type=Path, default=RESULTS / "sim_speed.json")
     args = parser.parse_args(argv)
+    os.environ["OBJCACHE"] = ""       # no ccache: build times are real compiles
     rows = []
     with tempfile.TemporaryDirectory(prefix="bnnhw-sim-speed-") as tmp:
         for name in args.designs:

@@ -34,8 +34,8 @@ def measure_toggles(network, images, *, work_dir, compiled=None, warmup=1, cxx_o
     images : (N, C, H, W) int array
         ``N > warmup``; the toggles are averaged over images ``warmup .. N-1``.
     work_dir : path
-        Verilator build (``work_dir/sim_cov<cxx_opt>``, reused when the network and images are
-        the same) and the runs' files (``coverage.dat`` of the last run).
+        The runs' files (``coverage.dat`` of the last run); the coverage model is compiled once
+        per network into the user's model cache (``bnnhw.sim.model_cache``).
     compiled : CompiledNetwork, optional
         If given, the outputs of the full run are compared with golden
         (``rtl_equals_golden``).

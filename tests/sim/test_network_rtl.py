@@ -100,3 +100,13 @@ def test_zero_padded_network_matches_golden(tmp_path):
     design = write_design(tmp_path, "zero_padded", zero_padded_model(0), 1000)
     result = run_build(str(design), out=tmp_path / "out", sim=True, images=16, log=_quiet)
     _check_simulation(result.report["simulation"], 16)
+
+
+def test_a_second_sim_build_into_another_folder_compiles_nothing(every_op_design, tmp_path):
+    first = run_build(str(every_op_design), out=tmp_path / "one", sim=True, images=3,
+                      log=_quiet).report["simulation"]
+    second = run_build(str(every_op_design), out=tmp_path / "two", sim=True, images=5,
+                       log=_quiet).report["simulation"]
+    _check_simulation(first, 3)
+    _check_simulation(second, 5)
+    assert second["model_from_cache"] and second["model_seconds"] < 2, second["model_seconds"]
