@@ -145,10 +145,10 @@ def simulate_batch(entries, work_dir, *, stalls=STALLS, cxx_opt="-O1"):
     job_path.write_text(json.dumps(job))
     (work_dir / "results.json").unlink(missing_ok=True)
     run_cocotb(verilog_sources=[source], toplevel="fuzz_top", test_module=str(TB),
-               build_dir=work_dir / "sim", test_dir=work_dir, cxx_opt=cxx_opt,
+               test_dir=work_dir, cxx_opt=cxx_opt,
                extra_env={"FUZZ_TB_JOB": str(job_path.resolve()),
                           "COCOTB_LOG_LEVEL": "WARNING", "GPI_LOG_LEVEL": "WARNING"},
-               build_args=("-Wno-fatal", "-Wno-WIDTH", "--output-split", "0"))
+               build_args=("-Wno-fatal", "-Wno-WIDTH"))
     raw = json.loads((work_dir / "results.json").read_text())
     out = []
     for k, (network, images) in enumerate(entries):

@@ -205,8 +205,8 @@ def run_harness_cocotb(*, block, make_blocks, key, tb_module, test_dir, seed=1):
     ``make_blocks()`` returns ``(blocks, specs)``: key -> component, and key -> plain-JSON
     description the testbench reads. It is called once per block family and process; the Verilog
     (``<top>.v``) and the JSON file go to ``tests/_build/<block>/all/`` at stable paths and the
-    Verilator model to ``tests/_build/<block>/all/sim``, so every configuration of a family shares
-    one cached build. ``BNNHW_TB_SPEC`` and ``BNNHW_TB_INSTANCE`` tell the testbench where the
+    Verilator model (``-O0``: compile time is what counts) to the user's model cache, so every
+    configuration of a family shares one build, kept across checkouts and runs. ``BNNHW_TB_SPEC`` and ``BNNHW_TB_INSTANCE`` tell the testbench where the
     parameters are and which instance to drive.
     """
     from amaranth.back import verilog
@@ -217,7 +217,8 @@ def run_harness_cocotb(*, block, make_blocks, key, tb_module, test_dir, seed=1):
     root = BUILD_ROOT / block / "all"
     if block not in _HARNESS_CACHE:
         blocks, specs = make_blocks()
-        source = write_source(root / f"{top}.v", verilog.convert(Harness(blocks), name=top))
+        source = write_source(root / f"{top}.v", verilog.convert(Harness(blocks), name=top,
+                                                                   emit_src=False))
         spec_path = write_source(root / "spec.json", json.dumps(specs, indent=1, sort_keys=True))
         _HARNESS_CACHE[block] = source, spec_path, set(specs)
     source, spec_path, keys = _HARNESS_CACHE[block]
@@ -225,6 +226,6 @@ def run_harness_cocotb(*, block, make_blocks, key, tb_module, test_dir, seed=1):
         raise KeyError(f"no instance {key!r} in the {block} harness")
     return run_cocotb(
         verilog_sources=[source], toplevel=top, test_module=TB_DIR / tb_module,
-        build_dir=root / "sim", test_dir=test_dir, seed=seed,
+        test_dir=test_dir, seed=seed, cxx_opt="-O0",
         extra_env={"BNNHW_TB_SPEC": str(spec_path), "BNNHW_TB_INSTANCE": key},
     )

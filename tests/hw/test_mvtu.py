@@ -501,7 +501,8 @@ def _harness_files():
         blocks, specs = _cocotb_blocks()
         root = BUILD_ROOT / "mvtu" / "all"
         _HARNESS["source"] = write_source(
-            root / "bnnhw_tb_mvtu.v", verilog.convert(Harness(blocks), name="bnnhw_tb_mvtu"))
+            root / "bnnhw_tb_mvtu.v", verilog.convert(Harness(blocks), name="bnnhw_tb_mvtu",
+                                                   emit_src=False))
         _HARNESS["spec"] = write_source(root / "spec.json",
                                         json.dumps(specs, indent=1, sort_keys=True))
     return _HARNESS["source"], _HARNESS["spec"]
@@ -510,15 +511,9 @@ def _harness_files():
 @pytest.mark.cocotb
 @pytest.mark.parametrize("key", sorted(COCOTB_CONFIGS))
 def test_cocotb_mvtu(key, tmp_path):
-    # ``run_harness_cocotb`` without its build arguments: the harness is big enough for Verilator
-    # to split the model into several C++ files sharing a precompiled header, which fails with
-    # the ccache wrapper (``Vtop__pch.h.fast: linker input file not found``, as in
-    # test_popcount.py); ``--output-split 0`` keeps one file.
-    from bnnhw.sim import DEFAULT_BUILD_ARGS, run_cocotb
+    from bnnhw.sim import run_cocotb
 
     source, spec = _harness_files()
     run_cocotb(verilog_sources=[source], toplevel="bnnhw_tb_mvtu",
-               test_module=TB_DIR / "tb_mvtu.py", build_dir=BUILD_ROOT / "mvtu" / "all" / "sim",
-               test_dir=tmp_path, seed=1,
-               build_args=[*DEFAULT_BUILD_ARGS, "--output-split", "0"],
+               test_module=TB_DIR / "tb_mvtu.py", test_dir=tmp_path, seed=1, cxx_opt="-O0",
                extra_env={"BNNHW_TB_SPEC": str(spec), "BNNHW_TB_INSTANCE": key})

@@ -1,11 +1,11 @@
 """``python -m bnnhw.build model.onnx``: an imported QONNX file as the DESIGN (docs/import.md).
 
 The fast tests build without simulating (import, named errors, ``--reference qonnx`` of golden
-against qonnx's executor); the cocotb tests simulate seven fixtures (Brevitas' QONNX: tfc_w1a1,
-tfc_w1a1_dynamo, cnv_w1a1, the W1A2 tfc_w1a2, the zero-padded conv_pad_w1a1; FINN-ONNX:
-cnv_w1a1_finn; FINN's streamlined form: bn_negative_w1a1_streamlined) on every fixture input
-(360 digits + 64 random images, both stall patterns) and compare the RTL with the fixtures'
-qonnx outputs (``benchmarks/qonnx_rtl.py``: all 17).
+against qonnx's executor); the cocotb tests simulate eight fixtures (Brevitas' QONNX: tfc_w1a1,
+tfc_w1a1_dynamo, sfc_w1a1_dynamo, cnv_w1a1, the W1A2 tfc_w1a2, the zero-padded conv_pad_w1a1;
+FINN-ONNX: cnv_w1a1_finn; FINN's streamlined form: bn_negative_w1a1_streamlined) on every input
+of the fixture (360 digits + 64 random images, both stall patterns) and compare the RTL with
+the fixtures' qonnx outputs (``benchmarks/qonnx_rtl.py``: all 17).
 """
 
 import json
@@ -283,10 +283,12 @@ def test_cocotb_cnv_w1a1_rtl_is_qonnx_on_every_input(tmp_path):
 
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", ["tfc_w1a2", "conv_pad_w1a1", "tfc_w1a1_dynamo",
-                                  "cnv_w1a1_finn", "bn_negative_w1a1_streamlined"])
+                                  "sfc_w1a1_dynamo", "cnv_w1a1_finn",
+                                  "bn_negative_w1a1_streamlined"])
 def test_cocotb_more_fixtures_rtl_is_qonnx_on_every_input(tmp_path, name):
-    """W1A2 activations (thermometer slices), zero padding, the dynamo exporter, FINN-ONNX
-    custom ops, FINN's streamlined form with a negative batch-norm scale (a TopK index out)."""
+    """W1A2 activations (thermometer slices), zero padding, the dynamo exporter (TFC and SFC
+    sizes), FINN-ONNX custom ops, FINN's streamlined form with a negative batch-norm scale and
+    thresholds outside [0, N] (a TopK index out)."""
     report, outputs = _simulate_fixture(tmp_path, name, ["--target-cycles", "1000"])
     assert report["source"]["file"] == f"{name}.onnx"
     assert report["simulation"]["measured_cycles_per_inference"] <= 1000
