@@ -129,7 +129,10 @@ def prune(keep: Path | None = None) -> list[Path]:
         if folder.absolute() == keep:
             continue
         # A model last used within the minute may be in use by another process: leave it.
-        if time.time() - (folder / COMPLETE).stat().st_mtime < 60:
+        try:
+            if time.time() - (folder / COMPLETE).stat().st_mtime < 60:
+                continue
+        except OSError:                 # removed meanwhile by another process
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
