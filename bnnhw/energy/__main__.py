@@ -4,8 +4,9 @@ Each design is compiled and folded as ``python -m bnnhw.build`` does, simulated 
 with toggle coverage on held-out digits (``--images N`` measured after one warm-up image) and
 reported with :func:`bnnhw.energy.energy_report`. Prints Markdown (totals per design, the ratio
 of every design to the first, and with ``--engines`` one table per design), or with ``--json``
-one object ``{design: report}``. The Verilator builds are cached under ``--work`` (default
-``$TMPDIR/bnnhw-energy``).
+one object ``{design: report}``. The coverage runs' files go under ``--work`` (default
+``$TMPDIR/bnnhw-energy``); the Verilator models come from the user's model cache
+(``bnnhw.sim.model_cache``).
 """
 
 import argparse
@@ -86,7 +87,8 @@ def main(argv=None):
                         help="held-out digits measured (after one warm-up image; default 20)")
     parser.add_argument("--work", type=Path,
                         default=Path(tempfile.gettempdir()) / "bnnhw-energy",
-                        help="Verilator build cache (one folder per design)")
+                        help="coverage runs' files (one folder per design); the Verilator "
+                             "models are in the user's model cache")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--engines", action="store_true", help="add a table per design")
     args = parser.parse_args(argv)
