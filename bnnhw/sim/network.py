@@ -164,7 +164,7 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
     coverage : bool
         Build with Verilator's toggle coverage (``--coverage-toggle``; its own cached model)
         and write ``work_dir/coverage.dat`` at the end of the simulation
-        (cocotb's Verilator main calls ``VerilatedCov::write`` when the simulation ends; the
+        (bnnhw's simulator main calls ``VerilatedCov::write`` when the simulation ends; the
         file name is passed as ``+verilator+coverage+file+``, per-instance points kept with
         ``--coverage-per-instance``). Every result's ``coverage`` is that file; it counts the
         toggles of every run of this call. :func:`bnnhw.energy.parse_coverage` reads it.

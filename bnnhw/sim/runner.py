@@ -5,10 +5,13 @@
 failed, errored or missing cocotb test into an :class:`AssertionError`, so a pytest test that calls
 it can never pass silently.
 
-Caching: Verilator skips regenerating a model whose sources and options are unchanged, and ``make``
-then has nothing to do, so a rerun costs well under a second. The cache keys on source *paths*, so
-write the Verilog to a stable path (:func:`write_source` keeps the file untouched when the text is
-the same) and give every parameter set its own ``build_dir``.
+Caching: without a ``build_dir`` the model comes from the user's model cache
+(:mod:`.model_cache`), keyed by the sources' text and every build option, and is compiled once
+for every caller. With an explicit ``build_dir``, Verilator skips regenerating a model whose
+sources and options are unchanged and ``make`` then has nothing to do; that check keys on source
+*paths*, so write the Verilog to a stable path (:func:`write_source` keeps the file untouched
+when the text is the same) and give every parameter set its own ``build_dir``. Either way, runs
+sharing a model folder are serialized by its lock file (:func:`.model_cache.locked`).
 """
 
 from __future__ import annotations
@@ -77,23 +80,6 @@ def write_source(path: StrPath, text: str) -> Path:
     tmp.write_text(text)
     os.replace(tmp, path)
     return path
-
-
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``directory`` (pytest-xdist workers may share a build dir)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(directory / ".bnnhw-sim.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -207,25 +193,19 @@ def _half_period(clock_period_ns: float, precision: str) -> int:
     return round(half)
 
 
-def _cached_build_dir(sources: Sequence[Path], toplevel: str, settings: dict) -> Path:
-    """The model cache folder of these sources and settings; the sources are copied into it
-    (under ``src/``) so the model never depends on where the caller keeps them."""
+def _cached_build_dir(texts: Mapping[str, str], toplevel: str, settings: dict) -> Path:
+    """The model cache folder of the sources ``texts`` (file name -> text) and ``settings``."""
     from cocotb_tools import config as cocotb_config
 
-    texts = {source.name: source.read_text() for source in sources}
-    if len(texts) != len(sources):
-        raise ValueError("verilog_sources: two sources share a file name")
     settings = dict(settings, toplevel=toplevel, main=_MAIN_CPP.read_text(),
                     cocotb_libs=str(cocotb_config.libs_dir))
-    folder = model_cache.model_dir(model_cache.model_key(texts, settings))
-    return folder
+    return model_cache.model_dir(model_cache.model_key(texts, settings))
 
 
-def _copy_sources(sources: Sequence[Path], folder: Path) -> list[Path]:
-    copies = []
-    for source in sources:
-        copies.append(write_source(folder / "src" / source.name, source.read_text()))
-    return copies
+def _copy_sources(texts: Mapping[str, str], folder: Path) -> list[Path]:
+    """Write the sources into ``folder/src`` (the model never depends on where the caller keeps
+    them); return their paths there, in order."""
+    return [write_source(folder / "src" / name, text) for name, text in texts.items()]
 
 
 def _strip_build(folder: Path, executable: str) -> None:
@@ -364,7 +344,10 @@ def run_cocotb(
         if test_dir is None:
             raise ValueError("test_dir is required when the model comes from the cache "
                              "(build_dir=None)")
-        build_dir = _cached_build_dir(sources, toplevel, {
+        texts = {source.name: source.read_text() for source in sources}
+        if len(texts) != len(sources):
+            raise ValueError("verilog_sources: two sources share a file name")
+        build_dir = _cached_build_dir(texts, toplevel, {
             "build_args": list(build_args), "parameters": dict(parameters or {}),
             "waves": waves, "timescale": list(timescale), "cxx_opt": cxx_opt, "clock": clock,
             "half_period": half_period, "public": public, "make": _MAKE_VARS})
@@ -385,7 +368,7 @@ def run_cocotb(
             with model_cache.locked(build_dir):
                 from_cache = model_cache.is_complete(build_dir)
                 if not from_cache:
-                    _build(runner, _copy_sources(sources, build_dir), toplevel, build_dir,
+                    _build(runner, _copy_sources(texts, build_dir), toplevel, build_dir,
                            build_args, parameters, timescale, waves, log)
                     _strip_build(build_dir, toplevel)
                     model_cache.mark_complete(build_dir, {"toplevel": toplevel,
@@ -397,7 +380,7 @@ def run_cocotb(
             abnormal = _test(runner, module_name, module_dir, toplevel, build_dir, test_dir,
                              testcase, test_env, parameters, waves, seed, test_args, plusargs)
         else:
-            with _locked(build_dir):
+            with model_cache.locked(build_dir):
                 _build(runner, sources, toplevel, build_dir, build_args, parameters, timescale,
                        waves, log)
                 _note_build(build_info, build_dir, from_cache, started)
