@@ -15,7 +15,8 @@ import operator
 
 from .errors import BnnhwError
 
-__all__ = ["ParameterError", "bool_param", "int_param", "int_vector", "is_bool", "pair"]
+__all__ = ["ParameterError", "bool_param", "int_param", "int_vector", "is_bool", "pair",
+           "whole_window_geometry"]
 
 
 class ParameterError(BnnhwError, ValueError, TypeError):
@@ -92,3 +93,30 @@ def pair(value, name, lo=None):
         return (int_param(value[0], name, lo), int_param(value[1], name, lo))
     value = int_param(value, name, lo)
     return (value, value)
+
+
+def whole_window_geometry(height, width, kernel, stride, padding):
+    """Why a whole-window sliding-window unit (``bnnhw.hw.window_parallel``) cannot stream this
+    window geometry, or ``""`` when it can: the one rule the unit and the folding planner share.
+
+    The unit completes the window of output ``(oy, ox)`` at image pixel ``need(oy, ox) =
+    (oy*sh - ph + kh - 1)*W + ox*sw - pw + kw - 1`` of a continuous pixel sequence, one output
+    per step. So the first output's pixel may not lie before the image (``ph < kh``,
+    ``pw < kw``), each output needs a later pixel than the one before it (``sh*W`` beyond the
+    last output of a row, ``(W_out - 1)*sw`` back), and an image's last window must be due
+    before the next image's first window and its last pixel (``need_last - H*W <
+    need_first``, ``need_last <= 2*H*W - 2``)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    if ph >= kh or pw >= kw:
+        return f"padding {(ph, pw)} reaches a whole kernel {(kh, kw)}"
+    h_out = (height + 2 * ph - kh) // sh + 1
+    w_out = (width + 2 * pw - kw) // sw + 1
+    if h_out > 1 and sh * width <= (w_out - 1) * sw:
+        return "a row's first window is due no later than the last window of the row above"
+    first = (kh - 1 - ph) * width + kw - 1 - pw
+    last = ((h_out - 1) * sh - ph + kh - 1) * width + (w_out - 1) * sw - pw + kw - 1
+    if last - height * width >= first:
+        return "an image's last window is due after the next image's first"
+    if last > 2 * height * width - 2:
+        return "an image's last window is due after the next image's last pixel"
+    return ""
