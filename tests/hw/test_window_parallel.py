@@ -84,7 +84,7 @@ def test_timing(key):
     images then follow every ``max(H*W, H_out*W_out*repeat)`` cycles."""
     config = CONFIGS[key]
     dut = make(config)
-    c, h, w, kernel, stride, padding = config[:6]
+    h, w, kernel, _, padding = config[1:6]
     (kh, kw), (ph, pw) = pair(kernel), pair(padding)
     count, cpi = 6, dut.chunks_per_image
     edges = stream_timing(dut, [0] * (count * h * w), count * cpi)
