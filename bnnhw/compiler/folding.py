@@ -21,7 +21,7 @@ import numbers
 from dataclasses import dataclass
 
 from ..errors import LayerError
-from ..params import pair
+from ..params import pair, whole_window_geometry
 from .fusion import MATRIX_OPS, pooled_dense_layers
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
@@ -53,6 +53,7 @@ class LayerFolding:
     groups: int = 1
     pooled: bool = False
     drain: int = 0
+    whole_window: bool = False
 
     def __post_init__(self):
         if self.pe < 1 or self.rows % self.pe:
@@ -65,7 +66,8 @@ class LayerFolding:
         if self.simd < 1 or self.fan_in % self.simd:
             raise FoldingError(self.layer, "simd", f"{self.simd} does not divide the layer's "
                                                    f"fan-in of {self.fan_in}")
-        if self.channels and self.channels % self.simd:
+        if self.channels and self.channels % self.simd and not (
+                self.whole_window and self.simd == self.fan_in):
             raise FoldingError(self.layer, "simd", f"{self.simd} does not divide the layer's "
                                                    f"{self.channels} input channels per group "
                                                    f"(a window transfer may not straddle two "
@@ -91,7 +93,8 @@ class LayerFolding:
 
     def with_(self, pe, simd):
         return LayerFolding(self.layer, self.op, self.rows, self.fan_in, self.positions, pe,
-                            simd, self.channels, self.groups, self.pooled, self.drain)
+                            simd, self.channels, self.groups, self.pooled, self.drain,
+                            self.whole_window)
 
     @property
     def depthwise(self):
@@ -104,8 +107,13 @@ class LayerFolding:
         return _divisors(self.rows if self.depthwise else self.rows // self.groups)
 
     def simd_options(self):
-        """Legal SIMD values: divisors of the fan-in (and of ``channels`` for a convolution)."""
-        return [d for d in _divisors(self.fan_in) if not self.channels or self.channels % d == 0]
+        """Legal SIMD values: divisors of the fan-in (and of ``channels`` for a convolution), and
+        the whole fan-in when one transfer may carry the whole window (``whole_window``)."""
+        options = [d for d in _divisors(self.fan_in)
+                   if not self.channels or self.channels % d == 0]
+        if self.whole_window and self.fan_in not in options:
+            options.append(self.fan_in)
+        return options
 
     def to_dict(self):
         return {"layer": self.layer, "op": self.op, "rows": self.rows, "fan_in": self.fan_in,
@@ -213,10 +221,33 @@ def matrix_layers(compiled):
         drain = 0
         if layer.name in pooled:     # pipeline drain, then the head's argmax on the held result
             drain = POOLED_DRAIN_CYCLES + (rows if compiled.output == layer.name else 0)
+        whole = layer.name not in pooled and _whole_window(compiled, layer, groups)
         result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions,
                                    channels=channels, groups=groups,
-                                   pooled=layer.name in pooled, drain=drain))
+                                   pooled=layer.name in pooled, drain=drain,
+                                   whole_window=whole))
     return result
+
+
+def _whole_window(compiled, layer, groups):
+    """Whether ``layer``'s window may go to its matrix unit as one transfer (``SIMD = fan_in``
+    beyond the channel divisors): an ungrouped window the whole-window unit streams
+    (:func:`bnnhw.params.whole_window_geometry`), not zero-padded (the border flag is per
+    chunk)."""
+    if groups != 1:
+        return False
+    _, height, width = (int(n) for n in compiled.values[layer.inputs[0]].shape)
+    p = layer.params
+    if layer.op.endswith("dense"):
+        kernel, stride, padding = (height, width), (1, 1), (0, 0)
+    else:
+        weight = p["weight_bases"][0] if layer.op == "panet_conv2d" else p["weight"]
+        kernel = tuple(int(k) for k in weight.shape[2:])
+        stride, padding = pair(p["stride"], "stride"), pair(p["padding"], "padding")
+        if layer.op == "binary_conv2d" and p.get("dot", "xnor") == "xnor" \
+                and int(p.get("pad_value", 1)) == 0 and max(padding) > 0:
+            return False
+    return not whole_window_geometry(height, width, kernel, stride, padding)
 
 
 def _cheapest_for(folding, target):

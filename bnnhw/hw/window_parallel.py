@@ -3,8 +3,8 @@
 Same windows as :class:`bnnhw.hw.window.SlidingWindow` (docs/numerics.md §1 and §4: for every
 output position ``(oy, ox)`` in raster order the window ``x_pad[c, oy*sh + ky, ox*sw + kx]`` in
 hardware fan-in order ``(ky, kx, c)``, border taps the pad bit), but the whole window of
-``kh*kw*C`` bits goes out as one transfer (element ``(ky*kw + kx)*C + c`` at that bit): what a
-matrix unit with ``SIMD = fan_in`` consumes in one cycle. A layer behind it runs at one input
+``kh*kw*C`` bits goes out as one transfer (element ``(ky*kw + kx)*C + c`` at that bit; group
+order below): what a matrix unit with ``SIMD = fan_in`` consumes in one cycle. A layer behind it runs at one input
 pixel per cycle.
 
 **Structure** (FINN's and every HLS line buffer's shift structure, with the border handled by
@@ -32,17 +32,23 @@ image's first window is due (true for unpadded windows, "same" padding, strided 
 windows; not for padding larger than half a kernel). Other windows go through
 :class:`~bnnhw.hw.window.SlidingWindow`.
 
-**Streams.** Input ``i``: one pixel per transfer, raster order, payload ``unsigned(C)``; images
-back to back. Output ``o``: ``unsigned(kh*kw*C)``, ``H_out*W_out*repeat`` transfers per image
-(each window ``repeat`` times in a row, for a matrix unit that re-reads its input per neuron
-fold).
+**Groups** (``groups = G``): the window is in group order ``(g, ky, kx, c)`` with ``c`` over
+group ``g``'s ``C/G`` channels, as :class:`~bnnhw.hw.window.SlidingWindow` sends it. With
+``simd = kh*kw*C`` (default) it goes out whole, all groups side by side (a matrix unit computing
+every group at once); with ``simd = kh*kw*C/G`` as ``G`` transfers, group by group.
 
-**Timing.** ``o.valid`` and ``o.payload`` are registers, loaded at the step that completes a
+**Streams.** Input ``i``: one pixel per transfer, raster order, payload ``unsigned(C)``; images
+back to back. Output ``o``: ``unsigned(simd)``, ``H_out*W_out*(kh*kw*C/simd)*repeat`` transfers
+per image (each transfer ``repeat`` times in a row, for a matrix unit that re-reads its input
+per neuron fold).
+
+**Timing.** ``o.valid`` and the held window are registers (``o.payload`` selects a group's
+part of it), loaded at the step that completes a
 window (:attr:`latency` = 1: the window transfers one edge after the edge that accepted its
 bottom-right pixel). A step that completes no window proceeds while ``o`` is held; a step that
 completes one waits until the held window has gone (``i.ready`` depends combinationally on
-``o.ready`` for that step only). Without stalls: one pixel per cycle, ``max(H*W, H_out*W_out*
-repeat)`` cycles per image in steady state (:attr:`cycles_per_image`).
+``o.ready`` for that step only). Without stalls: one pixel per cycle, ``max(H*W,
+chunks_per_image)`` cycles per image in steady state (:attr:`cycles_per_image`).
 
 **Cost.** ``W*(kh-1)*C`` bits of column memory (block or distributed RAM; a register for
 ``W = 1``), ``(kw-1)*kh*C`` window flip-flops and ``kh*kw*C`` output flip-flops.
@@ -72,12 +78,17 @@ class ParallelWindow(wiring.Component):
         :func:`bnnhw.params.whole_window_geometry`.
     pad_bit : 0 or 1
         Border value (1 = +1, default; 0 = -1, or an int8 zero when pixels are int8 elements).
+    groups : int
+        ``G`` dividing ``C`` (default 1): the window in group order ``(g, ky, kx, c)``.
+    simd : int
+        Bits per transfer: ``kh*kw*C`` (default, the whole window) or ``kh*kw*C/G`` (one group's
+        window per transfer).
     repeat : int
-        Each window goes out this many times in a row (default 1).
+        Each transfer goes out this many times in a row (default 1).
 
     Members: ``i: In(stream.Signature(unsigned(C)))``, ``o: Out(stream.Signature(unsigned(
-    kh*kw*C)))``. Properties: the parameters, ``output_size``, ``fan_in``, ``simd`` (=
-    ``fan_in``), ``chunks_per_window`` (1), ``chunks_per_image``, ``cycles_per_image``,
+    simd)))``. Properties: the parameters, ``output_size``, ``fan_in`` (``kh*kw*C``),
+    ``chunks_per_window`` (1 or ``G``), ``chunks_per_image``, ``cycles_per_image``,
     ``memory_bits``, ``latency`` (1).
 
     Raises
@@ -87,8 +98,12 @@ class ParallelWindow(wiring.Component):
     """
 
     def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,
-                 repeat=1):
+                 groups=1, simd=None, repeat=1):
         self._channels = int_param(channels, "channels", 1)
+        self._groups = int_param(groups, "groups", 1)
+        if self._channels % self._groups:
+            raise ParameterError("groups", f"expected a divisor of channels={self._channels}",
+                                 self._groups)
         self._height = int_param(height, "height", 1)
         self._width = int_param(width, "width", 1)
         self._kernel = pair(kernel, "kernel", 1)
@@ -112,9 +127,14 @@ class ParallelWindow(wiring.Component):
         (sh, sw) = self._stride
         self._output_size = ((self._height + 2 * ph - kh) // sh + 1,
                              (self._width + 2 * pw - kw) // sw + 1)
+        whole = kh * kw * self._channels
+        self._simd = whole if simd is None else int_param(simd, "simd", 1)
+        if self._simd not in (whole, whole // self._groups):
+            raise ParameterError("simd", f"expected the whole window ({whole} bits) or one "
+                                         f"group's ({whole // self._groups} bits)", self._simd)
         super().__init__({
             "i": In(stream.Signature(unsigned(self._channels))),
-            "o": Out(stream.Signature(unsigned(kh * kw * self._channels))),
+            "o": Out(stream.Signature(unsigned(self._simd))),
         })
 
     channels = property(lambda self: self._channels, doc="``C``, bits per input pixel.")
@@ -128,12 +148,15 @@ class ParallelWindow(wiring.Component):
     output_size = property(lambda self: self._output_size, doc="``(H_out, W_out)``.")
     fan_in = property(lambda self: self._kernel[0] * self._kernel[1] * self._channels,
                       doc="Bits per window, ``kh*kw*C``.")
-    simd = property(lambda self: self.fan_in, doc="Bits per output transfer (the window).")
-    groups = property(lambda self: 1, doc="Always 1 (one window per position).")
-    chunks_per_window = property(lambda self: 1, doc="Transfers per window.")
+    simd = property(lambda self: self._simd,
+                    doc="Bits per output transfer: the whole window or one group's.")
+    groups = property(lambda self: self._groups,
+                      doc="``G``: the window is in group order ``(g, ky, kx, c)``.")
+    chunks_per_window = property(lambda self: self.fan_in // self._simd,
+                                 doc="Transfers per window (1, or ``G`` group by group).")
     chunks_per_image = property(
-        lambda self: self._output_size[0] * self._output_size[1] * self._repeat,
-        doc="Output transfers per image.")
+        lambda self: self._output_size[0] * self._output_size[1] * self.chunks_per_window
+        * self._repeat, doc="Output transfers per image.")
     cycles_per_image = property(
         lambda self: max(self._height * self._width, self.chunks_per_image),
         doc="Steady-state cycles per image without stalls, images back to back.")
@@ -166,6 +189,10 @@ class ParallelWindow(wiring.Component):
         top = Signal(signed(bits_for(H + kh + ph) + 1), init=-ph)     # oy*sh - ph
         left = Signal(signed(bits_for(W + kw + pw) + 1), init=-pw)    # ox*sw - pw
         rep = Signal(range(self._repeat))
+        G = self._groups
+        transfers = self.chunks_per_window
+        part = Signal(range(transfers))          # the group of the transfer on `o`
+        last_transfer = (rep == self._repeat - 1) & (part == transfers - 1)
 
         completes = Signal()     # the next step's pixel completes the window of (oy, ox)
         busy = Signal()          # the held window has not gone (or goes again)
@@ -174,7 +201,7 @@ class ParallelWindow(wiring.Component):
         emit = Signal()
         m.d.comb += [
             completes.eq(t == need),
-            busy.eq(self.o.valid & ~(self.o.ready & (rep == self._repeat - 1))),
+            busy.eq(self.o.valid & ~(self.o.ready & last_transfer)),
             virtual.eq((rel == 1) & (wpos == 0) & ~self.i.valid),
             self.i.ready.eq(~(busy & completes)),
             step.eq((self.i.valid | virtual) & ~(busy & completes)),
@@ -240,12 +267,23 @@ class ParallelWindow(wiring.Component):
         col_in = [((left + kx) >= 0) & ((left + kx) < W) for kx in range(kw)]
         taps = [Mux(row_in[ky] & col_in[kx], columns[kx][ky * C:(ky + 1) * C], pad_word)
                 for ky in range(kh) for kx in range(kw)]
+        per_group = C // G
+        ordered = Cat(*(taps[t][g * per_group:(g + 1) * per_group]
+                        for g in range(G) for t in range(kh * kw)))       # (g, ky, kx, c)
+        held = Signal(len(ordered))
+        if transfers > 1:
+            m.d.comb += self.o.payload.eq(held.word_select(part, self._simd))
+        else:
+            m.d.comb += self.o.payload.eq(held)
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += rep.eq(Mux(rep == self._repeat - 1, 0, rep + 1))
-            with m.If(rep == self._repeat - 1):
+            if transfers > 1:
+                with m.If(rep == self._repeat - 1):
+                    m.d.sync += part.eq(Mux(part == transfers - 1, 0, part + 1))
+            with m.If(last_transfer):
                 m.d.sync += self.o.valid.eq(0)
         with m.If(emit):
-            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(Cat(*taps))]
+            m.d.sync += [self.o.valid.eq(1), held.eq(ordered)]
             with m.If(ox == w_out - 1):
                 m.d.sync += [ox.eq(0), left.eq(-pw)]
                 with m.If(oy == h_out - 1):

@@ -44,17 +44,38 @@ CONFIGS = {
 }
 
 
+#: Grouped: id -> (C, H, W, kernel, stride, padding, pad_bit, repeat, groups, per_group):
+#: ``per_group`` sends one group's window per transfer, else all groups side by side.
+GROUPED = {
+    "g4_whole": (8, 5, 6, 3, 1, 1, 1, 1, 4, False),
+    "g4_per_group": (8, 5, 6, 3, 1, 1, 0, 1, 4, True),
+    "g2_per_group_repeat": (4, 4, 4, 3, 1, 1, 1, 3, 2, True),
+    "g3_s2_whole": (6, 7, 5, 3, 2, 1, 0, 2, 3, False),
+}
+
+
 def make(config):
-    c, h, w, kernel, stride, padding, pad_bit, repeat = config
+    c, h, w, kernel, stride, padding, pad_bit, repeat, *grouping = config
+    groups, per_group = grouping or (1, False)
+    (kh, kw) = pair(kernel)
     return ParallelWindow(channels=c, height=h, width=w, kernel=kernel, stride=stride,
-                          padding=padding, pad_bit=pad_bit, repeat=repeat)
+                          padding=padding, pad_bit=pad_bit, repeat=repeat, groups=groups,
+                          simd=kh * kw * c // (groups if per_group else 1))
 
 
 def expected(x, config):
-    """Whole windows as integers, each ``repeat`` times, images and positions in order."""
-    _, _, _, kernel, stride, padding, pad_bit, repeat = config
-    win = windows(x, kernel, stride, padding, pad_bit)
-    return [pack(v) for v in win.reshape(-1, win.shape[-1]) for _ in range(repeat)]
+    """Windows in group order ``(g, ky, kx, c)`` as integers (the whole window, or each group's
+    window in turn), each transfer ``repeat`` times, images and positions in order."""
+    _, _, _, kernel, stride, padding, pad_bit, repeat, *grouping = config
+    groups, per_group = grouping or (1, False)
+    c = x.shape[1]
+    parts = [windows(x[:, g * c // groups:(g + 1) * c // groups], kernel, stride, padding,
+                     pad_bit) for g in range(groups)]
+    win = np.stack(parts, axis=3)                          # (B, Ho, Wo, G, kh*kw*C/G)
+    win = win.reshape(-1, groups, win.shape[-1])
+    if per_group:
+        return [pack(v[g]) for v in win for g in range(groups) for _ in range(repeat)]
+    return [pack(v.reshape(-1)) for v in win for _ in range(repeat)]
 
 
 def images(config, seed, count=4):
@@ -70,6 +91,18 @@ def images(config, seed, count=4):
 def test_windows_match_reference(config, stalls):
     dut = make(config)
     x = images(config, sum(config[:3]) + config[6])
+    want = expected(x, config)
+    assert len(want) == len(x) * dut.chunks_per_image
+    got = run_stream(dut, pixels(x), len(want), stall_in=stalls[0], stall_out=stalls[1],
+                     seed=len(want), drain=40)
+    assert got == want
+
+
+@pytest.mark.parametrize("stalls", list(STALLS.values()), ids=list(STALLS))
+@pytest.mark.parametrize("config", list(GROUPED.values()), ids=list(GROUPED))
+def test_grouped_windows_match_reference(config, stalls):
+    dut = make(config)
+    x = images(config, sum(config[:3]) + config[8])
     want = expected(x, config)
     assert len(want) == len(x) * dut.chunks_per_image
     got = run_stream(dut, pixels(x), len(want), stall_in=stalls[0], stall_out=stalls[1],
@@ -132,6 +165,8 @@ GOOD = {"channels": 4, "height": 5, "width": 6, "kernel": 3, "stride": 1, "paddi
     ({"padding": 3}, "padding"),                 # reaches the whole kernel
     ({"padding": 2}, "padding"),                 # rows' windows overlap in time
     ({"kernel": 2, "padding": 1}, "padding"),
+    ({"groups": 3}, "groups"),
+    ({"groups": 2, "simd": 12}, "simd"),
 ])
 def test_bad_parameters(changes, name):
     with pytest.raises(ParameterError, match=rf"^{name}"):
@@ -191,16 +226,20 @@ def test_conv_layer_at_one_pixel_per_cycle(pe):
 
 #: The Verilator harness: every configuration above in one top.
 COCOTB_KEYS = ["3x3_s1_p1", "3x3_s2_p1", "2x2_s2_odd_map", "2x3_rect_stride", "whole_map_dense",
-               "width_1", "height_1", "5x5_s1_p2", "3x3_repeat_4", "3x3_s2_repeat_2"]
+               "width_1", "height_1", "5x5_s1_p2", "3x3_repeat_4", "3x3_s2_repeat_2",
+               "g4_whole", "g2_per_group_repeat", "g3_s2_whole"]
 
 
 def _cocotb_blocks():
     specs = {}
-    for key, (c, h, w, kernel, stride, padding, pad_bit, repeat) in CONFIGS.items():
-        specs[f"p_{key}"] = {"channels": c, "height": h, "width": w, "kernel": list(pair(kernel)),
-                      "stride": list(pair(stride)), "padding": list(pair(padding)),
-                      "pad_bit": pad_bit, "repeat": repeat}
-    return {f"p_{key}": make(config) for key, config in CONFIGS.items()}, specs
+    for key, config in {**CONFIGS, **GROUPED}.items():
+        c, h, w, kernel, stride, padding, pad_bit, repeat, *grouping = config
+        groups, per_group = grouping or (1, False)
+        specs[f"p_{key}"] = {"channels": c, "height": h, "width": w,
+                             "kernel": list(pair(kernel)), "stride": list(pair(stride)),
+                             "padding": list(pair(padding)), "pad_bit": pad_bit,
+                             "repeat": repeat, "groups": groups, "per_group": per_group}
+    return {f"p_{key}": make(config) for key, config in {**CONFIGS, **GROUPED}.items()}, specs
 
 
 @pytest.mark.cocotb

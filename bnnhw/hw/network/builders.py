@@ -23,6 +23,7 @@ from ..pooldense import PooledInt8Dense
 from ..streams import Deserializer, Join, Serializer
 from ..threshold import ThresholdUnit
 from ..window import SlidingWindow, block_rams, default_buffer_rows
+from ..window_parallel import ParallelWindow
 from . import NetworkError
 from .stages import JoinEngine, clip_dot, clip_width, piece_indicators, saturating_sum
 
@@ -50,9 +51,10 @@ def _repack(payload, src, dst):
 
 def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, simd_bits,
                           repeat=1, zero_pad=False):
-    """A serializer (1x1 convolutions, dense layers on a 1x1 map) or a sliding window; a
-    window sends each (group's) window ``repeat`` times, once per neuron fold of a
-    ``reread`` MVU (no vector buffer)."""
+    """A serializer (1x1 convolutions, dense layers on a 1x1 map), a whole-window unit (a
+    transfer of ``simd_bits`` carries the whole window) or a sliding window; a window sends
+    each (group's) window ``repeat`` times, once per neuron fold of a ``reread`` MVU (no
+    vector buffer)."""
     height, width = geometry.height, geometry.width
     kernel, stride, padding = geometry.kernel, geometry.stride, geometry.padding
     if kernel == (1, 1) and stride == (1, 1) and padding == (0, 0):
@@ -61,6 +63,13 @@ def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, si
     if kernel == (height, width) and padding == (0, 0) and height * width == 1:
         return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1,
                           registered=False)
+    if simd_bits == kernel[0] * kernel[1] * channels_bits and simd_bits > channels_bits:
+        if groups != 1 or zero_pad:
+            raise NetworkError(None, "simd", f"a whole-window transfer of {simd_bits} bits "
+                                             f"needs an ungrouped window without zero padding")
+        return ParallelWindow(channels=channels_bits, height=height, width=width,
+                              kernel=kernel, stride=stride, padding=padding, pad_bit=pad_bit,
+                              repeat=repeat)
     # chunked line buffer when it needs fewer block RAMs and the writer keeps pace
     rows = default_buffer_rows(height, kernel[0], stride[0], padding[0])
     chunks = channels_bits // simd_bits
