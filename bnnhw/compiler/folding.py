@@ -59,7 +59,7 @@ class LayerFolding:
         if self.pe < 1 or self.rows % self.pe:
             raise FoldingError(self.layer, "pe", f"{self.pe} does not divide the layer's "
                                                  f"{self.rows} output channels")
-        if not self.depthwise and (self.rows // self.pe) % self.groups:
+        if not self.depthwise and (self.rows // self.pe) % self.groups and not self.all_groups:
             raise FoldingError(self.layer, "pe", f"{self.pe} does not divide the "
                                                  f"{self.rows // self.groups} output channels "
                                                  f"of each of the {self.groups} groups")
@@ -72,6 +72,13 @@ class LayerFolding:
                                                    f"{self.channels} input channels per group "
                                                    f"(a window transfer may not straddle two "
                                                    f"pixels)")
+
+    @property
+    def all_groups(self):
+        """A grouped layer computing every group at once: its whole window (all groups side by
+        side) in one transfer, ``PE = rows`` (one matrix unit per group, in parallel)."""
+        return self.groups > 1 and self.whole_window and self.simd == self.fan_in \
+            and self.pe == self.rows
 
     @property
     def neuron_folds(self):
@@ -103,8 +110,24 @@ class LayerFolding:
             and self.channels == 1
 
     def pe_options(self):
-        """Legal PE values: divisors of the output channels per group (of all, depthwise)."""
-        return _divisors(self.rows if self.depthwise else self.rows // self.groups)
+        """Legal PE values: divisors of the output channels per group (of all, depthwise), and
+        all rows for a grouped layer whose whole window fits one transfer (:attr:`all_groups`,
+        with ``SIMD = fan_in`` only)."""
+        options = _divisors(self.rows if self.depthwise else self.rows // self.groups)
+        if self.groups > 1 and self.whole_window and not self.depthwise:
+            options.append(self.rows)
+        return options
+
+    def options(self):
+        """Every legal ``(PE, SIMD)`` folding of this layer."""
+        result = []
+        for pe in self.pe_options():
+            for simd in self.simd_options():
+                try:
+                    result.append(self.with_(pe, simd))
+                except FoldingError:
+                    continue
+        return result
 
     def simd_options(self):
         """Legal SIMD values: divisors of the fan-in (and of ``channels`` for a convolution), and
@@ -231,11 +254,13 @@ def matrix_layers(compiled):
 
 def _whole_window(compiled, layer, groups):
     """Whether ``layer``'s window may go to its matrix unit as one transfer (``SIMD = fan_in``
-    beyond the channel divisors): an ungrouped window the whole-window unit streams
+    beyond the channel divisors; a grouped binary layer's group by group, or all groups at once
+    with ``PE = rows``): a window the whole-window unit streams
     (:func:`bnnhw.params.whole_window_geometry`), not zero-padded (the border flag is per
     chunk)."""
-    if groups != 1:
-        return False
+    if groups > 1 and (layer.op != "binary_conv2d" or int(compiled.values[
+            layer.inputs[0]].shape[0]) == groups):
+        return False     # grouped int8 / PA-Net engines, depthwise: one window at a time
     _, height, width = (int(n) for n in compiled.values[layer.inputs[0]].shape)
     p = layer.params
     if layer.op.endswith("dense"):
@@ -253,22 +278,18 @@ def _whole_window(compiled, layer, groups):
 def _cheapest_for(folding, target):
     """Fewest lanes meeting ``target`` cycles; ties prefer wider SIMD (one popcount tree)."""
     best = None
-    for pe in folding.pe_options():
-        for simd in folding.simd_options():
-            candidate = folding.with_(pe, simd)
-            if candidate.cycles > target:
-                continue
-            key = (candidate.lanes, -simd)
-            if best is None or key < best[0]:
-                best = (key, candidate)
+    for candidate in folding.options():
+        if candidate.cycles > target:
+            continue
+        key = (candidate.lanes, -candidate.simd)
+        if best is None or key < best[0]:
+            best = (key, candidate)
     return None if best is None else best[1]
 
 
 def _next_step(folding):
     """The cheapest folding of this layer that is strictly faster, or None."""
-    options = [folding.with_(pe, simd) for pe in folding.pe_options()
-               for simd in folding.simd_options()]
-    faster = [f for f in options if f.cycles < folding.cycles]
+    faster = [f for f in folding.options() if f.cycles < folding.cycles]
     return min(faster, key=lambda f: (f.lanes, -f.cycles, -f.simd), default=None)
 
 
@@ -330,8 +351,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             else:
                 choice = _cheapest_for(folding, target_cycles)
                 if choice is None:
-                    fastest = folding.with_(max(folding.pe_options()),
-                                            max(folding.simd_options()))
+                    fastest = min(folding.options(), key=lambda f: f.cycles)
                     raise FoldingError(folding.layer, "target_cycles",
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")

@@ -63,13 +63,11 @@ def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, si
     if kernel == (height, width) and padding == (0, 0) and height * width == 1:
         return Serializer(elements=channels_bits // simd_bits, width=simd_bits, lanes=1,
                           registered=False)
-    if simd_bits == kernel[0] * kernel[1] * channels_bits and simd_bits > channels_bits:
-        if groups != 1 or zero_pad:
-            raise NetworkError(None, "simd", f"a whole-window transfer of {simd_bits} bits "
-                                             f"needs an ungrouped window without zero padding")
+    whole = kernel[0] * kernel[1] * channels_bits
+    if kernel[0] * kernel[1] > 1 and not zero_pad and simd_bits in (whole, whole // groups):
         return ParallelWindow(channels=channels_bits, height=height, width=width,
                               kernel=kernel, stride=stride, padding=padding, pad_bit=pad_bit,
-                              repeat=repeat)
+                              groups=groups, simd=simd_bits, repeat=repeat)
     # chunked line buffer when it needs fewer block RAMs and the writer keeps pace
     rows = default_buffer_rows(height, kernel[0], stride[0], padding[0])
     chunks = channels_bits // simd_bits
@@ -83,35 +81,69 @@ def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, si
 
 def _binary_matrix(graph, engine):
     folding, g = engine.folding, engine.geometry
+    together = folding.all_groups        # every group at once: one unit per group, side by side
     window = _window_or_serializer(
         graph, channels_bits=g.channels, geometry=g, pad_bit=g.pad_bit, groups=g.groups,
-        simd_bits=folding.simd, repeat=folding.rows // folding.pe // g.groups,
-        zero_pad=g.zero_pad)
+        simd_bits=folding.simd * (g.groups if together else 1),
+        repeat=1 if together else folding.rows // folding.pe // g.groups, zero_pad=g.zero_pad)
     reread = getattr(window, "repeat", 1) > 1
     rows, pe = folding.rows, folding.pe
     out_fmt = graph.formats[engine.name]
     double = graph.slow_readers(engine.name)
+    if together:
+        core = _group_lanes(engine)
+        k = engine.thresholds.slices if engine.threshold_layer is not None else 0
     if engine.threshold_layer is not None:      # fused threshold: per-PE threshold ROMs
         thresholds = engine.thresholds
-        core = BinaryMVTU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
-                          words=[list(w) for w in engine.weights], op=g.dot,
-                          threshold_words=[list(w) for w in thresholds.words],
-                          slices=thresholds.slices, threshold_width=thresholds.width,
-                          groups=folding.groups, reread=reread, zero_pad=g.zero_pad)
-        k = core.slices
+        if not together:
+            core = BinaryMVTU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
+                              words=[list(w) for w in engine.weights], op=g.dot,
+                              threshold_words=[list(w) for w in thresholds.words],
+                              slices=thresholds.slices, threshold_width=thresholds.width,
+                              groups=folding.groups, reread=reread, zero_pad=g.zero_pad)
+            k = core.slices
         collect = Deserializer(elements=rows, width=k, lanes=pe, double_buffered=double)
         order = [r * k + n for n in range(k) for r in range(rows)]
         return Chain([window, core, collect], in_shape=unsigned(g.channels),
                      out_shape=unsigned(out_fmt.bits), output=lambda v: permute_bits(v, order))
-    core = BinaryMVAU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
-                      words=[list(w) for w in engine.weights], op=g.dot, groups=g.groups,
-                      reread=reread, zero_pad=g.zero_pad)
-    collect = Deserializer(elements=rows, width=core.count_width, lanes=pe,
+    if not together:
+        core = BinaryMVAU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
+                          words=[list(w) for w in engine.weights], op=g.dot, groups=g.groups,
+                          reread=reread, zero_pad=g.zero_pad)
+    count_width = ceil_log2(folding.fan_in + 1) if together else core.count_width
+    collect = Deserializer(elements=rows, width=count_width, lanes=pe,
                            double_buffered=double)
     return Chain([window, core, collect], in_shape=unsigned(g.channels),
                  out_shape=unsigned(out_fmt.bits),
-                 output=lambda v: _repack(v, PixelFormat(rows, unsigned(core.count_width)),
+                 output=lambda v: _repack(v, PixelFormat(rows, unsigned(count_width)),
                                           out_fmt))
+
+
+def _group_lanes(engine):
+    """A grouped binary layer computing every group at once (``PE = rows``, ``SIMD`` = one
+    group's window): one matrix unit per group, side by side in a :class:`LaneArray` fed the
+    whole window in group order; lane ``g``'s outputs are rows ``g*rows/G ..``, so the lanes
+    together give every row in order. Each unit's ROM words are its rows' PE words."""
+    folding, g = engine.folding, engine.geometry
+    per = folding.rows // g.groups
+    fan_in = folding.fan_in
+
+    def rows_of(words, group):
+        return [list(w) for w in words[group * per:(group + 1) * per]]
+
+    if engine.threshold_layer is not None:
+        t = engine.thresholds
+        units = [BinaryMVTU(fan_in=fan_in, rows=per, pe=per, simd=fan_in,
+                            words=rows_of(engine.weights, n), op=g.dot,
+                            threshold_words=rows_of(t.words, n), slices=t.slices,
+                            threshold_width=t.width) for n in range(g.groups)]
+        width = per * units[0].slices
+    else:
+        units = [BinaryMVAU(fan_in=fan_in, rows=per, pe=per, simd=fan_in,
+                            words=rows_of(engine.weights, n), op=g.dot)
+                 for n in range(g.groups)]
+        width = per * units[0].count_width
+    return LaneArray(units, in_width=fan_in, out_width=width)
 
 
 def _threshold_parts(thresholds, in_shape):
