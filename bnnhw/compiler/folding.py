@@ -27,8 +27,9 @@ from .fusion import MATRIX_OPS, pooled_dense_layers
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
            "window_pool_cycles", "POOLED_DRAIN_CYCLES"]
 
-#: Cycles per image a pooled dense engine spends beyond its folds (``bnnhw.hw.pooldense``); when
-#: its result is the network's output, the argmax head also holds it one cycle per class.
+#: Fewest cycles per image of a pooled dense engine (``bnnhw.hw.pooldense``: from an image's last
+#: fold to its result's transfer); when its result is the network's output, the argmax head also
+#: holds it one cycle per class. Its cycles are ``max(folds, drain)``.
 POOLED_DRAIN_CYCLES = 3
 
 
@@ -91,7 +92,7 @@ class LayerFolding:
     @property
     def cycles(self):
         folds = self.synapse_folds * self.neuron_folds * self.positions
-        return folds + self.drain
+        return max(folds, self.drain)
 
     @property
     def lanes(self):
@@ -163,7 +164,7 @@ class FoldingPlan:
         """Initiation interval of the pipeline (cycles between results at full rate): the
         slowest stage, the largest of
 
-        - every matrix layer's ``SF * NF * positions`` (plus ``drain``);
+        - every matrix layer's ``SF * NF * positions`` (at least ``drain``);
         - ``stream_cycles``: the input's pixels (the input stream takes one pixel per cycle);
         - ``head_cycles``: the argmax head compares one class per cycle, then transfers the
           result (``classes + 1``);
@@ -242,7 +243,7 @@ def matrix_layers(compiled):
                                                      f"only depthwise (groups == input == "
                                                      f"output channels), got groups={groups}")
         drain = 0
-        if layer.name in pooled:     # pipeline drain, then the head's argmax on the held result
+        if layer.name in pooled:     # pipeline, then the head's argmax on the held result
             drain = POOLED_DRAIN_CYCLES + (rows if compiled.output == layer.name else 0)
         whole = layer.name not in pooled and _whole_window(compiled, layer, groups)
         result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions,

@@ -16,8 +16,8 @@ only one accumulator per row. A product ``W[r, c] * x_p[c]`` is ``W[r, c]`` or 0
 
 **Folding** (as :class:`Int8MAC`, ``docs/compiler.md``): ``PE`` rows in parallel, ``SIMD``
 channels per cycle, ``SF = C / SIMD`` synapse folds, ``NF = rows / PE`` neuron folds; each pixel
-takes ``NF * SF`` cycles, an image ``P * NF * SF`` plus :data:`DRAIN_CYCLES` while the result is
-handed over. The weight ROMs have exactly ``Int8MAC``'s (and the compiler's) image layout: PE
+takes ``NF * SF`` cycles, an image ``P * NF * SF``, at least :data:`DRAIN_CYCLES` (from an image's
+last fold to its result on ``o``, the next image's last fold waits for the result to go). The weight ROMs have exactly ``Int8MAC``'s (and the compiler's) image layout: PE
 ``p``'s word at address ``nf*SF + sf`` holds row ``nf*PE + p``, channels ``sf*SIMD + i`` at bits
 ``8i .. 8i+7``.
 
@@ -36,10 +36,13 @@ a pixel over ``SF`` cycles into a free bank (the pixel stays on ``i`` meanwhile,
 held ``SF`` cycles per pixel, not ``NF * SF``, and needs no second output buffer.
 
 **Pipeline**: issue (counters, ROM and pixel-buffer addresses) -> ROM word and pixel word ->
-registered masked sum per PE -> ring head. ``o.valid`` rises 2 edges after the edge that
-issued the image's last fold; nothing is issued for the next image until ``o`` has transferred
-(the rings hold the result), hence the :data:`DRAIN_CYCLES` per image. ``i.ready`` depends only
-on registers, never on ``o.ready``.
+registered masked sum per PE -> ring head. The edge that puts an image's last fold into the
+rings also loads the finished rows into the result register (``o.payload``) and raises
+``o.valid``, 2 edges after the edge that issued that fold; the next image's folds go on
+meanwhile, only its last fold waits while a result is in the pipeline or held on ``o`` (not
+taken in that cycle). So images follow every ``max(P * NF * SF, DRAIN_CYCLES)`` cycles when
+``o`` is taken at once; a consumer that holds ``o`` for ``k`` cycles (the argmax head) makes it
+``max(P * NF * SF, k + 2)``. ``i.ready`` depends only on registers, never on ``o.ready``.
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -55,7 +58,7 @@ from .int8mac import _tree_sum, _word_elements
 
 __all__ = ["PooledInt8Dense", "DRAIN_CYCLES"]
 
-#: Extra cycles per image beyond ``P * NF * SF``: the 3-stage pipeline drains and ``o`` transfers.
+#: Fewest cycles per image: an image's last fold, through the 3-stage pipeline, to ``o``'s transfer.
 DRAIN_CYCLES = 3
 
 
@@ -63,7 +66,8 @@ class PooledInt8Dense(wiring.Component):
     """``out[r] = bias[r] + sum_c W[r, c] * popcount_p(x_p[c])`` over ``positions`` pixels.
 
     See the module docstring for the folding, the ring accumulators and the timing. Cycles per
-    image: ``positions * rows/pe * channels/simd + DRAIN_CYCLES`` (:attr:`cycles_per_image`).
+    image: ``max(positions * rows/pe * channels/simd, DRAIN_CYCLES)`` with ``o`` taken at once
+    (:attr:`cycles_per_image`).
 
     Parameters
     ----------
@@ -117,7 +121,7 @@ class PooledInt8Dense(wiring.Component):
     rows = property(lambda self: self._rows)
     width = property(lambda self: self._width, doc="Bits of one signed result.")
     cycles_per_image = property(
-        lambda self: self._positions * self._nf * self._sf + DRAIN_CYCLES)
+        lambda self: max(self._positions * self._nf * self._sf, DRAIN_CYCLES))
 
     def elaborate(self, platform):
         m = Module()
@@ -148,17 +152,20 @@ class PooledInt8Dense(wiring.Component):
                 m.d.sync += write_bank.eq(~write_bank)
                 m.d.comb += filled.eq(Mux(write_bank, 0b10, 0b01))
 
-        # --- issue: (pixel, nf, sf) counters; stops after an image's last fold until o is taken
+        # --- issue: (pixel, nf, sf) counters; an image's last fold waits while an earlier
+        # result is on its way to `o` or held there (not taken in this cycle)
         pixel = Signal(range(positions))
         nf = Signal(range(nf_count))
         sf = Signal(range(sf_count))
-        waiting = Signal()               # the image's last fold is issued, result not yet taken
         last_sf = sf == sf_count - 1
         last_of_pixel = last_sf & (nf == nf_count - 1)
         last_of_image = last_of_pixel & (pixel == positions - 1)
         issue = Signal()
+        valid1, rotate1, last1, start1 = Signal(), Signal(), Signal(), Signal()
+        valid2, rotate2, last2, start2 = Signal(), Signal(), Signal(), Signal()
+        pending = (self.o.valid & ~self.o.ready) | (valid1 & last1) | (valid2 & last2)
         m.d.comb += [
-            issue.eq(full.bit_select(read_bank, 1) & ~waiting),
+            issue.eq(full.bit_select(read_bank, 1) & ~(last_of_image & pending)),
             read.addr.eq(Mux(read_bank, sf_count, 0) + sf),
         ]
         with m.If(issue):
@@ -169,12 +176,11 @@ class PooledInt8Dense(wiring.Component):
                     m.d.sync += [nf.eq(0), pixel.eq(pixel + 1), read_bank.eq(~read_bank)]
                     m.d.comb += emptied.eq(Mux(read_bank, 0b10, 0b01))
                     with m.If(pixel == positions - 1):
-                        m.d.sync += [pixel.eq(0), waiting.eq(1)]
+                        m.d.sync += pixel.eq(0)
         m.d.sync += full.eq((full | filled) & ~emptied)
 
         # --- stage 1: ROM words and the pixel's SIMD bits (pixel buffer word)
         chunk1 = read.data
-        valid1, rotate1, last1, start1 = Signal(), Signal(), Signal(), Signal()
         nf1 = Signal.like(nf)
         m.d.sync += [valid1.eq(issue), rotate1.eq(last_sf), last1.eq(last_of_image),
                      start1.eq((pixel == 0) & (sf == 0)), nf1.eq(nf)]
@@ -191,7 +197,6 @@ class PooledInt8Dense(wiring.Component):
         # --- stage 2: masked sums, registered
         sum_shape = signed(8 + bits_for(simd))
         sums = [Signal(sum_shape, name=f"sum{p}") for p in range(pe)]
-        valid2, rotate2, last2, start2 = Signal(), Signal(), Signal(), Signal()
         nf2 = Signal.like(nf)
         m.d.sync += [valid2.eq(valid1), rotate2.eq(rotate1), last2.eq(last1),
                      start2.eq(start1), nf2.eq(nf1)]
@@ -199,23 +204,27 @@ class PooledInt8Dense(wiring.Component):
             terms = [chunk1[i].replicate(8) & words[p][8 * i:8 * i + 8] for i in range(simd)]
             m.d.sync += sums[p].eq(_tree_sum([t.as_signed() for t in terms]))
 
-        # --- stage 3: ring heads (a row's first fold of an image starts from its bias); out
+        # --- stage 3: ring heads (a row's first fold of an image starts from its bias); the
+        # image's last fold puts the finished rows into the result register `o.payload`
         rings = [[Signal(signed(width), name=f"ring{p}_{k}") for k in range(nf_count)]
                  for p in range(pe)]
+        heads = []
         with m.If(valid2):
             for p, (ring, total) in enumerate(zip(rings, sums)):
                 bias = Array(Const(self._bias[k * pe + p], signed(width))
                              for k in range(nf_count))[nf2]
                 head = Mux(start2, bias, ring[0]) + total
+                heads.append(head)
                 with m.If(rotate2):
                     m.d.sync += [a.eq(b) for a, b in zip(ring, ring[1:])]
                     m.d.sync += ring[-1].eq(head)
                 with m.Else():
                     m.d.sync += ring[0].eq(head)
-            with m.If(last2):
-                m.d.sync += self.o.valid.eq(1)
         with m.If(self.o.valid & self.o.ready):
-            m.d.sync += [self.o.valid.eq(0), waiting.eq(0)]
-        m.d.comb += self.o.payload.eq(Cat(*(rings[r % pe][r // pe] for r in range(self._rows))))
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(valid2 & last2):      # the last fold rotates: rows in order after it
+            final = [rings[r % pe][r // pe + 1] if r // pe < nf_count - 1
+                     else heads[r % pe] for r in range(self._rows)]
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(Cat(*(v[:width] for v in final)))]
         return m
 
