@@ -57,14 +57,14 @@ class NetworkGraph:
 
     def takes_pixels_at_once(self, engine):
         """Whether ``engine`` accepts an input pixel in one cycle whenever it has room (a line
-        buffer, a FIFO, a register stage, the pooled dense layer's pixel buffer), rather than
-        holding it while it works through it (serializers)."""
+        buffer, a FIFO, a register stage, the pooled dense layer's pixel buffer when a pixel is one
+        word of it), rather than holding it while it works through it (serializers)."""
         if engine.op in ("add", "concat", "maxpool", "clip", "pa_bases"):
             return True
         if engine.op == "permute":
             return not self.slow_readers(engine.name)
-        if engine.pool_layer is not None:
-            return True
+        if engine.pool_layer is not None:     # its pixel buffer stores a pixel over SF cycles
+            return engine.folding.synapse_folds == 1
         if engine.op in ("binary_conv2d", "int8_conv2d", "panet_conv2d"):
             return not _plain_window(engine.geometry)
         return False
