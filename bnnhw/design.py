@@ -27,9 +27,9 @@ __all__ = ["DesignError", "Design", "Images", "MODEL_FILE", "CONFIG_FILE", "desi
 #: File every design directory holds once it is trained (see docs/model-format.md).
 MODEL_FILE = "model.npz"
 #: Optional build settings of a design: ``{"folding": {"target_cycles": N} | {"max_lanes": N},
-#: "overrides": {layer: [pe, simd]}}``.
+#: "overrides": {layer: [pe, simd]}, "weights": "rom" | "logic" | "auto"}}``.
 CONFIG_FILE = "design.json"
-_FOLDING_KEYS = {"target_cycles", "max_lanes", "overrides"}
+_FOLDING_KEYS = {"target_cycles", "max_lanes", "overrides", "weights"}
 #: The keys a ``design.json`` may hold: ``folding`` (the build's, :func:`folding_options`),
 #: ``architecture`` and ``training`` (``python -m bnnhw.train``), ``readme_notes`` (lines the
 #: trainer adds to the design's README). Any other key (a typo such as ``foldin``) is an error.
@@ -99,12 +99,16 @@ def read_config(design_dir):
     return config
 
 
-def folding_options(config, target_cycles=None):
+def folding_options(config, target_cycles=None, weights=None):
     """``plan_folding`` keyword arguments from a design's ``config``; ``target_cycles`` (the
-    build's ``--target-cycles``) replaces the design's own target and keeps its overrides."""
+    build's ``--target-cycles``) replaces the design's own target and keeps its overrides and
+    weight mode; ``weights`` (``--weights``) replaces the design's weight mode."""
     folding = dict(config.get("folding", {}))
     if target_cycles is not None:
-        folding = {"target_cycles": target_cycles, "overrides": folding.get("overrides", {})}
+        folding = {"target_cycles": target_cycles, "overrides": folding.get("overrides", {}),
+                   **({"weights": folding["weights"]} if "weights" in folding else {})}
+    if weights is not None:
+        folding["weights"] = weights
     folding["overrides"] = {name: tuple(value)
                             for name, value in folding.pop("overrides", {}).items()}
     return folding
@@ -131,6 +135,9 @@ class Design:
     target_cycles : int, optional
         Fold every layer to at most this many cycles per inference (replaces the config's
         target, keeps its per-layer overrides).
+    weights : str, optional
+        Weight mode ``rom`` / ``logic`` / ``auto`` (replaces the config's ``folding.weights``;
+        :func:`bnnhw.compiler.plan_folding`).
     model : bnnhw.model.Model, optional
         An already loaded model (default: ``folder/model.npz``).
     name : str, optional
@@ -139,10 +146,12 @@ class Design:
         ``model``, ``config={}`` and the file's stem as a Verilog identifier.
     """
 
-    def __init__(self, folder, *, config=None, target_cycles=None, model=None, name=None):
+    def __init__(self, folder, *, config=None, target_cycles=None, model=None, name=None,
+                 weights=None):
         self.folder = Path(folder)
         self.config = read_config(self.folder) if config is None else config
         self.target_cycles = target_cycles
+        self.weights = weights
         self._name = name
         if model is not None:
             self.model = model
@@ -186,7 +195,8 @@ class Design:
     def plan(self):
         """The folding plan (:func:`bnnhw.compiler.plan_folding`) of :attr:`compiled`."""
         from .compiler import plan_folding
-        return plan_folding(self.compiled, **folding_options(self.config, self.target_cycles))
+        return plan_folding(self.compiled, **folding_options(self.config, self.target_cycles,
+                                                             self.weights))
 
     @cached_property
     def hardware(self):

@@ -42,6 +42,10 @@ def main(argv=None):
                                       "STEM.onnx)")
     parser.add_argument("--target-cycles", type=int, metavar="C",
                         help="fold every layer to at most C cycles per inference")
+    parser.add_argument("--weights", choices=("rom", "logic", "auto"),
+                        help="weights in ROMs, hard-wired as logic (every binary layer; it must "
+                             "be fully unrolled), or auto: logic where the folding allows it "
+                             "(default: the design's folding.weights, else auto)")
     parser.add_argument("--sim", action="store_true",
                         help="simulate the Verilog (cocotb + Verilator) and compare every output "
                              "with golden: on --inputs FILE, else on the held-out digits when the "
@@ -84,6 +88,7 @@ def main(argv=None):
         return EXIT_ERROR
     try:
         result = run_build(args.design, out=args.out, target_cycles=args.target_cycles,
+                           weights=args.weights,
                            sim=args.sim, images=args.images, trace=args.trace,
                            synth=[t.strip() for t in args.synth.split(",") if t.strip()],
                            energy=args.energy, board=args.board, program=args.program,

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..compiler import WEIGHT_MODES
 from ..design import find_design, read_config
 from .outdir import OutError, check_out, check_work_dir
 from ..errors import BnnhwError
@@ -40,7 +41,8 @@ class BuildConfig:
     """One build's options, checked (see :meth:`make`).
 
     ``design_dir`` the design folder; ``design_config`` its ``design.json``; ``out`` the output
-    folder; ``target_cycles`` the folding target (``None``: the design's own); ``sim``,
+    folder; ``target_cycles`` the folding target (``None``: the design's own); ``weights`` the
+    weight mode (``None``: the design's own, else ``auto``); ``sim``,
     ``images``, ``trace`` the RTL simulation; ``synth`` the synthesis targets; ``energy`` the
     energy proxy's image count; ``board``, ``program``, ``fit`` the board build (``fit`` implies
     ``board == fit``); ``inputs`` the ``--inputs`` path and ``inputs_data`` what it holds
@@ -54,6 +56,7 @@ class BuildConfig:
     out: Path
     design_config: dict = field(default_factory=dict, compare=False)
     target_cycles: int | None = None
+    weights: str | None = None
     sim: bool = False
     images: int | None = None
     trace: bool = False
@@ -77,7 +80,7 @@ class BuildConfig:
     @classmethod
     def make(cls, design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
              synth=(), energy=None, board=None, program=False, fit=None, inputs=None,
-             reference=None):
+             reference=None, weights=None):
         """Check every option of ``run_build`` and return the configuration.
 
         Raises :class:`BuildError` (or :class:`bnnhw.design.DesignError` for the design name),
@@ -94,6 +97,9 @@ class BuildConfig:
         if target_cycles is not None and target_cycles < 1:
             raise BuildError(f"--target-cycles: expected a positive number of cycles, got "
                              f"{target_cycles}")
+        if weights is not None and weights not in WEIGHT_MODES:
+            raise BuildError(f"--weights: expected one of {', '.join(WEIGHT_MODES)}, got "
+                             f"{weights!r}")
         if trace and not sim:
             raise BuildError("--trace: needs --sim")
         if images is not None and not sim:
@@ -147,7 +153,8 @@ class BuildConfig:
             if images is None and count > MAX_INPUTS:
                 raise BuildError(f"--inputs: {inputs}: {count} inputs, at most {MAX_INPUTS} "
                                  "per simulation (--images N takes the first N)")
-        config = cls(design_dir=design_dir, out=out, target_cycles=target_cycles, sim=sim,
+        config = cls(design_dir=design_dir, out=out, target_cycles=target_cycles,
+                     weights=weights, sim=sim,
                      images=images, trace=trace, synth=tuple(synth), energy=energy,
                      board=board, program=program, fit=fit, inputs=inputs,
                      inputs_data=inputs_data, name=name, imported=imported,

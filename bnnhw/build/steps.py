@@ -515,10 +515,10 @@ def _report(build, missing):
                   f"{source['graph_output']}" + (" (negated last layer: negative tail scale)"
                                                  if source["negated"] else "")]
     lines += ["",
-              "| layer | op | rows | fan-in | positions | PE | SIMD | cycles |",
-              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| layer | op | rows | fan-in | positions | PE | SIMD | cycles | weights |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     lines += [f"| {f.layer} | {f.op} | {f.rows} | {f.fan_in} | {f.positions} | {f.pe} | "
-              f"{f.simd} | {f.cycles} |" for f in plan.layers]
+              f"{f.simd} | {f.cycles} | {f.weights} |" for f in plan.layers]
     if results.top:
         network = design.network
         lines[2:2] = [f"- Verilog: `{results.top}.v` (top module `{results.top}`; input "
@@ -655,7 +655,7 @@ def _overflow_summary(overflow):
 
 def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, trace=False,
               synth=(), energy=None, board=None, program=False, fit=None, inputs=None,
-              reference=None, log=print):
+              reference=None, weights=None, log=print):
     """Run :data:`STEPS` for ``design`` and publish the artefacts into ``out``.
 
     ``sim`` runs the generated Verilog under cocotb + Verilator on the inputs of
@@ -669,6 +669,9 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
     ``out`` may only be a new or empty folder or an earlier build's folder
     (:func:`bnnhw.build.outdir.check_out`); every option is checked before any step runs
     (:meth:`.config.BuildConfig.make`).
+
+    ``weights`` (``rom`` / ``logic`` / ``auto``) replaces the design's weight mode
+    (:func:`bnnhw.compiler.plan_folding`).
 
     ``fit`` (a board name; implies ``board=fit``) retries a build whose bitstream does not fit
     the board with the folding target doubled (a slower, smaller design) until it fits or the
@@ -686,7 +689,7 @@ def run_build(design, *, out=None, target_cycles=None, sim=False, images=None, t
     config = BuildConfig.make(design, out=out, target_cycles=target_cycles, sim=sim,
                               images=images, trace=trace, synth=synth, energy=energy,
                               board=board, program=program, fit=fit, inputs=inputs,
-                              reference=reference)
+                              reference=reference, weights=weights)
     build, missing = _run_fitting(config, log)
     report = _report(build, missing)
     try:
@@ -705,7 +708,8 @@ def _run_fitting(config, log):
     model = config.imported           # a design given as an .onnx file: imported already
     while True:
         design = Design(config.design_dir, config=config.design_config,
-                        target_cycles=config.target_cycles, model=model, name=config.name)
+                        target_cycles=config.target_cycles, model=model, name=config.name,
+                        weights=config.weights)
         build = Build(config, design, BuildResults(), log)
         try:
             missing = _run_steps(build)

@@ -25,7 +25,13 @@ from ..params import pair, whole_window_geometry
 from .fusion import MATRIX_OPS, pooled_dense_layers
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
-           "window_pool_cycles", "POOLED_DRAIN_CYCLES"]
+           "window_pool_cycles", "POOLED_DRAIN_CYCLES", "WEIGHT_MODES"]
+
+#: How a layer's weights are built: ``rom`` (per-PE ROMs streamed into XNOR/AND lanes),
+#: ``logic`` (constants in the popcount trees: an XNOR with a constant bit is a wire or an
+#: inverter, no ROM, no address logic), and the planner's choice ``auto`` (logic wherever the
+#: layer is fully unrolled).
+WEIGHT_MODES = ("rom", "logic", "auto")
 
 #: Fewest cycles per image of a pooled dense engine (``bnnhw.hw.pooldense``: from an image's last
 #: fold to its result's transfer); when its result is the network's output, the argmax head also
@@ -55,6 +61,8 @@ class LayerFolding:
     pooled: bool = False
     drain: int = 0
     whole_window: bool = False
+    hard_wirable: bool = False
+    weights: str = "rom"
 
     def __post_init__(self):
         if self.pe < 1 or self.rows % self.pe:
@@ -67,12 +75,29 @@ class LayerFolding:
         if self.simd < 1 or self.fan_in % self.simd:
             raise FoldingError(self.layer, "simd", f"{self.simd} does not divide the layer's "
                                                    f"fan-in of {self.fan_in}")
+        if self.weights not in WEIGHT_MODES[:2]:
+            raise FoldingError(self.layer, "weights", f"expected 'rom' or 'logic', got "
+                                                      f"{self.weights!r}")
+        if self.weights == "logic" and not self.can_hard_wire:
+            raise FoldingError(self.layer, "weights", f"hard-wired weights need a fully "
+                                                      f"unrolled binary layer without zero "
+                                                      f"padding: PE = rows ({self.rows}) and "
+                                                      f"SIMD = fan-in ({self.fan_in}), got "
+                                                      f"({self.pe}, {self.simd})")
         if self.channels and self.channels % self.simd and not (
                 self.whole_window and self.simd == self.fan_in):
             raise FoldingError(self.layer, "simd", f"{self.simd} does not divide the layer's "
                                                    f"{self.channels} input channels per group "
                                                    f"(a window transfer may not straddle two "
                                                    f"pixels)")
+
+    @property
+    def can_hard_wire(self):
+        """Whether the weights may be logic (the matrix unit's constant-weight mode): a binary
+        layer without zero padding (``hard_wirable``), fully unrolled: every row and the whole
+        fan-in in one cycle (per group, all groups at once)."""
+        return self.hard_wirable and self.simd == self.fan_in and self.pe == self.rows \
+            and (self.groups == 1 or self.all_groups)
 
     @property
     def all_groups(self):
@@ -99,10 +124,10 @@ class LayerFolding:
         """Products per cycle: ``PE * SIMD``."""
         return self.pe * self.simd
 
-    def with_(self, pe, simd):
+    def with_(self, pe, simd, weights="rom"):
         return LayerFolding(self.layer, self.op, self.rows, self.fan_in, self.positions, pe,
                             simd, self.channels, self.groups, self.pooled, self.drain,
-                            self.whole_window)
+                            self.whole_window, self.hard_wirable, weights)
 
     @property
     def depthwise(self):
@@ -143,7 +168,7 @@ class LayerFolding:
         return {"layer": self.layer, "op": self.op, "rows": self.rows, "fan_in": self.fan_in,
                 "positions": self.positions, "channels": self.channels, "groups": self.groups,
                 "pe": self.pe, "simd": self.simd, "cycles": self.cycles, "pooled": self.pooled,
-                "drain": self.drain}
+                "drain": self.drain, "weights": self.weights}
 
 
 @dataclass(frozen=True)
@@ -246,10 +271,14 @@ def matrix_layers(compiled):
         if layer.name in pooled:     # pipeline, then the head's argmax on the held result
             drain = POOLED_DRAIN_CYCLES + (rows if compiled.output == layer.name else 0)
         whole = layer.name not in pooled and _whole_window(compiled, layer, groups)
+        p = layer.params
+        wirable = layer.op in ("binary_conv2d", "binary_dense") and not (
+            p.get("dot", "xnor") == "xnor" and int(p.get("pad_value", 1)) == 0
+            and max(pair(p.get("padding", 0), "padding")) > 0)
         result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions,
                                    channels=channels, groups=groups,
                                    pooled=layer.name in pooled, drain=drain,
-                                   whole_window=whole))
+                                   whole_window=whole, hard_wirable=wirable))
     return result
 
 
@@ -294,7 +323,8 @@ def _next_step(folding):
     return min(faster, key=lambda f: (f.lanes, -f.cycles, -f.simd), default=None)
 
 
-def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None):
+def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None,
+                 weights="auto"):
     """Choose (PE, SIMD) per matrix layer.
 
     Parameters
@@ -306,6 +336,11 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
         while the cap allows. Exclusive with ``target_cycles``.
     overrides : dict, optional
         ``{layer: (pe, simd)}`` fixed by the user; checked to divide the layer.
+    weights : ``"auto"``, ``"rom"`` or ``"logic"``
+        Weight mode (:data:`WEIGHT_MODES`): ``auto`` (default) hard-wires the weights of every
+        layer whose folding allows it (:attr:`LayerFolding.can_hard_wire`), ``logic`` those of
+        every binary layer (a :class:`FoldingError` names a layer that is not fully unrolled),
+        ``rom`` keeps every layer's weights in ROMs. int8 and PA-Net layers keep ROMs.
 
     Without a target or cap every layer is fully folded (PE = SIMD = 1).
 
@@ -320,6 +355,9 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
     pool_cycles = window_pool_cycles(compiled)
     if target_cycles is not None and max_lanes is not None:
         raise FoldingError(None, "target_cycles", "give a cycle target or a lane cap, not both")
+    if weights not in WEIGHT_MODES:
+        raise FoldingError(None, "weights", f"expected one of {', '.join(WEIGHT_MODES)}, got "
+                                            f"{weights!r}")
     overrides = dict(overrides or {})
     layers = matrix_layers(compiled)
     names = {f.layer for f in layers}
@@ -357,7 +395,8 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")
             chosen.append(choice)
-        return FoldingPlan(tuple(chosen), stream_cycles, head_cycles, pool_cycles)
+        return FoldingPlan(_with_weights(chosen, weights), stream_cycles, head_cycles,
+                           pool_cycles)
     chosen = [fixed.get(f.layer, f) for f in layers]
     if max_lanes is not None:
         if sum(f.lanes for f in chosen) > max_lanes:
@@ -375,4 +414,15 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             if total > max_lanes:
                 break
             chosen[slowest] = step
-    return FoldingPlan(tuple(chosen), stream_cycles, head_cycles, pool_cycles)
+    return FoldingPlan(_with_weights(chosen, weights), stream_cycles, head_cycles, pool_cycles)
+
+
+def _with_weights(chosen, mode):
+    """The chosen foldings with their weight mode: ``auto`` hard-wires where the folding allows
+    it, ``logic`` every binary layer (a :class:`FoldingError` naming the first that is not
+    fully unrolled), ``rom`` none."""
+    def mode_of(f):
+        if mode == "logic" and f.hard_wirable:
+            return "logic"
+        return "logic" if mode == "auto" and f.can_hard_wire else "rom"
+    return tuple(f.with_(f.pe, f.simd, mode_of(f)) for f in chosen)

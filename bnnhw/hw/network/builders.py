@@ -97,7 +97,7 @@ def _binary_matrix(graph, engine):
         thresholds = engine.thresholds
         if not together:
             core = BinaryMVTU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
-                              words=[list(w) for w in engine.weights], op=g.dot,
+                              **_weights(engine, engine.weights), op=g.dot,
                               threshold_words=[list(w) for w in thresholds.words],
                               slices=thresholds.slices, threshold_width=thresholds.width,
                               groups=folding.groups, reread=reread, zero_pad=g.zero_pad)
@@ -108,7 +108,7 @@ def _binary_matrix(graph, engine):
                      out_shape=unsigned(out_fmt.bits), output=lambda v: permute_bits(v, order))
     if not together:
         core = BinaryMVAU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
-                          words=[list(w) for w in engine.weights], op=g.dot, groups=g.groups,
+                          **_weights(engine, engine.weights), op=g.dot, groups=g.groups,
                           reread=reread, zero_pad=g.zero_pad)
     count_width = ceil_log2(folding.fan_in + 1) if together else core.count_width
     collect = Deserializer(elements=rows, width=count_width, lanes=pe,
@@ -117,6 +117,17 @@ def _binary_matrix(graph, engine):
                  out_shape=unsigned(out_fmt.bits),
                  output=lambda v: _repack(v, PixelFormat(rows, unsigned(count_width)),
                                           out_fmt))
+
+
+def _weights(engine, words):
+    """The matrix unit's weight argument for per-PE ROM ``words``: ``words=`` (ROMs), or, for a
+    hard-wired layer (``weights == "logic"``: one word per PE, the whole fan-in),
+    ``weights=`` the constant bit matrix, row ``p`` = PE ``p``'s word (element ``i`` at bit
+    ``i``)."""
+    if engine.folding.weights != "logic":
+        return {"words": [list(w) for w in words]}
+    fan_in = engine.folding.fan_in
+    return {"weights": [[(int(w[0]) >> i) & 1 for i in range(fan_in)] for w in words]}
 
 
 def _group_lanes(engine):
@@ -134,13 +145,13 @@ def _group_lanes(engine):
     if engine.threshold_layer is not None:
         t = engine.thresholds
         units = [BinaryMVTU(fan_in=fan_in, rows=per, pe=per, simd=fan_in,
-                            words=rows_of(engine.weights, n), op=g.dot,
+                            **_weights(engine, rows_of(engine.weights, n)), op=g.dot,
                             threshold_words=rows_of(t.words, n), slices=t.slices,
                             threshold_width=t.width) for n in range(g.groups)]
         width = per * units[0].slices
     else:
         units = [BinaryMVAU(fan_in=fan_in, rows=per, pe=per, simd=fan_in,
-                            words=rows_of(engine.weights, n), op=g.dot)
+                            **_weights(engine, rows_of(engine.weights, n)), op=g.dot)
                  for n in range(g.groups)]
         width = per * units[0].count_width
     return LaneArray(units, in_width=fan_in, out_width=width)
