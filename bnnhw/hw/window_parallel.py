@@ -166,6 +166,28 @@ class ParallelWindow(wiring.Component):
     latency = property(lambda self: 1,
                        doc="Edges from accepting a window's bottom-right pixel to its transfer.")
 
+    def window_backlog(self, cycles_per_image, service, images=3):
+        """The most whole windows that wait between this unit and a consumer taking one window
+        per ``service`` cycles, when the producer offers an image's ``H*W`` pixels evenly over
+        ``cycles_per_image`` cycles (pixel ``k`` at cycle ``floor(k * cycles_per_image /
+        (H*W))``, images back to back) and is never held. Windows complete in bursts when the
+        stride exceeds 1 (a row of windows within a few pixels, then none for ``sh - 1`` rows):
+        a FIFO of that many windows after the unit (``simd = fan_in``, ``repeat = 1``) lets
+        the consumer even them out. 0 when one window per ``service`` cycles keeps pace."""
+        (kh, kw), (sh, sw), (ph, pw) = self._kernel, self._stride, self._padding
+        h_out, w_out = self._output_size
+        pixels = self._height * self._width
+        needs = [(oy * sh - ph + kh - 1) * self._width + ox * sw - pw + kw - 1
+                 for oy in range(h_out) for ox in range(w_out)]
+        done = [(n * pixels + need) * cycles_per_image // pixels
+                for n in range(images) for need in needs]
+        starts, free = [], 0
+        for time in done:
+            start = max(time + 1, free)
+            starts.append(start)
+            free = start + service
+        return max(sum(1 for i in range(j + 1) if starts[i] > done[j]) for j in range(len(done)))
+
     def elaborate(self, platform):
         m = Module()
         C, H, W = self._channels, self._height, self._width

@@ -20,7 +20,7 @@ from ..mvtu import BinaryMVTU
 from ..panet import PANetMVU
 from ..pool import BinaryMaxPool, GlobalPopcountPool, StreamingMaxPool
 from ..pooldense import PooledInt8Dense
-from ..streams import Deserializer, Join, Serializer
+from ..streams import Deserializer, Join, Serializer, StreamFIFO
 from ..threshold import ThresholdUnit
 from ..window import SlidingWindow, block_rams, default_buffer_rows
 from ..window_parallel import ParallelWindow
@@ -65,9 +65,8 @@ def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, si
                           registered=False)
     whole = kernel[0] * kernel[1] * channels_bits
     if kernel[0] * kernel[1] > 1 and not zero_pad and simd_bits in (whole, whole // groups):
-        return ParallelWindow(channels=channels_bits, height=height, width=width,
-                              kernel=kernel, stride=stride, padding=padding, pad_bit=pad_bit,
-                              groups=groups, simd=simd_bits, repeat=repeat)
+        return _whole_window(graph, channels_bits=channels_bits, geometry=geometry,
+                             pad_bit=pad_bit, groups=groups, simd_bits=simd_bits, repeat=repeat)
     # chunked line buffer when it needs fewer block RAMs and the writer keeps pace
     rows = default_buffer_rows(height, kernel[0], stride[0], padding[0])
     chunks = channels_bits // simd_bits
@@ -77,6 +76,34 @@ def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, si
                          stride=stride, padding=padding, pad_bit=pad_bit, simd=simd_bits,
                          groups=groups, chunked_buffer=chunked, repeat=repeat,
                          **({"zero_pad": True} if zero_pad else {}))
+
+
+def _whole_window(graph, *, channels_bits, geometry, pad_bit, groups, simd_bits, repeat):
+    """A :class:`ParallelWindow`: the whole window (or one group's) per transfer. When the
+    consumer spends more than one cycle per window (``G`` group transfers, ``repeat`` neuron
+    folds), windows go out whole into a FIFO as deep as their bursts need
+    (:meth:`ParallelWindow.window_backlog` at the network's cycles per inference), then a
+    serializer splits them into groups; the matrix unit replays each vector from its own
+    buffer (no ``repeat``), so the window never holds its producer."""
+    g = geometry
+    window = ParallelWindow(channels=channels_bits, height=g.height, width=g.width,
+                            kernel=g.kernel, stride=g.stride, padding=g.padding,
+                            pad_bit=pad_bit, groups=groups, simd=simd_bits, repeat=repeat)
+    whole = window.fan_in
+    service = window.chunks_per_window * repeat
+    if service == 1:
+        return window
+    window = ParallelWindow(channels=channels_bits, height=g.height, width=g.width,
+                            kernel=g.kernel, stride=g.stride, padding=g.padding,
+                            pad_bit=pad_bit, groups=groups)
+    stages = [window]
+    backlog = window.window_backlog(graph.budget, service)
+    if backlog > 1:
+        stages.append(StreamFIFO(shape=unsigned(whole), depth=max(3, backlog)))
+    if simd_bits < whole:
+        stages.append(Serializer(elements=whole // simd_bits, width=simd_bits, lanes=1,
+                                 registered=False))
+    return Chain(stages, in_shape=unsigned(channels_bits), out_shape=unsigned(simd_bits))
 
 
 def _binary_matrix(graph, engine):
