@@ -86,16 +86,14 @@ def _whole_window(graph, *, channels_bits, geometry, pad_bit, groups, simd_bits,
     serializer splits them into groups; the matrix unit replays each vector from its own
     buffer (no ``repeat``), so the window never holds its producer."""
     g = geometry
+    whole = g.kernel[0] * g.kernel[1] * channels_bits
+    service = whole // simd_bits * repeat
     window = ParallelWindow(channels=channels_bits, height=g.height, width=g.width,
                             kernel=g.kernel, stride=g.stride, padding=g.padding,
-                            pad_bit=pad_bit, groups=groups, simd=simd_bits, repeat=repeat)
-    whole = window.fan_in
-    service = window.chunks_per_window * repeat
+                            pad_bit=pad_bit, groups=groups,
+                            **({"simd": simd_bits, "repeat": repeat} if service == 1 else {}))
     if service == 1:
         return window
-    window = ParallelWindow(channels=channels_bits, height=g.height, width=g.width,
-                            kernel=g.kernel, stride=g.stride, padding=g.padding,
-                            pad_bit=pad_bit, groups=groups)
     stages = [window]
     backlog = window.window_backlog(graph.budget, service)
     if backlog > 1:
