@@ -90,6 +90,28 @@ def overlapping_pool(rng):
     return _graph("overlapping-pool", (3, 7, 6), layers, "c"), arrays
 
 
+def full_rate(rng):
+    """One input pixel per cycle: a grouped padded 3 x 3 conv (every group at once, weights as
+    logic), a stride-2 3 x 3 conv whose windows come in bursts (whole windows through a FIFO,
+    four neuron folds each), then a binary dense layer on the 3 x 3 map."""
+    layers = [
+        {"name": "c1", "op": "conv2d", "inputs": ["input"], "precision": "binary",
+         "out_channels": 4, "kernel": 3, "padding": 1, "pad_value": -1, "groups": 2},
+        {"name": "bn1", "op": "batchnorm", "inputs": ["c1"], "eps": 1e-5},
+        {"name": "s1", "op": "sign", "inputs": ["bn1"]},
+        {"name": "c2", "op": "conv2d", "inputs": ["s1"], "precision": "binary",
+         "out_channels": 8, "kernel": 3, "stride": 2, "padding": 1, "pad_value": 1},
+        {"name": "bn2", "op": "batchnorm", "inputs": ["c2"], "eps": 1e-5},
+        {"name": "s2", "op": "sign", "inputs": ["bn2"]},
+        {"name": "fc", "op": "dense", "inputs": ["s2"], "precision": "binary",
+         "out_features": 3},
+    ]
+    arrays = {"c1.weight": _bits(rng, (4, 2, 3, 3)), **_bn(rng, "bn1", 4),
+              "c2.weight": _bits(rng, (8, 4, 3, 3)), **_bn(rng, "bn2", 8),
+              "fc.weight": _bits(rng, (3, 72))}
+    return _graph("full-rate", (4, 6, 6), layers, "fc"), arrays
+
+
 def _measure(network, compiled, images):
     """Cycles between consecutive results at full rate, and whether each result is golden's."""
     golden = compiled.run(images)
@@ -153,6 +175,21 @@ def test_predicted_cycles_equal_measured(make, overrides, predicted):
     images = np.random.default_rng(7).integers(0, 2, (IMAGES, c, h, w))
     intervals = _measure(network, compiled, images)
     assert intervals[1:] == [predicted] * (IMAGES - 2), intervals
+
+
+def test_whole_windows_run_at_one_pixel_per_cycle():
+    """At the input's 36 pixels per image: c1 all groups at once with logic weights, c2 whole
+    windows (SIMD = fan-in) through a FIFO into 4 neuron folds; measured = 36."""
+    compiled = lower(Model.from_dict(*full_rate(np.random.default_rng(5))))
+    plan = plan_folding(compiled, target_cycles=36)
+    by = plan.by_layer
+    assert (by["c1"].pe, by["c1"].simd, by["c1"].weights) == (4, 18, "logic")
+    assert by["c1"].all_groups and (by["c2"].pe, by["c2"].simd) == (2, 36)
+    assert by["c2"].weights == "rom" and by["fc"].cycles <= 36
+    network = StreamingNetwork(hardware_plan(compiled, plan))
+    images = np.random.default_rng(8).integers(0, 2, (IMAGES + 2, 4, 6, 6))
+    intervals = _measure(network, compiled, images)
+    assert intervals[1:] == [36] * (len(images) - 2), intervals
 
 
 def test_line_buffer_holds_the_next_images_first_rows():

@@ -1,0 +1,135 @@
+"""Operating points of each design, smallest to fastest: resources, Fmax, measured throughput.
+
+Run by hand (minutes per point: Verilator, then Yosys and nextpnr per target)::
+
+    python benchmarks/throughput.py [--designs boolnet ...] [--cycles 64 256 4096]
+                                    [--targets ecp5 ice40] [--weights auto] [--images N]
+
+Each point is ``python -m bnnhw.build DESIGN --target-cycles C --weights W --sim --synth
+TARGETS``: the RTL is simulated against golden (on the held-out digits, all 360 unless
+``--images``) and the point is kept only if every output is bit-exact; cycles per inference
+are the simulation's *measured* steady-state figure, Fmax nextpnr's after routing, so
+``inferences_per_second = fmax * 1e6 / measured cycles``. Binary operations per inference
+follow FINN's convention, two per MAC (binary and int8 MACs of ``python -m bnnhw.cost``);
+``mops_per_lut4 = ops * inferences_per_second / 1e6 / lut4``. A point that does not fit the
+target's largest device is recorded with ``fits: false`` and its LUT4 count.
+
+Rows are merged into ``benchmarks/results/throughput.json`` (key: design, target, cycle target,
+weights; the latest run wins) after every point, so an interrupted sweep keeps what it measured;
+``throughput.md`` is the table.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bnnhw.build import BuildError, run_build
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+JSON = RESULTS / "throughput.json"
+DESIGNS = ("boolnet", "xnornet", "panet", "pokebnn")
+#: Cycle targets per design, fastest first (the fastest each design's layers allow).
+CYCLES = {"boolnet": (64, 128, 256, 1024, 4096), "xnornet": (64, 128, 256, 1024, 4096),
+          "panet": (64, 128, 256, 1024, 4096), "pokebnn": (144, 288, 576, 1152, 4608)}
+KEY = ("design", "target", "cycle_target", "weights")
+
+
+def _rows_of(design, cycles, targets, weights, images, root):
+    """One row per synthesis target for ``design`` folded to ``cycles``."""
+    out = root / f"{design}-{cycles}-{weights}"
+    started = time.monotonic()
+    result = run_build(design, out=out, target_cycles=cycles, weights=weights, sim=True,
+                       images=images, synth=list(targets),
+                       log=lambda message: print(f"  {design}@{cycles}: {message}", flush=True))
+    report = result.report
+    sim = report["simulation"]
+    macs = report["cost"]["macs"]
+    ops = 2 * sum(macs.values())
+    layers = report["folding"]
+    modes = sorted({f["weights"] for f in layers if f["op"].startswith("binary")})
+    rows = []
+    for target in targets:
+        synth = report["synthesis"]["targets"][target]
+        measured = sim["measured_cycles_per_inference"]
+        fmax = synth.get("fmax_mhz")
+        ips = fmax * 1e6 / measured if fmax and measured else None
+        lut4 = synth["luts"]
+        rows.append({
+            "design": design, "target": target, "impl": "ours", "cycle_target": cycles,
+            "weights": weights, "binary_layer_weights": "+".join(modes) or "none",
+            "cycles_per_inference": measured,
+            "cycles_predicted": report["cycles_per_inference"],
+            "bit_exact": bool(sim["rtl_equals_golden"]), "images": sim["images"],
+            "fits": bool(synth["fits"]), "device": synth.get("device"),
+            "fmax_mhz": fmax, "inferences_per_second": round(ips) if ips else None,
+            "lut4": lut4, "ff": synth["ffs"], "bram": synth["bram"], "dsp": synth["dsp"],
+            "ops_per_inference": ops,
+            "mops_per_lut4": round(ops * ips / 1e6 / lut4, 2) if ips and lut4 else None,
+            "seconds": round(time.monotonic() - started, 1),
+            "date": time.strftime("%Y-%m-%d"),
+        })
+    return rows
+
+
+def _merge(rows):
+    old = json.loads(JSON.read_text()) if JSON.exists() else []
+    keys = {tuple(r[k] for k in KEY) for r in rows}
+    merged = [r for r in old if tuple(r[k] for k in KEY) not in keys] + rows
+    merged.sort(key=lambda r: (DESIGNS.index(r["design"]) if r["design"] in DESIGNS else 99,
+                               r["target"], r.get("impl", ""), r["cycle_target"]))
+    JSON.write_text(json.dumps(merged, indent=1) + "\n")
+    _write_markdown(merged)
+
+
+def _write_markdown(rows):
+    lines = ["# Throughput per LUT: operating points (`python benchmarks/throughput.py`)", "",
+             "Measured cycles per inference (Verilator, bit-exact to golden), nextpnr Fmax after "
+             "routing; ops = 2 per MAC (binary and int8), FINN's convention.", "",
+             "| design | target | cycle target | weights | cycles measured | Fmax MHz | inf/s | "
+             "LUT4 | FF | BRAM | DSP | M ops/s per LUT4 | bit-exact | fits |",
+             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+             " --- | --- |"]
+    for r in rows:
+        if r.get("impl") != "ours":
+            continue
+        ips = f"{r['inferences_per_second']:,}" if r["inferences_per_second"] else "-"
+        lines.append(f"| {r['design']} | {r['target']} | {r['cycle_target']} | "
+                     f"{r['binary_layer_weights']} | {r['cycles_per_inference']} | "
+                     f"{r['fmax_mhz'] or '-'} | {ips} | {r['lut4']:,} | {r['ff']:,} | "
+                     f"{r['bram']} | {r['dsp']} | {r['mops_per_lut4'] or '-'} | "
+                     f"{'yes' if r['bit_exact'] else 'NO'} | "
+                     f"{r['device'] if r['fits'] else 'no'} |")
+    (RESULTS / "throughput.md").write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--designs", nargs="+", default=list(DESIGNS))
+    parser.add_argument("--cycles", nargs="+", type=int,
+                        help="cycle targets (default: the design's list in CYCLES)")
+    parser.add_argument("--targets", nargs="+", default=["ecp5"], choices=("ecp5", "ice40"))
+    parser.add_argument("--weights", default="auto", choices=("rom", "logic", "auto"))
+    parser.add_argument("--images", type=int, help="simulated digits (default all 360)")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        for design in args.designs:
+            for cycles in args.cycles or CYCLES[design]:
+                try:
+                    rows = _rows_of(design, cycles, args.targets, args.weights, args.images,
+                                    Path(work))
+                except BuildError as error:
+                    print(f"{design}@{cycles}: {error}", file=sys.stderr)
+                    continue
+                _merge(rows)
+                for row in rows:
+                    print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
