@@ -50,11 +50,12 @@ def _repack(payload, src, dst):
 
 
 def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, simd_bits,
-                          repeat=1, zero_pad=False):
+                          repeat=1, zero_pad=False, replays=1):
     """A serializer (1x1 convolutions, dense layers on a 1x1 map), a whole-window unit (a
     transfer of ``simd_bits`` carries the whole window) or a sliding window; a window sends
     each (group's) window ``repeat`` times, once per neuron fold of a ``reread`` MVU (no
-    vector buffer)."""
+    vector buffer); ``replays``: cycles the consumer spends on each transfer beyond taking it
+    (neuron folds replayed from its own buffer)."""
     height, width = geometry.height, geometry.width
     kernel, stride, padding = geometry.kernel, geometry.stride, geometry.padding
     if kernel == (1, 1) and stride == (1, 1) and padding == (0, 0):
@@ -66,7 +67,8 @@ def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, si
     whole = kernel[0] * kernel[1] * channels_bits
     if kernel[0] * kernel[1] > 1 and not zero_pad and simd_bits in (whole, whole // groups):
         return _whole_window(graph, channels_bits=channels_bits, geometry=geometry,
-                             pad_bit=pad_bit, groups=groups, simd_bits=simd_bits, repeat=repeat)
+                             pad_bit=pad_bit, groups=groups, simd_bits=simd_bits, repeat=repeat,
+                             replays=replays)
     # chunked line buffer when it needs fewer block RAMs and the writer keeps pace
     rows = default_buffer_rows(height, kernel[0], stride[0], padding[0])
     chunks = channels_bits // simd_bits
@@ -78,7 +80,8 @@ def _window_or_serializer(graph, *, channels_bits, geometry, pad_bit, groups, si
                          **({"zero_pad": True} if zero_pad else {}))
 
 
-def _whole_window(graph, *, channels_bits, geometry, pad_bit, groups, simd_bits, repeat):
+def _whole_window(graph, *, channels_bits, geometry, pad_bit, groups, simd_bits, repeat,
+                  replays=1):
     """A :class:`ParallelWindow`: the whole window (or one group's) per transfer. When the
     consumer spends more than one cycle per window (``G`` group transfers, ``repeat`` neuron
     folds), windows go out whole into a FIFO as deep as their bursts need
@@ -87,7 +90,7 @@ def _whole_window(graph, *, channels_bits, geometry, pad_bit, groups, simd_bits,
     buffer (no ``repeat``), so the window never holds its producer."""
     g = geometry
     whole = g.kernel[0] * g.kernel[1] * channels_bits
-    service = whole // simd_bits * repeat
+    service = whole // simd_bits * repeat * replays
     window = ParallelWindow(channels=channels_bits, height=g.height, width=g.width,
                             kernel=g.kernel, stride=g.stride, padding=g.padding,
                             pad_bit=pad_bit, groups=groups,
@@ -290,7 +293,8 @@ def _panet_conv2d(graph, engine):
                                                        f"engine yet, got groups={g.groups}")
     simd = folding.simd
     window = _window_or_serializer(graph, channels_bits=nc, geometry=g, pad_bit=0, groups=1,
-                                   simd_bits=n * simd)
+                                   simd_bits=n * simd,
+                                   replays=folding.rows // folding.pe)
     core = PANetMVU(words=[list(w) for w in engine.weights],
                     phi=np.asarray(engine.params["phi"], np.int64), fan_in=folding.fan_in,
                     rows=folding.rows, pe=folding.pe, simd=simd)
