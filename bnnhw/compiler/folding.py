@@ -237,9 +237,12 @@ def window_pool_cycles(compiled):
     return slowest
 
 
-def matrix_layers(compiled):
-    """Unfolded (PE = SIMD = 1) :class:`LayerFolding` of every matrix-vector layer."""
-    pooled = pooled_dense_layers(compiled)
+def matrix_layers(compiled, unfused=()):
+    """Unfolded (PE = SIMD = 1) :class:`LayerFolding` of every matrix-vector layer; an int8
+    dense layer reading a global pool is fused with it (``pooled``) unless named in
+    ``unfused``."""
+    pooled = {name: pool for name, pool in pooled_dense_layers(compiled).items()
+              if name not in unfused}
     result = []
     for layer in compiled.layers:
         if layer.op not in MATRIX_OPS:
@@ -305,6 +308,23 @@ def _whole_window(compiled, layer, groups):
     return not whole_window_geometry(height, width, kernel, stride, padding)
 
 
+def _unfused(compiled, target_cycles):
+    """Pooled dense layers better built as a global pool engine (per-channel counters) and an
+    int8 dense layer on the counts: a fused engine repeats all ``rows x C`` products for each of
+    the ``P`` pooled pixels, so at a target below ``rows * P`` cycles it needs more than ``C``
+    multiply-add lanes, where the counters and a dense layer that runs once per image need
+    ``rows * C / target``."""
+    if target_cycles is None or not isinstance(target_cycles, int):
+        return ()
+    result = []
+    for name, pool in pooled_dense_layers(compiled).items():
+        _, height, width = compiled.values[pool.inputs[0]].shape
+        rows = compiled.values[name].shape[0]
+        if rows * height * width > target_cycles:
+            result.append(name)
+    return tuple(result)
+
+
 def _cheapest_for(folding, target):
     """Fewest lanes meeting ``target`` cycles; ties prefer wider SIMD (one popcount tree)."""
     best = None
@@ -359,7 +379,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
         raise FoldingError(None, "weights", f"expected one of {', '.join(WEIGHT_MODES)}, got "
                                             f"{weights!r}")
     overrides = dict(overrides or {})
-    layers = matrix_layers(compiled)
+    layers = matrix_layers(compiled, _unfused(compiled, target_cycles))
     names = {f.layer for f in layers}
     for name in overrides:
         if name not in names:
