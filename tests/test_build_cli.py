@@ -557,7 +557,8 @@ def test_outputs_npz_bytes_are_deterministic_and_readable():
 
 
 def test_usage_errors_exit_1_with_one_line(design, capsys):
-    for argv in ([], [str(design), "--images", "abc"], [str(design), "--bogus"]):
+    for argv in ([], [str(design), "--images", "abc"], [str(design), "--bogus"],
+                 [str(design), "--weights", "wires"]):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert err.startswith("bnnhw.build: error: ") and err.count("\n") == 1, err
