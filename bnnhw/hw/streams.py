@@ -10,6 +10,8 @@ blocks of different widths and fan-outs can be assembled into an engine:
 - :class:`Join` combines one item from each of several streams into one item (input 0 in the low
   bits).
 - :class:`StreamFIFO` buffers ``depth`` items (:class:`amaranth.lib.fifo.SyncFIFOBuffered`).
+- :class:`SkidBuffer` is a register slice: ``i.ready`` a register, so no combinational path
+  runs from ``o.ready`` to ``i.ready`` through it (the network puts one behind every engine).
 
 Conventions (``docs/hw-conventions.md``): every block is a :class:`wiring.Component` with
 :mod:`amaranth.lib.stream` interfaces, clocked by ``sync`` with its synchronous active-high reset,
@@ -28,7 +30,7 @@ from amaranth.lib.wiring import In, Out
 from ..params import ParameterError, bool_param, int_param
 from ._memory import buffer_memory
 
-__all__ = ["Serializer", "Deserializer", "Fork", "Join", "StreamFIFO"]
+__all__ = ["Serializer", "Deserializer", "Fork", "Join", "StreamFIFO", "SkidBuffer"]
 
 
 def _raw(payload):
@@ -502,4 +504,55 @@ class StreamFIFO(wiring.Component):
         with m.If(push):
             m.d.sync += tail.eq(Mux(tail == depth - 1, 0, tail + 1))
         m.d.sync += level.eq(level + push - pop)
+        return m
+
+
+class SkidBuffer(wiring.Component):
+    """Register slice of one stream: two items (the output register and a skid register), full
+    throughput, latency 1, and ``i.ready`` a register (``~skid_valid``) that never depends on
+    ``o.ready``: a chain of ``ready`` signals through engines ends here, which bounds the
+    longest combinational path of a network to one engine.
+
+    While ``o`` moves (or is empty) the input goes straight into the output register; when ``o``
+    is held, the one item accepted in that cycle (``i.ready`` was still high) waits in the skid
+    register, and ``i.ready`` stays low until it has moved to the output register.
+
+    Parameters
+    ----------
+    shape : shape-castable
+        Payload shape, at least 1 bit.
+
+    Members
+    -------
+    i : In(stream.Signature(shape))
+    o : Out(stream.Signature(shape))
+    """
+
+    def __init__(self, *, shape):
+        self._shape = _shape_param(shape, "shape")
+        super().__init__({
+            "i": In(stream.Signature(self._shape)),
+            "o": Out(stream.Signature(self._shape)),
+        })
+
+    shape = property(lambda self: self._shape, doc="Payload shape.")
+    latency = property(lambda self: 1)
+
+    def elaborate(self, platform):
+        m = Module()
+        width = Shape.cast(self._shape).width
+        skid = Signal(width)
+        skid_valid = Signal()
+        payload = Signal(width)
+        m.d.comb += [self.i.ready.eq(~skid_valid), self.o.payload.eq(payload)]
+        accept = self.i.valid & ~skid_valid
+        with m.If(~self.o.valid | self.o.ready):        # the output register is free now
+            with m.If(skid_valid):
+                m.d.sync += [payload.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
+            with m.Else():
+                m.d.sync += self.o.valid.eq(accept)
+                with m.If(accept):
+                    m.d.sync += payload.eq(_raw(self.i.payload))
+        with m.Elif(accept):                              # held: the item waits beside it
+            m.d.sync += [skid.eq(_raw(self.i.payload)), skid_valid.eq(1)]
         return m

@@ -6,7 +6,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from ..streams import Fork
+from ..engines import Chain
+from ..streams import Fork, SkidBuffer
 from .builders import build_engine
 from .graph import NetworkGraph
 from .stages import ArgmaxHead, JoinEngine
@@ -105,9 +106,20 @@ class StreamingNetwork(wiring.Component):
                          src.ready.eq(dst.ready)]
 
         produced = {self._plan.input: self.i}
+        inputs_of = {}
         for engine, component in self._nodes:
-            m.submodules[engine.name.replace(".", "_")] = component
-            produced[engine.name] = component.o
+            name = engine.name.replace(".", "_")
+            if isinstance(component, JoinEngine):       # its input FIFOs end ready chains
+                m.submodules[name] = component
+                produced[engine.name] = component.o
+                continue
+            # a register slice behind every engine: no ready path runs through two engines
+            shape = component.o.payload.shape()
+            wrapped = Chain([component, SkidBuffer(shape=shape)],
+                            in_shape=component.i.payload.shape(), out_shape=shape)
+            m.submodules[name] = wrapped
+            produced[engine.name] = wrapped.o
+            inputs_of[id(component)] = wrapped
         m.submodules.head = head = self._head
 
         readers = {name: list(r) for name, r in self._graph.readers.items()}
@@ -134,7 +146,7 @@ class StreamingNetwork(wiring.Component):
                 for k, source in enumerate(engine.inputs):
                     connect(next_stream(source), getattr(component, f"i{k}"))
             else:
-                connect(next_stream(engine.inputs[0]), component.i)
+                connect(next_stream(engine.inputs[0]), inputs_of[id(component)].i)
         connect(next_stream(output), head.i)
         connect(head.o, self.o)
         return m
