@@ -32,6 +32,10 @@ def _quiet_when_unused(component, seen=None):
                     _quiet_when_unused(part, seen)
 
 
+#: Register slices behind the engines up to this many cycles per inference per input pixel.
+SLICE_FOLD = 16
+
+
 class StreamingNetwork(wiring.Component):
     """A whole compiled network as one streaming component; see :mod:`bnnhw.hw.network`.
 
@@ -84,6 +88,16 @@ class StreamingNetwork(wiring.Component):
                                     doc="The plan's initiation interval (slowest stage).")
 
     @property
+    def register_slices(self):
+        """Whether every engine but the joins ends in a :class:`SkidBuffer`: for networks
+        folded to at most :data:`SLICE_FOLD` cycles per input pixel, whose clock the
+        combinational ``ready`` chain through the engines limits (boolnet at 1,024 cycles:
+        46.8 -> 74.4 MHz on ECP5). Slower foldings keep the area (about ``3 * bits`` logic
+        cells per engine output on iCE40): other paths set their clock."""
+        c, h, w = self.input_shape
+        return self._plan.cycles_per_inference <= SLICE_FOLD * h * w
+
+    @property
     def engines(self):
         """``[(value name, component)]`` in execution order: each engine's ``o`` stream carries
         that compiled value as pixel vectors (:meth:`format_of`); a fused threshold engine
@@ -109,9 +123,10 @@ class StreamingNetwork(wiring.Component):
         inputs_of = {}
         for engine, component in self._nodes:
             name = engine.name.replace(".", "_")
-            if isinstance(component, JoinEngine):       # its input FIFOs end ready chains
+            if isinstance(component, JoinEngine) or not self.register_slices:
                 m.submodules[name] = component
                 produced[engine.name] = component.o
+                inputs_of[id(component)] = component
                 continue
             # a register slice behind every engine: no ready path runs through two engines
             shape = component.o.payload.shape()
