@@ -89,7 +89,8 @@ class StreamingNetwork(wiring.Component):
 
     @property
     def register_slices(self):
-        """Whether every engine but the joins ends in a :class:`SkidBuffer`: for networks
+        """Whether every engine but the joins and the permutations (wiring) ends in a
+        :class:`SkidBuffer`: for networks
         folded to at most :data:`SLICE_FOLD` cycles per input pixel, whose clock the
         combinational ``ready`` chain through the engines limits (boolnet at 1,024 cycles:
         46.8 -> 74.4 MHz on ECP5). Slower foldings keep the area (about ``3 * bits`` logic
@@ -123,7 +124,8 @@ class StreamingNetwork(wiring.Component):
         inputs_of = {}
         for engine, component in self._nodes:
             name = engine.name.replace(".", "_")
-            if isinstance(component, JoinEngine) or not self.register_slices:
+            if isinstance(component, JoinEngine) or engine.op == "permute" \
+                    or not self.register_slices:      # joins' FIFOs end chains; wiring
                 m.submodules[name] = component
                 produced[engine.name] = component.o
                 inputs_of[id(component)] = component
