@@ -274,15 +274,19 @@ def matrix_layers(compiled, unfused=()):
         if layer.name in pooled:     # pipeline, then the head's argmax on the held result
             drain = POOLED_DRAIN_CYCLES + (rows if compiled.output == layer.name else 0)
         whole = layer.name not in pooled and _whole_window(compiled, layer, groups)
-        p = layer.params
-        wirable = layer.op in ("binary_conv2d", "binary_dense") and not (
-            p.get("dot", "xnor") == "xnor" and int(p.get("pad_value", 1)) == 0
-            and max(pair(p.get("padding", 0), "padding")) > 0)
+        wirable = layer.op in ("binary_conv2d", "binary_dense") and not _zero_padded(layer)
         result.append(LayerFolding(layer.name, layer.op, rows, fan_in, positions,
                                    channels=channels, groups=groups,
                                    pooled=layer.name in pooled, drain=drain,
                                    whole_window=whole, hard_wirable=wirable))
     return result
+
+
+def _zero_padded(layer):
+    """A zero-padded XNOR convolution: its window flags border chunks (docs/numerics.md §4)."""
+    p = layer.params
+    return layer.op == "binary_conv2d" and p.get("dot", "xnor") == "xnor" \
+        and int(p.get("pad_value", 1)) == 0 and max(pair(p["padding"], "padding")) > 0
 
 
 def _whole_window(compiled, layer, groups):
@@ -302,8 +306,7 @@ def _whole_window(compiled, layer, groups):
         weight = p["weight_bases"][0] if layer.op == "panet_conv2d" else p["weight"]
         kernel = tuple(int(k) for k in weight.shape[2:])
         stride, padding = pair(p["stride"], "stride"), pair(p["padding"], "padding")
-        if layer.op == "binary_conv2d" and p.get("dot", "xnor") == "xnor" \
-                and int(p.get("pad_value", 1)) == 0 and max(padding) > 0:
+        if _zero_padded(layer):
             return False
     return not whole_window_geometry(height, width, kernel, stride, padding)
 

@@ -125,6 +125,34 @@ def default_buffer_rows(height, kernel, stride, padding):
     return max(kernel + stride, need)
 
 
+def window_parameters(*, channels, height, width, kernel, stride, padding, pad_bit, groups):
+    """The checked parameters both sliding-window units share (this module's and
+    ``bnnhw.hw.window_parallel``'s): ``(channels, groups, height, width, kernel, stride,
+    padding, pad_bit, output_size)``, pairs as ``(h, w)`` tuples, ``output_size`` =
+    ``(H_out, W_out)``. Raises :class:`ParameterError` naming the first bad one (a kernel larger
+    than the padded map is ``kernel``)."""
+    channels = int_param(channels, "channels", 1)
+    groups = int_param(groups, "groups", 1)
+    if channels % groups:
+        raise ParameterError("groups", f"expected a divisor of channels={channels}", groups)
+    height = int_param(height, "height", 1)
+    width = int_param(width, "width", 1)
+    kernel = pair(kernel, "kernel", 1)
+    stride = pair(stride, "stride", 1)
+    padding = pair(padding, "padding", 0)
+    if is_bool(pad_bit) or pad_bit not in (0, 1) or isinstance(pad_bit, float):
+        raise ParameterError("pad_bit", "expected 0 (pad value -1) or 1 (pad value +1)",
+                             repr(pad_bit))
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    for axis, size, k, p in (("height", height, kh, ph), ("width", width, kw, pw)):
+        if size + 2 * p < k:
+            raise ParameterError("kernel", f"expected at most the padded {axis} {size} + "
+                                           f"2*{p}", k)
+    output_size = ((height + 2 * ph - kh) // sh + 1, (width + 2 * pw - kw) // sw + 1)
+    return (channels, groups, height, width, kernel, stride, padding, int(pad_bit),
+            output_size)
+
+
 class SlidingWindow(wiring.Component):
     """Sliding-window unit: a raster stream of ``C``-bit pixels in, binary conv windows out.
 
@@ -198,20 +226,10 @@ class SlidingWindow(wiring.Component):
     def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,
                  simd=None, buffer_rows=None, groups=1, chunked_buffer=False, repeat=1,
                  zero_pad=False):
-        self._channels = int_param(channels, "channels", 1)
-        self._groups = int_param(groups, "groups", 1)
-        if self._channels % self._groups:
-            raise ParameterError("groups", f"expected a divisor of channels={self._channels}",
-                                 self._groups)
-        self._height = int_param(height, "height", 1)
-        self._width = int_param(width, "width", 1)
-        self._kernel = pair(kernel, "kernel", 1)
-        self._stride = pair(stride, "stride", 1)
-        self._padding = pair(padding, "padding", 0)
-        if is_bool(pad_bit) or pad_bit not in (0, 1) or isinstance(pad_bit, float):
-            raise ParameterError("pad_bit", "expected 0 (pad value -1) or 1 (pad value +1)",
-                                 repr(pad_bit))
-        self._pad_bit = int(pad_bit)
+        (self._channels, self._groups, self._height, self._width, self._kernel, self._stride,
+         self._padding, self._pad_bit, self._output_size) = window_parameters(
+            channels=channels, height=height, width=width, kernel=kernel, stride=stride,
+            padding=padding, pad_bit=pad_bit, groups=groups)
         self._zero_pad = bool_param(zero_pad, "zero_pad")
         if self._zero_pad and self._pad_bit:
             raise ParameterError("pad_bit", "expected 0 with zero_pad (a border chunk's bits are "
@@ -222,14 +240,8 @@ class SlidingWindow(wiring.Component):
             raise ParameterError("simd", f"expected a divisor of the {group_channels} channels "
                                          f"per group (channels={self._channels}, "
                                          f"groups={self._groups})", self._simd)
-        (kh, kw), (sh, sw), (ph, pw) = self._kernel, self._stride, self._padding
-        for axis, size, k, p in (("height", self._height, kh, ph), ("width", self._width, kw, pw)):
-            if size + 2 * p < k:
-                raise ParameterError("kernel", f"expected at most the padded {axis} {size} + "
-                                               f"2*{p}", k)
-        self._output_size = ((self._height + 2 * ph - kh) // sh + 1,
-                             (self._width + 2 * pw - kw) // sw + 1)
-        self._buffer_rows = default_buffer_rows(self._height, self._kernel[0], sh, ph) \
+        (kh, _), (sh, _), (ph, _) = self._kernel, self._stride, self._padding
+        self._buffer_rows = default_buffer_rows(self._height, kh, sh, ph) \
             if buffer_rows is None else int_param(buffer_rows, "buffer_rows", kh)
         self._repeat = int_param(repeat, "repeat", 1)
         self._chunked = bool_param(chunked_buffer, "chunked_buffer")

@@ -59,8 +59,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from ..params import ParameterError, int_param, is_bool, pair, whole_window_geometry
+from ..params import ParameterError, int_param, whole_window_geometry
 from ._memory import buffer_memory
+from .window import window_parameters
 
 __all__ = ["ParallelWindow"]
 
@@ -99,35 +100,17 @@ class ParallelWindow(wiring.Component):
 
     def __init__(self, *, channels, height, width, kernel, stride=1, padding=0, pad_bit=1,
                  groups=1, simd=None, repeat=1):
-        self._channels = int_param(channels, "channels", 1)
-        self._groups = int_param(groups, "groups", 1)
-        if self._channels % self._groups:
-            raise ParameterError("groups", f"expected a divisor of channels={self._channels}",
-                                 self._groups)
-        self._height = int_param(height, "height", 1)
-        self._width = int_param(width, "width", 1)
-        self._kernel = pair(kernel, "kernel", 1)
-        self._stride = pair(stride, "stride", 1)
-        self._padding = pair(padding, "padding", 0)
-        if is_bool(pad_bit) or pad_bit not in (0, 1) or isinstance(pad_bit, float):
-            raise ParameterError("pad_bit", "expected 0 (pad value -1) or 1 (pad value +1)",
-                                 repr(pad_bit))
-        self._pad_bit = int(pad_bit)
+        (self._channels, self._groups, self._height, self._width, self._kernel, self._stride,
+         self._padding, self._pad_bit, self._output_size) = window_parameters(
+            channels=channels, height=height, width=width, kernel=kernel, stride=stride,
+            padding=padding, pad_bit=pad_bit, groups=groups)
         self._repeat = int_param(repeat, "repeat", 1)
-        (kh, kw), (ph, pw) = self._kernel, self._padding
-        for axis, size, k, p in (("height", self._height, kh, ph), ("width", self._width, kw, pw)):
-            if size + 2 * p < k:
-                raise ParameterError("kernel", f"expected at most the padded {axis} {size} + "
-                                               f"2*{p}", k)
         problem = whole_window_geometry(self._height, self._width, self._kernel, self._stride,
                                         self._padding)
         if problem:
             raise ParameterError("padding", f"a geometry a whole-window unit can stream "
                                             f"({problem})", self._padding)
-        (sh, sw) = self._stride
-        self._output_size = ((self._height + 2 * ph - kh) // sh + 1,
-                             (self._width + 2 * pw - kw) // sw + 1)
-        whole = kh * kw * self._channels
+        whole = self._kernel[0] * self._kernel[1] * self._channels
         self._simd = whole if simd is None else int_param(simd, "simd", 1)
         if self._simd not in (whole, whole // self._groups):
             raise ParameterError("simd", f"expected the whole window ({whole} bits) or one "
@@ -231,12 +214,11 @@ class ParallelWindow(wiring.Component):
         ]
         real = self.i.valid & self.i.ready
         wrap = real & (wpos == pixels - 1)
-        with m.If(real):
-            m.d.sync += wpos.eq(Mux(wpos == pixels - 1, 0, wpos + 1))
+        wpos_next = Mux(real, Mux(wpos == pixels - 1, 0, wpos + 1), wpos)
+        m.d.sync += wpos.eq(wpos_next)
         last_output = (oy == h_out - 1) & (ox == w_out - 1)
         finish = emit & last_output
         rel_next = rel + wrap - finish
-        wpos_next = Mux(real, Mux(wpos == pixels - 1, 0, wpos + 1), wpos)
         m.d.sync += rel.eq(rel_next)
         with m.If(step):
             m.d.sync += t.eq(Mux(finish, wpos_next + Mux(rel_next < 0, -pixels, 0), t + 1))
