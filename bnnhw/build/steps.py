@@ -489,6 +489,7 @@ def _report(build, missing):
         "top_module": results.top,
         "simulation": results.simulation,
         "cost": _cost(compiled, design.model.name),
+        "predicted_resources": _predicted_resources(design.hardware),
         "synthesis": results.synthesis,
         "energy": results.energy,
         "board": results.board,
@@ -514,6 +515,11 @@ def _report(build, missing):
                   f"{design.model.input_type} {list(design.model.input_shape)}, graph output "
                   f"{source['graph_output']}" + (" (negated last layer: negative tail scale)"
                                                  if source["negated"] else "")]
+    predicted = report["predicted_resources"]
+    if predicted:
+        lines += ["- resources the planner predicts (docs/compiler.md, resource model): " +
+                  "; ".join(f"{target} {p['luts']:,} LUT4, {p['ffs']:,} FF, {p['bram']} BRAM, "
+                            f"{p['dsp']} DSP" for target, p in predicted.items())]
     lines += ["",
               "| layer | op | rows | fan-in | positions | PE | SIMD | cycles | weights |",
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
@@ -581,6 +587,17 @@ def _report(build, missing):
     results.files["report.json"] = _json_bytes(report)
     results.files["report.md"] = ("\n".join(lines) + "\n").encode()
     return report
+
+
+def _predicted_resources(hardware):
+    """``{target: {luts, ffs, bram, dsp}}`` the resource model predicts for the plan (``None``
+    without a calibrated model)."""
+    from ..compiler.resources import TARGETS, load_model, predict_plan
+    model = load_model()
+    if model is None:
+        return None
+    return {target: predict_plan(hardware, target, model)["total"] for target in TARGETS
+            if target in model.coefficients}
 
 
 def _source(build):

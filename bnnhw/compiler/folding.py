@@ -25,6 +25,7 @@ from ..params import pair, whole_window_geometry
 from .fusion import MATRIX_OPS, pooled_dense_layers
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
+           "restore_folding",
            "window_pool_cycles", "POOLED_DRAIN_CYCLES", "WEIGHT_MODES"]
 
 #: How a layer's weights are built: ``rom`` (per-PE ROMs streamed into XNOR/AND lanes),
@@ -328,13 +329,14 @@ def _unfused(compiled, target_cycles):
     return tuple(result)
 
 
-def _cheapest_for(folding, target):
-    """Fewest lanes meeting ``target`` cycles; ties prefer wider SIMD (one popcount tree)."""
+def _cheapest_for(folding, target, cost):
+    """The option meeting ``target`` cycles with the lowest ``cost`` (predicted LUT4; ties:
+    fewer lanes, then wider SIMD: one popcount tree)."""
     best = None
     for candidate in folding.options():
         if candidate.cycles > target:
             continue
-        key = (candidate.lanes, -candidate.simd)
+        key = (cost(candidate), candidate.lanes, -candidate.simd)
         if best is None or key < best[0]:
             best = (key, candidate)
     return None if best is None else best[1]
@@ -347,13 +349,15 @@ def _next_step(folding):
 
 
 def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None,
-                 weights="auto"):
+                 weights="auto", resource_target="ecp5"):
     """Choose (PE, SIMD) per matrix layer.
 
     Parameters
     ----------
     target_cycles : int, optional
-        Every layer at most this many cycles per inference, with the fewest lanes each.
+        Every layer at most this many cycles per inference, each with the folding and weight
+        mode of the fewest LUT4 the resource model predicts on ``resource_target``
+        (:mod:`bnnhw.compiler.resources`; ties: the fewest lanes).
     max_lanes : int, optional
         A resource cap: total ``PE * SIMD`` over layers. Lanes go greedily to the slowest layer
         while the cap allows. Exclusive with ``target_cycles``.
@@ -364,6 +368,10 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
         layer whose folding allows it (:attr:`LayerFolding.can_hard_wire`), ``logic`` those of
         every binary layer (a :class:`FoldingError` names a layer that is not fully unrolled),
         ``rom`` keeps every layer's weights in ROMs. int8 and PA-Net layers keep ROMs.
+        With a cycle target, ``auto`` hard-wires a layer only where the model predicts fewer
+        LUT4 than its cheapest ROM folding.
+    resource_target : ``"ecp5"`` or ``"ice40"``
+        Whose calibrated coefficients rank the options (default ``ecp5``).
 
     Without a target or cap every layer is fully folded (PE = SIMD = 1).
 
@@ -373,9 +381,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
         A folding that does not divide its layer, a target that cannot be met (the message
         gives the fastest possible), an unknown layer in ``overrides``.
     """
-    stream_cycles = int(compiled.input_shape[1]) * int(compiled.input_shape[2])
-    head_cycles = int(compiled.values[compiled.output].shape[0]) + 1   # ArgmaxHead
-    pool_cycles = window_pool_cycles(compiled)
+    stream_cycles, head_cycles, pool_cycles = _fixed_cycles(compiled)
     if target_cycles is not None and max_lanes is not None:
         raise FoldingError(None, "target_cycles", "give a cycle target or a lane cap, not both")
     if weights not in WEIGHT_MODES:
@@ -402,6 +408,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                 or target_cycles < 1:
             raise FoldingError(None, "target_cycles", f"expected a positive integer, got "
                                                       f"{target_cycles!r}")
+        cost = _lut_cost(compiled, resource_target, weights)
         chosen = []
         for folding in layers:
             if folding.layer in fixed:
@@ -411,15 +418,15 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                                        f"({choice.pe}, {choice.simd}) needs {choice.cycles} "
                                        f"cycles, over the target of {target_cycles}")
             else:
-                choice = _cheapest_for(folding, target_cycles)
+                choice = _cheapest_for(folding, target_cycles, cost)
                 if choice is None:
                     fastest = min(folding.options(), key=lambda f: f.cycles)
                     raise FoldingError(folding.layer, "target_cycles",
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")
             chosen.append(choice)
-        return FoldingPlan(_with_weights(chosen, weights), stream_cycles, head_cycles,
-                           pool_cycles)
+        return FoldingPlan(_with_weights(chosen, weights, compiled, resource_target),
+                           stream_cycles, head_cycles, pool_cycles)
     chosen = [fixed.get(f.layer, f) for f in layers]
     if max_lanes is not None:
         if sum(f.lanes for f in chosen) > max_lanes:
@@ -437,15 +444,74 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             if total > max_lanes:
                 break
             chosen[slowest] = step
-    return FoldingPlan(_with_weights(chosen, weights), stream_cycles, head_cycles, pool_cycles)
+    return FoldingPlan(_with_weights(chosen, weights, compiled, resource_target),
+                       stream_cycles, head_cycles, pool_cycles)
 
 
-def _with_weights(chosen, mode):
+def _lut_cost(compiled, target, mode):
+    """``cost(folding)``: predicted LUT4 of a layer option under weight ``mode`` (``auto``: the
+    cheaper of ROM and hard-wired weights where the option allows both)."""
+    from .resources import layer_features, load_model
+    model = load_model()
+    if model is None:
+        return lambda folding: 0
+    if target not in model.coefficients:
+        raise FoldingError(None, "resource_target", f"no resource model for {target!r} (have "
+                                                    f"{', '.join(sorted(model.coefficients))})")
+    features_of = layer_features(compiled)
+
+    def cost(folding):
+        modes = ["rom"]
+        if folding.can_hard_wire and mode in ("auto", "logic"):
+            modes = ["logic"] if mode == "logic" else ["rom", "logic"]
+        return min(model.cost(target, features_of(folding.with_(folding.pe, folding.simd, m)))
+                   for m in modes)
+
+    return cost
+
+
+def _fixed_cycles(compiled):
+    """``(stream, head, pool)`` cycles of :class:`FoldingPlan`: the input's pixels, the argmax
+    head's ``classes + 1``, the slowest window-fed max pool."""
+    stream_cycles = int(compiled.input_shape[1]) * int(compiled.input_shape[2])
+    head_cycles = int(compiled.values[compiled.output].shape[0]) + 1   # ArgmaxHead
+    return stream_cycles, head_cycles, window_pool_cycles(compiled)
+
+
+def restore_folding(compiled, layers):
+    """The :class:`FoldingPlan` of ``compiled`` whose layers are ``layers``
+    (``FoldingPlan.to_dict()["layers"]``, as a build's report gives them): each layer's PE,
+    SIMD and weight mode, pooled dense layers fused or not as listed."""
+    listed = {entry["layer"]: entry for entry in layers}
+    unfused = [name for name in pooled_dense_layers(compiled)
+               if name in listed and not listed[name]["pooled"]]
+    chosen = []
+    for folding in matrix_layers(compiled, unfused):
+        entry = listed.get(folding.layer)
+        if entry is None:
+            raise FoldingError(folding.layer, "folding", "missing from the listed layers")
+        chosen.append(folding.with_(int(entry["pe"]), int(entry["simd"]),
+                                    entry.get("weights", "rom")))
+    return FoldingPlan(tuple(chosen), *_fixed_cycles(compiled))
+
+
+def _with_weights(chosen, mode, compiled, target):
     """The chosen foldings with their weight mode: ``auto`` hard-wires where the folding allows
-    it, ``logic`` every binary layer (a :class:`FoldingError` naming the first that is not
-    fully unrolled), ``rom`` none."""
+    it and the resource model predicts fewer LUT4 on ``target`` than ROMs, ``logic`` every
+    binary layer (a :class:`FoldingError` naming the first that is not fully unrolled), ``rom``
+    none."""
+    from .resources import layer_features, load_model
+    model, features_of = load_model(), layer_features(compiled)
+
+    def cheaper_wired(f):
+        if model is None:
+            return True
+        wired, rom = (model.cost(target, features_of(f.with_(f.pe, f.simd, m)))
+                      for m in ("logic", "rom"))
+        return wired <= rom
+
     def mode_of(f):
         if mode == "logic" and f.hard_wirable:
             return "logic"
-        return "logic" if mode == "auto" and f.can_hard_wire else "rom"
+        return "logic" if mode == "auto" and f.can_hard_wire and cheaper_wired(f) else "rom"
     return tuple(f.with_(f.pe, f.simd, mode_of(f)) for f in chosen)

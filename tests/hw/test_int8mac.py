@@ -97,10 +97,11 @@ CONFIGS = [  # rows, fan_in, pe, simd
 ]
 
 
+@pytest.mark.parametrize("pipelined", [False, True], ids=["one_stage", "pipelined"])
 @pytest.mark.parametrize("stalls", STALLS, ids=STALL_IDS)
 @pytest.mark.parametrize("rows, fan_in, pe, simd", CONFIGS,
                          ids=[f"r{r}_n{n}_pe{p}_simd{s}" for r, n, p, s in CONFIGS])
-def test_dense(rows, fan_in, pe, simd, stalls):
+def test_dense(rows, fan_in, pe, simd, stalls, pipelined):
     rng = np.random.default_rng(rows * 1000 + fan_in * 10 + pe)
     w = edge_weights(rng, rows, fan_in)
     bias = edge_bias(rng, w)
@@ -108,9 +109,23 @@ def test_dense(rows, fan_in, pe, simd, stalls):
     want = golden.int8_dense(x, w, bias)
     if rows > 1:
         assert want[0, 0] == INT32_MAX and want[0, 1] == -INT32_MAX
-    dut = Int8MAC.from_matrix(w, bias, pe=pe, simd=simd)
+    dut = Int8MAC.from_matrix(w, bias, pe=pe, simd=simd, pipelined=pipelined)
     got = rtl_dense(dut, x, stall_in=stalls[0], stall_out=stalls[1], seed=rows + fan_in)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("simd, ranks", [(1, 1), (2, 1), (3, 1), (4, 1), (5, 2), (9, 2),
+                                         (16, 2), (32, 3), (48, 3)])
+def test_pipelined_latency(simd, ranks):
+    """Pipelined: the products, then every second tree level below the last, are registered;
+    the output of a lone vector transfers ``latency`` edges after the edge that took it."""
+    rng = np.random.default_rng(simd)
+    w = edge_weights(rng, 2, simd)
+    dut = Int8MAC.from_matrix(w, [0, 0], pe=2, simd=simd, pipelined=True)
+    assert dut.extra_ranks == ranks and dut.latency == 3 + ranks
+    assert Int8MAC.from_matrix(w, [0, 0], pe=2, simd=simd).latency == 3
+    x = edge_inputs(rng, simd, 1)[:1]
+    assert stream_timing(dut, dense_payloads(x, simd), 1) == [dut.latency]   # SF = NF = 1
 
 
 @pytest.mark.parametrize("pe, simd", [(1, 1), (2, 4), (3, 2)])
@@ -160,7 +175,8 @@ def test_depthwise(channels, pe, simd, stalls):
                        axis=1)  # (B, C, 9)
     want = golden.int8_conv2d(windows.reshape(-1, channels, 3, 3), w.reshape(channels, 1, 3, 3),
                               bias, groups=channels).reshape(-1, channels)
-    dut = Int8MAC.from_matrix(w, bias, pe=pe, simd=simd, depthwise=True)
+    dut = Int8MAC.from_matrix(w, bias, pe=pe, simd=simd, depthwise=True,
+                              pipelined=stalls[0] > 0)
     payloads = depthwise_payloads(windows, pe, simd)
     count = len(windows) * dut.neuron_folds
     words = run_stream(dut, payloads, count, stall_in=stalls[0], stall_out=stalls[1], seed=simd)
@@ -321,24 +337,26 @@ def test_parameters_are_keyword_only():
 
 
 def cocotb_blocks():
-    """Four Int8MAC configurations (one Verilator build): PE = SIMD = 1, mixed, fully parallel,
-    depthwise."""
+    """Six Int8MAC configurations (one Verilator build): PE = SIMD = 1, mixed, fully parallel,
+    depthwise, and pipelined (fully parallel 9-element dots, a pipelined depthwise one)."""
     rng = np.random.default_rng(2025)
     blocks, specs = {}, {}
-    for key, (rows, fan_in, pe, simd, depthwise) in {
-        "m0": (3, 4, 1, 1, False), "m1": (6, 12, 2, 3, False), "m2": (4, 8, 4, 8, False),
-        "m3": (4, 9, 2, 3, True),
+    for key, (rows, fan_in, pe, simd, depthwise, pipelined) in {
+        "m0": (3, 4, 1, 1, False, False), "m1": (6, 12, 2, 3, False, False),
+        "m2": (4, 8, 4, 8, False, False), "m3": (4, 9, 2, 3, True, False),
+        "m4": (8, 9, 8, 9, False, True), "m5": (4, 9, 2, 9, True, True),
     }.items():
         w = edge_weights(rng, rows, fan_in)
         bias = edge_bias(rng, w)
-        blocks[key] = Int8MAC.from_matrix(w, bias, pe=pe, simd=simd, depthwise=depthwise)
+        blocks[key] = Int8MAC.from_matrix(w, bias, pe=pe, simd=simd, depthwise=depthwise,
+                                          pipelined=pipelined)
         specs[key] = {"kind": "int8mac", "matrix": w.tolist(), "bias": bias, "pe": pe,
                       "simd": simd, "depthwise": depthwise}
     return blocks, specs
 
 
 @pytest.mark.cocotb
-@pytest.mark.parametrize("key", ["m0", "m1", "m2", "m3"])
+@pytest.mark.parametrize("key", ["m0", "m1", "m2", "m3", "m4", "m5"])
 def test_cocotb_int8mac(key, tmp_path):
     run_harness_cocotb(make_blocks=cocotb_blocks, block="int8mac", key=key,
                        tb_module="tb_int8mac.py", test_dir=tmp_path)

@@ -118,8 +118,9 @@ def _binary_matrix(graph, engine):
     rows, pe = folding.rows, folding.pe
     out_fmt = graph.formats[engine.name]
     double = graph.slow_readers(engine.name)
+    stages = _popcount_stages(graph, engine)
     if together:
-        core = _group_lanes(engine)
+        core = _group_lanes(engine, stages)
         k = engine.thresholds.slices if engine.threshold_layer is not None else 0
     if engine.threshold_layer is not None:      # fused threshold: per-PE threshold ROMs
         thresholds = engine.thresholds
@@ -128,7 +129,8 @@ def _binary_matrix(graph, engine):
                               **_weights(engine, engine.weights), op=g.dot,
                               threshold_words=[list(w) for w in thresholds.words],
                               slices=thresholds.slices, threshold_width=thresholds.width,
-                              groups=folding.groups, reread=reread, zero_pad=g.zero_pad)
+                              groups=folding.groups, reread=reread, zero_pad=g.zero_pad,
+                              stages=stages)
             k = core.slices
         collect = Deserializer(elements=rows, width=k, lanes=pe, double_buffered=double)
         order = [r * k + n for n in range(k) for r in range(rows)]
@@ -137,7 +139,7 @@ def _binary_matrix(graph, engine):
     if not together:
         core = BinaryMVAU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
                           **_weights(engine, engine.weights), op=g.dot, groups=g.groups,
-                          reread=reread, zero_pad=g.zero_pad)
+                          reread=reread, zero_pad=g.zero_pad, stages=stages)
     count_width = ceil_log2(folding.fan_in + 1) if together else core.count_width
     collect = Deserializer(elements=rows, width=count_width, lanes=pe,
                            double_buffered=double)
@@ -145,6 +147,18 @@ def _binary_matrix(graph, engine):
                  out_shape=unsigned(out_fmt.bits),
                  output=lambda v: _repack(v, PixelFormat(rows, unsigned(count_width)),
                                           out_fmt))
+
+
+def _popcount_stages(graph, engine):
+    """Register ranks of the engine's popcount trees (:meth:`NetworkGraph.popcount_stages`):
+    over ``SIMD`` streamed products, a hard-wired row's fan-in, or its ones (AND)."""
+    folding = engine.folding
+    if folding.weights != "logic":
+        return graph.popcount_stages(folding.simd)
+    width = folding.simd
+    if engine.geometry.dot == "and":
+        width = max(bin(int(w[0])).count("1") for w in engine.weights)
+    return graph.popcount_stages(width, kind="bits")
 
 
 def _weights(engine, words):
@@ -158,7 +172,7 @@ def _weights(engine, words):
     return {"weights": [[(int(w[0]) >> i) & 1 for i in range(fan_in)] for w in words]}
 
 
-def _group_lanes(engine):
+def _group_lanes(engine, stages):
     """A grouped binary layer computing every group at once (``PE = rows``, ``SIMD`` = one
     group's window): one matrix unit per group, side by side in a :class:`LaneArray` fed the
     whole window in group order; lane ``g``'s outputs are rows ``g*rows/G ..``, so the lanes
@@ -175,12 +189,12 @@ def _group_lanes(engine):
         units = [BinaryMVTU(fan_in=fan_in, rows=per, pe=per, simd=fan_in,
                             **_weights(engine, rows_of(engine.weights, n)), op=g.dot,
                             threshold_words=rows_of(t.words, n), slices=t.slices,
-                            threshold_width=t.width) for n in range(g.groups)]
+                            threshold_width=t.width, stages=stages) for n in range(g.groups)]
         width = per * units[0].slices
     else:
         units = [BinaryMVAU(fan_in=fan_in, rows=per, pe=per, simd=fan_in,
-                            **_weights(engine, rows_of(engine.weights, n)), op=g.dot)
-                 for n in range(g.groups)]
+                            **_weights(engine, rows_of(engine.weights, n)), op=g.dot,
+                            stages=stages) for n in range(g.groups)]
         width = per * units[0].count_width
     return LaneArray(units, in_width=fan_in, out_width=width)
 
@@ -242,7 +256,8 @@ def _int8_matrix(graph, engine):
     core = Int8MAC(weights=[list(w) for w in engine.weights], bias=list(engine.params["bias"]),
                    fan_in=folding.fan_in, pe=pe, simd=simd, depthwise=depthwise,
                    input_range=(in_value.lo, in_value.hi),
-                   reread=not depthwise and getattr(window, "repeat", 1) > 1)
+                   reread=not depthwise and getattr(window, "repeat", 1) > 1,
+                   pipelined=graph.full_rate)
     out_fmt = graph.formats[engine.name]
     double = graph.slow_readers(engine.name)
     if engine.threshold_layer is not None:      # fused threshold: PE lanes of threshold units

@@ -4,9 +4,18 @@ readers hold a pixel while they work on it (their producer then double-buffers i
 from amaranth.hdl import unsigned
 
 from ..engines import PixelFormat
+from ..popcount import popcount_depth
 from . import NetworkError
 
-__all__ = ["NetworkGraph", "pixel_format"]
+__all__ = ["NetworkGraph", "pixel_format", "SLICE_FOLD", "LEVELS_PER_STAGE"]
+
+#: Networks folded to at most this many cycles per inference per input pixel are built for
+#: clock speed (:attr:`NetworkGraph.full_rate`): register slices behind the engines, popcount
+#: trees pipelined.
+SLICE_FOLD = 16
+#: Popcount tree levels (leaves, then ripple adders) between two register ranks in a full-rate
+#: network.
+LEVELS_PER_STAGE = 3
 
 
 def pixel_format(value):
@@ -41,6 +50,22 @@ class NetworkGraph:
         for engine in self.engines:
             for slot, source in enumerate(engine.inputs):
                 self.readers.setdefault(source, []).append((engine, slot))
+
+    @property
+    def full_rate(self):
+        """Whether the network is folded to at most :data:`SLICE_FOLD` cycles per inference per
+        input pixel: then its clock, not its folding, sets its throughput, and it gets register
+        slices behind its engines and pipelined popcount trees
+        (:meth:`popcount_stages`). Slower foldings keep the area."""
+        _, h, w = self.plan.values[self.plan.input].shape
+        return self.budget <= SLICE_FOLD * int(h) * int(w)
+
+    def popcount_stages(self, width, *, kind="streamed"):
+        """Register ranks of a ``width``-input popcount tree: one per :data:`LEVELS_PER_STAGE`
+        levels in a :attr:`full_rate` network, none otherwise."""
+        if not self.full_rate:
+            return 0
+        return -(-popcount_depth(width, kind=kind) // LEVELS_PER_STAGE)
 
     def check_output(self):
         """Raise :class:`NetworkError` unless the output is a ``(classes, 1, 1)`` integer

@@ -32,8 +32,6 @@ def _quiet_when_unused(component, seen=None):
                     _quiet_when_unused(part, seen)
 
 
-#: Register slices behind the engines up to this many cycles per inference per input pixel.
-SLICE_FOLD = 16
 
 
 class StreamingNetwork(wiring.Component):
@@ -91,12 +89,11 @@ class StreamingNetwork(wiring.Component):
     def register_slices(self):
         """Whether every engine but the joins and the permutations (wiring) ends in a
         :class:`SkidBuffer`: for networks
-        folded to at most :data:`SLICE_FOLD` cycles per input pixel, whose clock the
+        folded to at most :data:`~.graph.SLICE_FOLD` cycles per input pixel, whose clock the
         combinational ``ready`` chain through the engines limits (boolnet at 1,024 cycles:
         46.8 -> 74.4 MHz on ECP5). Slower foldings keep the area (about ``3 * bits`` logic
         cells per engine output on iCE40): other paths set their clock."""
-        c, h, w = self.input_shape
-        return self._plan.cycles_per_inference <= SLICE_FOLD * h * w
+        return self._graph.full_rate
 
     @property
     def engines(self):

@@ -1,0 +1,378 @@
+"""Resource model: predicted LUT4, FF, block RAM and DSP of each engine, per FPGA target.
+
+Every engine of a :class:`~bnnhw.compiler.HardwarePlan` is described by structural features
+(:data:`FEATURES`, counted from its folding, geometry and stream formats), and each resource is
+a non-negative linear combination of them whose coefficients were fitted on Yosys' counts of
+synthesized networks, every engine kept as its own module (``benchmarks/calibrate_resources.py``;
+data in ``benchmarks/results/resource_calibration.json``, the fit's error in
+``resource_calibration.md``). The coefficients ship as ``resource_coefficients.json``.
+
+The planner (:func:`bnnhw.compiler.plan_folding`) uses :func:`matrix_features` to pick, for each
+matrix layer, the folding and weight mode with the fewest predicted LUT4 that meets the cycle
+target; :func:`predict_plan` gives the whole network (the report's ``predicted`` resources).
+
+Features of an engine (all counts, 0 where they do not apply):
+
+====================  ==========================================================================
+``engine``            1 per engine (control: handshakes, counters)
+``stream_bits``       bits of its input and output pixels (serializers, deserializers, FIFOs)
+``xnor_lanes``        ``PE * SIMD`` XNOR/AND popcount inputs fed from weight ROMs
+``const_inputs``      popcount inputs of hard-wired rows (every weight bit for XNOR, the ones
+                      for AND)
+``acc_bits``          accumulator bits (``PE * count width`` when the fan-in is folded)
+``count_bits``        output count register bits (``PE * count width``)
+``compare_bits``      threshold comparator bits (``PE * slices * width`` or per channel lane)
+``rom_bits``          bits of weight and threshold ROMs
+``fold_states``       ``log2`` of the steps per vector (``NF * SF``) and of the window positions
+``window_bits``       register bits of a sliding window (the whole window or one chunk)
+``line_bits``         bits of line-buffer memory (rows of the input map)
+``int8_lanes``        int8 multiply-adds per cycle (``PE * SIMD``)
+``int8_acc_bits``     int8 accumulator bits (``PE * 32``)
+``elementwise_bits``  bits of per-element arithmetic (requantize, batch norm, DPReLU, add, clip,
+                      pools, standalone thresholds: lanes x element width)
+====================  ==========================================================================
+"""
+
+import json
+import math
+from functools import lru_cache
+from importlib import resources as package_data
+
+import numpy as np
+
+__all__ = ["FEATURES", "RESOURCES", "ResourceModel", "engine_features", "matrix_features",
+           "layer_features",
+           "plan_features", "predict_plan", "load_model", "calibration_samples", "fit_model",
+           "calibration_report"]
+
+FEATURES = ("engine", "stream_bits", "xnor_lanes", "const_inputs", "acc_bits", "count_bits",
+            "compare_bits", "rom_bits", "fold_states", "window_bits", "line_bits",
+            "int8_lanes", "int8_acc_bits", "elementwise_bits")
+RESOURCES = ("luts", "ffs", "bram", "dsp")
+TARGETS = ("ecp5", "ice40")
+_BINARY = ("binary_conv2d", "binary_dense")
+_INT8 = ("int8_conv2d", "int8_dense")
+
+
+def value_bits(value):
+    """Bits of one pixel of a plan value (:class:`~bnnhw.compiler.ValueFormat`): one per
+    channel for bit maps, else the narrowest element holding ``[lo, hi]`` per channel."""
+    channels = int(value.shape[0])
+    if value.kind == "bits":
+        return channels
+    lo, hi = int(value.lo), int(value.hi)
+    width = max(hi.bit_length(), (-lo - 1).bit_length()) + 1 if lo < 0 else hi.bit_length()
+    return channels * max(1, width)
+
+
+def _count_width(n):
+    return max(1, int(n).bit_length())
+
+
+def matrix_features(folding, geometry, *, slices=0, threshold_width=0, weight_ones=None):
+    """Features of a matrix layer's engine (window, matrix unit, fused threshold) folded as
+    ``folding`` (:class:`~bnnhw.compiler.LayerFolding`) on input ``geometry``
+    (:class:`~bnnhw.compiler.Geometry`); ``slices`` / ``threshold_width`` of a fused threshold
+    (0: none); ``weight_ones``: ones of an AND layer's weights (hard-wired AND rows keep only
+    those inputs)."""
+    f, g = folding, geometry
+    features = dict.fromkeys(FEATURES, 0)
+    features["engine"] = 1
+    pe, simd = f.pe, f.simd
+    steps = f.neuron_folds * f.synapse_folds
+    features["fold_states"] = math.log2(steps) if steps > 1 else 0
+    kh, kw = g.kernel
+    windowed = kh * kw > 1 or g.height * g.width > 1 and not f.pooled
+    if f.op in _BINARY or f.op == "panet_conv2d":
+        bases = 1
+        if f.op == "panet_conv2d" and g.channels and f.channels:
+            bases = max(1, g.channels // f.channels)
+        element = bases            # bits per input element
+        width = _count_width(f.fan_in)
+        if f.weights == "logic":
+            features["const_inputs"] = weight_ones if weight_ones is not None \
+                else f.rows * f.fan_in
+        else:
+            features["xnor_lanes"] = pe * simd * bases
+            features["rom_bits"] = f.rows * f.fan_in * (bases if f.op == "panet_conv2d" else 1)
+        features["count_bits"] = pe * width
+        if f.synapse_folds > 1:
+            features["acc_bits"] = pe * width
+        if slices:
+            features["compare_bits"] = pe * slices * threshold_width
+            if f.weights != "logic":
+                features["rom_bits"] += f.rows * slices * (threshold_width + 1)
+    else:                          # int8 layers
+        element = 8
+        features["int8_lanes"] = pe * (1 if f.depthwise else simd)
+        features["int8_acc_bits"] = pe * 32
+        features["rom_bits"] = f.rows * f.fan_in // (f.rows if f.depthwise else 1) * 8 \
+            * (f.rows if f.depthwise else 1)
+        if slices:
+            features["compare_bits"] = pe * slices * threshold_width
+    if windowed and not f.pooled:
+        channels = g.channels * element
+        if f.whole_window and simd == f.fan_in:
+            features["window_bits"] = kh * kw * channels
+        else:
+            features["window_bits"] = simd * element
+        features["line_bits"] = max(kh - 1, 1) * g.width * channels if kh * kw > 1 else 0
+        positions = g.height * g.width
+        features["fold_states"] += math.log2(positions) if positions > 1 else 0
+    return features
+
+
+def engine_features(plan, engine):
+    """Features (:data:`FEATURES`) of one engine of ``plan``."""
+    values = plan.values
+    inputs = sum(value_bits(values[name]) for name in engine.inputs)
+    out_value = values[engine.name]
+    out = value_bits(out_value)
+    if engine.folding is not None:
+        t = engine.thresholds
+        ones = None
+        if engine.folding.weights == "logic" and engine.geometry.dot == "and" \
+                and engine.weights is not None:
+            ones = sum(bin(int(word)).count("1") for words in engine.weights for word in words)
+        features = matrix_features(engine.folding, engine.geometry,
+                                   slices=t.slices if t is not None else 0,
+                                   threshold_width=t.width if t is not None else 0,
+                                   weight_ones=ones)
+    else:
+        features = dict.fromkeys(FEATURES, 0)
+        features["engine"] = 1
+        lanes = max(1, engine.lanes)
+        channels = max(1, int(out_value.shape[0]))
+        element = max(1, value_bits(values[engine.inputs[0]]) //
+                      max(1, int(values[engine.inputs[0]].shape[0])))
+        if engine.op == "threshold" and engine.thresholds is not None:
+            features["compare_bits"] = lanes * engine.thresholds.slices * engine.thresholds.width
+        elif engine.op in ("permute", "concat"):
+            pass
+        else:
+            features["elementwise_bits"] = lanes * element * max(1, len(engine.inputs))
+        g = engine.geometry
+        if engine.op == "maxpool" and g is not None and g.kernel[0] * g.kernel[1] > 1:
+            features["window_bits"] = g.kernel[0] * g.kernel[1] * g.channels * element // max(
+                1, channels // lanes)
+            features["line_bits"] = (g.kernel[0] - 1) * g.width * g.channels * element
+    if engine.op in ("permute", "concat"):
+        features["engine"] = 0
+    else:
+        features["stream_bits"] = inputs + out
+    return features
+
+
+def plan_features(plan):
+    """``{block name: features}``: the plan's engines under the names of their modules in the
+    Verilog (value name, ``.`` as ``_``), forks and the argmax head (``head``) included."""
+    blocks = {engine.name.replace(".", "_"): engine_features(plan, engine)
+              for engine in plan.engines}
+    readers = {}
+    for engine in plan.engines:
+        for source in engine.inputs:
+            readers[source] = readers.get(source, 0) + 1
+    readers[plan.output] = readers.get(plan.output, 0) + 1
+    for name, count in readers.items():
+        if count > 1:
+            features = dict.fromkeys(FEATURES, 0)
+            features["engine"] = 1
+            blocks[f"fork_{name.replace('.', '_')}"] = features
+    head = dict.fromkeys(FEATURES, 0)
+    head["engine"] = 1
+    head["elementwise_bits"] = value_bits(plan.values[plan.output])
+    head["stream_bits"] = value_bits(plan.values[plan.output])
+    blocks["head"] = head
+    return blocks
+
+
+def layer_features(compiled):
+    """``features_of(folding)``: :func:`matrix_features` of a matrix layer of ``compiled``
+    folded as ``folding`` (the planner's view, before the hardware plan exists)."""
+    from .fusion import fused_thresholds
+    from .hardware import _geometry, _thresholds
+    layers = compiled.layer
+    fused = fused_thresholds(compiled)
+    fixed = {}
+
+    def features_of(folding):
+        name = folding.layer
+        if name not in fixed:
+            layer = layers[name]
+            t = _thresholds(layers[fused[name]]) if name in fused else None
+            ones = None
+            if layer.op in _BINARY and layer.params.get("dot", "xnor") == "and":
+                ones = int(np.count_nonzero(np.asarray(layer.params["weight"]) > 0))
+            fixed[name] = (_geometry(compiled, layer), t, ones)
+        geometry, t, ones = fixed[name]
+        return matrix_features(folding, geometry, slices=t.slices if t else 0,
+                               threshold_width=t.width if t else 0, weight_ones=ones)
+
+    return features_of
+
+
+class ResourceModel:
+    """Coefficients per target and resource: ``predict(target, features)`` -> resources."""
+
+    def __init__(self, coefficients, meta=None):
+        self.coefficients = coefficients       # target -> resource -> feature -> float
+        self.meta = dict(meta or {})
+
+    def predict(self, target, features):
+        """``{resource: float}`` of one engine's ``features`` on ``target``."""
+        table = self.coefficients[target]
+        return {res: sum(table[res].get(k, 0.0) * v for k, v in features.items())
+                for res in RESOURCES}
+
+    def cost(self, target, features):
+        """Predicted LUT4 (the planner's objective)."""
+        table = self.coefficients[target]["luts"]
+        return sum(table.get(k, 0.0) * v for k, v in features.items())
+
+    def to_dict(self):
+        return {"coefficients": self.coefficients, **self.meta}
+
+    @classmethod
+    def from_dict(cls, data):
+        meta = {k: v for k, v in data.items() if k != "coefficients"}
+        return cls(data["coefficients"], meta)
+
+
+@lru_cache(maxsize=1)
+def load_model():
+    """The shipped :class:`ResourceModel` (``resource_coefficients.json``); ``None`` before the
+    first calibration (the planner then counts lanes)."""
+    path = package_data.files(__package__).joinpath("resource_coefficients.json")
+    if not path.is_file():
+        return None
+    return ResourceModel.from_dict(json.loads(path.read_text()))
+
+
+def predict_plan(plan, target, model=None):
+    """``{"total": {resource: int}, "per_block": {block: {resource: int}}}`` of ``plan`` on
+    ``target`` (``ecp5`` or ``ice40``)."""
+    model = model or load_model()
+    per_block = {}
+    total = dict.fromkeys(RESOURCES, 0.0)
+    for name, features in plan_features(plan).items():
+        predicted = model.predict(target, features)
+        per_block[name] = {k: round(v) for k, v in predicted.items()}
+        for k in RESOURCES:
+            total[k] += predicted[k]
+    return {"total": {k: round(v) for k, v in total.items()}, "per_block": per_block}
+
+
+# --- calibration (benchmarks/calibrate_resources.py) ----------------------------------------------
+
+
+def calibration_samples(rows, compiled_of):
+    """``[(row, {block: features})]`` for calibration rows (design, cycle target, weights,
+    target, the build's ``folding`` layers, per-block counts); the features are recomputed from
+    each point's plan, ``compiled_of(design)`` giving the design's compiled network."""
+    from .folding import restore_folding
+    from .hardware import hardware_plan
+    plans = {}
+    samples = []
+    for row in rows:
+        key = (row["design"], json.dumps(row["folding"], sort_keys=True))
+        if key not in plans:
+            compiled = compiled_of(row["design"])
+            plans[key] = plan_features(hardware_plan(compiled, restore_folding(
+                compiled, row["folding"])))
+        samples.append((row, plans[key]))
+    return samples
+
+
+def _design_matrix(samples, target, resource):
+    xs, ys, owners = [], [], []
+    for row, blocks in samples:
+        if row["target"] != target:
+            continue
+        for name, counts in row["per_block"].items():
+            if name not in blocks:
+                continue          # "(top)": the top's own glue, a few cells
+            xs.append([blocks[name][k] for k in FEATURES])
+            ys.append(counts[resource])
+            owners.append(row["design"])
+    return np.asarray(xs, float), np.asarray(ys, float), owners
+
+
+def _nnls(x, y):
+    from scipy.optimize import nnls     # noqa: PLC0415 (calibration only)
+    scale = np.maximum(np.abs(x).max(axis=0), 1e-9)
+    coef, _ = nnls(x / scale, y, maxiter=50 * x.shape[1])
+    return coef / scale
+
+
+def fit_model(samples, exclude_design=None):
+    """Fit a :class:`ResourceModel` by non-negative least squares on the per-block counts of
+    ``samples`` (:func:`calibration_samples`), optionally leaving out one design."""
+    coefficients = {}
+    used = [(r, b) for r, b in samples if r["design"] != exclude_design]
+    for target in TARGETS:
+        if not any(r["target"] == target for r, _ in used):
+            continue
+        coefficients[target] = {}
+        for resource in RESOURCES:
+            x, y, _ = _design_matrix(used, target, resource)
+            coef = _nnls(x, y)
+            coefficients[target][resource] = {k: round(float(c), 6)
+                                              for k, c in zip(FEATURES, coef) if c > 0}
+    meta = {"points": sorted({(r["design"], r["cycle_target"], r["weights"]) for r, _ in used}),
+            "yosys": sorted({r.get("yosys", "") for r, _ in used})}
+    meta["points"] = [list(p) for p in meta["points"]]
+    return ResourceModel(coefficients, meta)
+
+
+def _predict_total(model, target, blocks):
+    total = dict.fromkeys(RESOURCES, 0.0)
+    for features in blocks.values():
+        for k, v in model.predict(target, features).items():
+            total[k] += v
+    return total
+
+
+def calibration_report(samples, model, data="resource_calibration.json"):
+    """Markdown: per calibration point the synthesized and predicted totals, in sample and
+    leave-one-design-out, and the error summary per target."""
+    designs = sorted({r["design"] for r, _ in samples})
+    held_out = {d: fit_model(samples, exclude_design=d) for d in designs}
+    lines = ["# Resource model calibration (`python benchmarks/calibrate_resources.py fit`)", "",
+             f"Data: `{data}` (Yosys counts, every engine its own module). Coefficients: "
+             "`bnnhw/compiler/resource_coefficients.json`. `fit`: the model fitted on every "
+             "point; `held out`: fitted without the point's design.", "",
+             "| design | target | cycle target | weights | LUT4 | predicted (fit) | error | "
+             "predicted (held out) | error | FF | predicted FF | error |",
+             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    errors = {t: {"fit": [], "held": [], "ff": []} for t in TARGETS}
+    for row, blocks in sorted(samples, key=lambda s: (s[0]["design"], s[0]["target"],
+                                                      s[0]["cycle_target"])):
+        t = row["target"]
+        fitted = _predict_total(model, t, blocks)
+        other = held_out[row["design"]]
+        held = _predict_total(other, t, blocks) if t in other.coefficients else None
+        lut = row["total"]["luts"]
+        held_luts = f"{held['luts']:,.0f}" if held else "-"
+        ff = row["total"]["ffs"]
+        e_fit = fitted["luts"] / lut - 1
+        e_held = held["luts"] / lut - 1 if held else None
+        e_ff = fitted["ffs"] / ff - 1 if ff else 0
+        errors[t]["fit"].append(abs(e_fit))
+        errors[t]["ff"].append(abs(e_ff))
+        if e_held is not None:
+            errors[t]["held"].append(abs(e_held))
+        lines.append(f"| {row['design']} | {t} | {row['cycle_target']} | {row['weights']} | "
+                     f"{lut:,} | {fitted['luts']:,.0f} | {e_fit:+.1%} | "
+                     f"{held_luts} | "
+                     f"{f'{e_held:+.1%}' if e_held is not None else '-'} | {ff:,} | "
+                     f"{fitted['ffs']:,.0f} | {e_ff:+.1%} |")
+    lines += ["", "| target | points | LUT4 mean abs error (fit) | max | held out mean | max | "
+              "FF mean abs error | max |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for t in TARGETS:
+        e = errors[t]
+        if not e["fit"]:
+            continue
+        lines.append(f"| {t} | {len(e['fit'])} | {np.mean(e['fit']):.1%} | {max(e['fit']):.1%} | "
+                     f"{np.mean(e['held']):.1%} | {max(e['held']):.1%} | {np.mean(e['ff']):.1%} "
+                     f"| {max(e['ff']):.1%} |")
+    return "\n".join(lines) + "\n"
