@@ -58,6 +58,7 @@ def _rows_of(design, cycles, targets, weights, images, root):
         fmax = synth.get("fmax_mhz")
         ips = fmax * 1e6 / measured if fmax and measured else None
         lut4 = synth["luts"]
+        predicted = (report.get("predicted_resources") or {}).get(target)
         rows.append({
             "design": design, "target": target, "impl": "ours", "cycle_target": cycles,
             "weights": weights, "binary_layer_weights": "+".join(modes) or "none",
@@ -67,6 +68,12 @@ def _rows_of(design, cycles, targets, weights, images, root):
             "fits": bool(synth["fits"]), "device": synth.get("device"),
             "fmax_mhz": fmax, "inferences_per_second": round(ips) if ips else None,
             "lut4": lut4, "ff": synth["ffs"], "bram": synth["bram"], "dsp": synth["dsp"],
+            "lut4_predicted": predicted["luts"] if predicted else None,
+            "ff_predicted": predicted["ffs"] if predicted else None,
+            "bram_predicted": predicted["bram"] if predicted else None,
+            "dsp_predicted": predicted["dsp"] if predicted else None,
+            "lut4_prediction_error": round(predicted["luts"] / lut4 - 1, 4)
+            if predicted and lut4 else None,
             "ops_per_inference": ops,
             "mops_per_lut4": round(ops * ips / 1e6 / lut4, 2) if ips and lut4 else None,
             "seconds": round(time.monotonic() - started, 1),
@@ -85,21 +92,31 @@ def _merge(rows):
     _write_markdown(merged)
 
 
+def _predicted(row):
+    """The planner's LUT4 prediction and its error against the synthesized count."""
+    if row.get("lut4_predicted") is None:
+        return "-"
+    return f"{row['lut4_predicted']:,} ({row['lut4_prediction_error']:+.1%})"
+
+
 def _write_markdown(rows):
     lines = ["# Throughput per LUT: operating points (`python benchmarks/throughput.py`)", "",
              "Measured cycles per inference (Verilator, bit-exact to golden), nextpnr Fmax after "
-             "routing; ops = 2 per MAC (binary and int8), FINN's convention.", "",
+             "routing; ops = 2 per MAC (binary and int8), FINN's convention. LUT4 predicted: the "
+             "planner's resource model (`bnnhw.compiler.resources`), error against the "
+             "synthesized LUT4.", "",
              "| design | target | cycle target | weights | cycles measured | Fmax MHz | inf/s | "
-             "LUT4 | FF | BRAM | DSP | M ops/s per LUT4 | bit-exact | fits |",
+             "LUT4 | LUT4 predicted | FF | BRAM | DSP | M ops/s per LUT4 | bit-exact | fits |",
              "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-             " --- | --- |"]
+             " ---: | --- | --- |"]
     for r in rows:
         if r.get("impl") != "ours":
             continue
         ips = f"{r['inferences_per_second']:,}" if r["inferences_per_second"] else "-"
         lines.append(f"| {r['design']} | {r['target']} | {r['cycle_target']} | "
                      f"{r['binary_layer_weights']} | {r['cycles_per_inference']} | "
-                     f"{r['fmax_mhz'] or '-'} | {ips} | {r['lut4']:,} | {r['ff']:,} | "
+                     f"{r['fmax_mhz'] or '-'} | {ips} | {r['lut4']:,} | {_predicted(r)} | "
+                     f"{r['ff']:,} | "
                      f"{r['bram']} | {r['dsp']} | {r['mops_per_lut4'] or '-'} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} | "
                      f"{r['device'] if r['fits'] else 'no'} |")

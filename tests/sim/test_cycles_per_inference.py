@@ -192,6 +192,23 @@ def test_whole_windows_run_at_one_pixel_per_cycle():
     assert intervals[1:] == [36] * (len(images) - 2), intervals
 
 
+def test_full_rate_networks_pipeline_their_trees():
+    """Up to 16 cycles per input pixel a network is built for clock speed: register slices
+    behind the engines, popcount trees with a register rank per three levels, pipelined int8
+    multiply-add trees; slower foldings keep the area (no slices, one-stage trees)."""
+    from bnnhw.hw.network.graph import NetworkGraph
+
+    compiled = lower(Model.from_dict(*full_rate(np.random.default_rng(5))))
+    fast = hardware_plan(compiled, plan_folding(compiled, target_cycles=36))
+    slow = hardware_plan(compiled, plan_folding(compiled))          # fully folded
+    assert fast.cycles_per_inference == 36 and slow.cycles_per_inference > 16 * 36
+    assert StreamingNetwork(fast).register_slices and not StreamingNetwork(slow).register_slices
+    assert NetworkGraph(fast).full_rate and not NetworkGraph(slow).full_rate
+    assert NetworkGraph(fast).popcount_stages(288) == 3       # 8 levels of a streamed tree
+    assert NetworkGraph(fast).popcount_stages(1) == 1
+    assert NetworkGraph(slow).popcount_stages(288) == 0
+
+
 def test_line_buffer_holds_the_next_images_first_rows():
     """``R = kh + sh`` unless the next image's first output row needs more rows than the writer
     could load during the last output row: unpadded and whole-map windows."""
