@@ -20,6 +20,7 @@ weights; the latest run wins) after every point, so an interrupted sweep keeps w
 """
 
 import argparse
+import fcntl
 import json
 import sys
 import tempfile
@@ -32,9 +33,10 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 JSON = RESULTS / "throughput.json"
 DESIGNS = ("boolnet", "xnornet", "panet", "pokebnn")
-#: Cycle targets per design, fastest first (the fastest each design's layers allow).
-CYCLES = {"boolnet": (64, 128, 256, 1024, 4096), "xnornet": (64, 128, 256, 1024, 4096),
-          "panet": (64, 128, 256, 1024, 4096), "pokebnn": (144, 288, 576, 1152, 4608)}
+#: Cycle targets per design, fastest first: the fastest each design's layers allow, down to
+#: fully folded (147,456 cycles: PE = SIMD = 1 everywhere).
+CYCLES = {"boolnet": (64, 256, 1024, 4096, 147456), "xnornet": (64, 256, 1024, 4096, 147456),
+          "panet": (64, 256, 1024, 4096, 147456), "pokebnn": (144, 576, 1152, 4608, 147456)}
 KEY = ("design", "target", "cycle_target", "weights")
 
 
@@ -83,6 +85,12 @@ def _rows_of(design, cycles, targets, weights, images, root):
 
 
 def _merge(rows):
+    with open(RESULTS / ".throughput.lock", "w") as lock:   # sweeps may run side by side
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _merge_locked(rows)
+
+
+def _merge_locked(rows):
     old = json.loads(JSON.read_text()) if JSON.exists() else []
     keys = {tuple(r[k] for k in KEY) for r in rows}
     merged = [r for r in old if tuple(r[k] for k in KEY) not in keys] + rows

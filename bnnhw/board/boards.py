@@ -13,12 +13,21 @@ from dataclasses import dataclass
 
 from ..synth.flow import DEVICES, Device
 
-__all__ = ["Board", "BOARDS", "board_named"]
+__all__ = ["Board", "BOARDS", "CAPACITY", "board_named"]
 
 
 def _device(family, name):
     (device,) = [d for d in DEVICES[family] if d.name == name]
     return device
+
+
+#: What each board's FPGA holds, in the resource model's units (``bnnhw.compiler.resources``):
+#: LUT4 (iCE40 logic cells), block RAMs (iCE40 4 kbit EBR, ECP5 DP16KD) and DSP blocks.
+CAPACITY = {
+    "iCE40UP5K-SG48": {"luts": 5280, "bram": 30, "dsp": 8},
+    "LFE5U-25F-CABGA381": {"luts": 24288, "bram": 56, "dsp": 28},
+    "LFE5U-85F-CABGA381": {"luts": 83640, "bram": 208, "dsp": 156},
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,11 @@ class Board:
         """nextpnr's part flags: ``--up5k --package sg48`` or ``--25k --package CABGA381
         --speed 6``."""
         return self.device.args + (("--speed", self.speed) if self.speed else ())
+
+    @property
+    def capacity(self):
+        """``{luts, bram, dsp}`` of the board's FPGA (:data:`CAPACITY`)."""
+        return CAPACITY[self.device.name]
 
     @property
     def clock_port(self):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..design import Design
+from ..errors import BnnhwError
 from .config import BuildConfig, BuildError
 from .outdir import WORK_MARKER, WORK_MARKER_TEXT, publish
 
@@ -723,6 +724,9 @@ def _run_fitting(config, log):
     target); ``(build, missing step names)``."""
     attempts = []
     model = config.imported           # a design given as an .onnx file: imported already
+    reason = "the design's folding" if config.target_cycles is None else "--target-cycles"
+    if config.fit is not None and config.target_cycles is None:
+        config, reason, model = _fit_start(config, model, log)
     while True:
         design = Design(config.design_dir, config=config.design_config,
                         target_cycles=config.target_cycles, model=model, name=config.name,
@@ -737,17 +741,51 @@ def _run_fitting(config, log):
             model = design.model
             cycles = design.plan.cycles_per_inference
             attempts.append({"target_cycles": config.target_cycles,
-                             "cycles_per_inference": cycles, "fits": False, "overflow": over})
+                             "cycles_per_inference": cycles, "fits": False, "overflow": over,
+                             "why": reason})
             _check_fit_progress(config.fit, attempts)
             config = replace(config, target_cycles=2 * cycles)
+            reason = f"doubled: {cycles} cycles per inference did not fit"
             log(f"      fit: does not fit the {config.fit} at {cycles} cycles per inference; "
                 f"trying --target-cycles {config.target_cycles}")
             continue
         if config.fit is not None:
             attempts.append({"target_cycles": config.target_cycles, "cycles_per_inference":
-                             design.plan.cycles_per_inference, "fits": True})
+                             design.plan.cycles_per_inference, "fits": True, "why": reason})
             build.results.fit = {"board": config.fit, "attempts": attempts}
         return build, missing
+
+
+#: ``--fit`` starts at the fastest folding the resource model predicts within this share of
+#: every resource of the board's FPGA (the board's UART and controller need the rest).
+FIT_MARGIN = 0.85
+
+
+def _fit_start(config, model, log):
+    """``--fit`` without ``--target-cycles``: the fastest folding the resource model predicts
+    to fit the board (:func:`bnnhw.compiler.resources.fastest_fitting`), else the design's own;
+    ``(config, why, model)``."""
+    from ..board.boards import board_named
+    from ..compiler.resources import fastest_fitting
+    from ..design import folding_options
+    design = Design(config.design_dir, config=config.design_config, model=model,
+                    name=config.name, weights=config.weights)
+    options = folding_options(config.design_config, None, config.weights)
+    options = {k: v for k, v in options.items() if k in ("overrides", "weights")}
+    board = board_named(config.fit, BuildError)
+    try:
+        found = fastest_fitting(design.compiled, board.capacity, board.family,
+                                margin=FIT_MARGIN, **options)
+    except (BnnhwError, ValueError):     # the compile step reports the model's errors
+        found = None
+    if found is None:
+        return config, "the design's folding (no folding predicted to fit)", model
+    cycles, total = found
+    why = (f"resource model: {total['luts']:,} LUT4, {total['bram']} BRAM, {total['dsp']} DSP "
+           f"predicted at {cycles} cycles per inference, within {FIT_MARGIN:.0%} of the "
+           f"{board.device.name}")
+    log(f"      fit: {why}; starting there")
+    return replace(config, target_cycles=cycles), why, design.model
 
 
 def _check_fit_progress(fit, attempts):

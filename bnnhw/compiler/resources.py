@@ -41,7 +41,7 @@ from importlib import resources as package_data
 import numpy as np
 
 __all__ = ["FEATURES", "RESOURCES", "ResourceModel", "engine_features", "matrix_features",
-           "layer_features",
+           "layer_features", "fastest_fitting",
            "plan_features", "predict_plan", "load_model", "calibration_samples", "fit_model",
            "calibration_report"]
 
@@ -260,6 +260,35 @@ def predict_plan(plan, target, model=None):
         for k in RESOURCES:
             total[k] += predicted[k]
     return {"total": {k: round(v) for k, v in total.items()}, "per_block": per_block}
+
+
+def fastest_fitting(compiled, capacity, target, *, margin=0.85, model=None, **options):
+    """The fastest cycle target (the input's pixels times a power of two, up to fully folded)
+    whose plan the model predicts within ``margin`` of every resource in ``capacity``
+    (``{luts, bram, dsp}``) on ``target``: ``(cycles target, predicted totals)``, or ``None``
+    when no folding is predicted to fit. ``options`` go to :func:`plan_folding` (``weights``,
+    ``overrides``)."""
+    from .folding import FoldingError, _fixed_cycles, matrix_layers, plan_folding
+    from .hardware import hardware_plan
+    model = model or load_model()
+    if model is None or target not in model.coefficients:
+        return None
+    slowest = max([f.cycles for f in matrix_layers(compiled)] + list(_fixed_cycles(compiled)))
+    cycles = int(compiled.input_shape[1]) * int(compiled.input_shape[2])
+    while True:
+        cycles = min(cycles, slowest)
+        try:
+            plan = plan_folding(compiled, target_cycles=cycles, resource_target=target,
+                                **options)
+        except FoldingError:
+            plan = None
+        if plan is not None:
+            total = predict_plan(hardware_plan(compiled, plan), target, model)["total"]
+            if all(total[k] <= margin * capacity[k] for k in capacity):
+                return cycles, total
+        if cycles >= slowest:
+            return None
+        cycles *= 2
 
 
 # --- calibration (benchmarks/calibrate_resources.py) ----------------------------------------------
