@@ -43,9 +43,11 @@ def main(argv=None):
     parser.add_argument("--target-cycles", type=int, metavar="C",
                         help="fold every layer to at most C cycles per inference")
     parser.add_argument("--weights", choices=("rom", "logic", "auto"),
-                        help="weights in ROMs, hard-wired as logic (every binary layer; it must "
-                             "be fully unrolled), or auto: logic where the folding allows it "
-                             "(default: the design's folding.weights, else auto)")
+                        help="weights in ROMs, hard-wired as logic (every binary layer; each "
+                             "must be fully unrolled or folded to at most 4 weight words per "
+                             "PE), or auto: logic where the folding allows it and the resource "
+                             "model predicts fewer LUTs (default: the design's folding.weights, "
+                             "else auto)")
     parser.add_argument("--sim", action="store_true",
                         help="simulate the Verilog (cocotb + Verilator) and compare every output "
                              "with golden: on --inputs FILE, else on the held-out digits when the "

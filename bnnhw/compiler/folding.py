@@ -25,7 +25,7 @@ from ..params import pair, whole_window_geometry
 from .fusion import MATRIX_OPS, pooled_dense_layers
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
-           "restore_folding",
+           "restore_folding", "HARD_WIRED_WORDS",
            "window_pool_cycles", "POOLED_DRAIN_CYCLES", "WEIGHT_MODES"]
 
 #: How a layer's weights are built: ``rom`` (per-PE ROMs streamed into XNOR/AND lanes),
@@ -33,6 +33,11 @@ __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan
 #: inverter, no ROM, no address logic), and the planner's choice ``auto`` (logic wherever the
 #: layer is fully unrolled).
 WEIGHT_MODES = ("rom", "logic", "auto")
+
+#: Most weight words per PE (``NF * SF``) a folded layer hard-wires: a multiplexer of that many
+#: constants on two address bits fits a popcount leaf's LUT4 with its two activations, so the
+#: ROM's LUTs and output register are saved; more words would cost LUTs of their own.
+HARD_WIRED_WORDS = 4
 
 #: Fewest cycles per image of a pooled dense engine (``bnnhw.hw.pooldense``: from an image's last
 #: fold to its result's transfer); when its result is the network's output, the argmax head also
@@ -80,11 +85,13 @@ class LayerFolding:
             raise FoldingError(self.layer, "weights", f"expected 'rom' or 'logic', got "
                                                       f"{self.weights!r}")
         if self.weights == "logic" and not self.can_hard_wire:
-            raise FoldingError(self.layer, "weights", f"hard-wired weights need a fully "
-                                                      f"unrolled binary layer without zero "
-                                                      f"padding: PE = rows ({self.rows}) and "
-                                                      f"SIMD = fan-in ({self.fan_in}), got "
-                                                      f"({self.pe}, {self.simd})")
+            raise FoldingError(self.layer, "weights", f"hard-wired weights need a binary layer "
+                                                      f"without zero padding, fully unrolled or "
+                                                      f"folded to at most {HARD_WIRED_WORDS} "
+                                                      f"weight words per PE (NF * SF), got "
+                                                      f"(PE, SIMD) = ({self.pe}, {self.simd}): "
+                                                      f"{self.neuron_folds * self.synapse_folds}"
+                                                      f" words")
         if self.channels and self.channels % self.simd and not (
                 self.whole_window and self.simd == self.fan_in):
             raise FoldingError(self.layer, "simd", f"{self.simd} does not divide the layer's "
@@ -93,12 +100,18 @@ class LayerFolding:
                                                    f"pixels)")
 
     @property
-    def can_hard_wire(self):
-        """Whether the weights may be logic (the matrix unit's constant-weight mode): a binary
-        layer without zero padding (``hard_wirable``), fully unrolled: every row and the whole
-        fan-in in one cycle (per group, all groups at once)."""
-        return self.hard_wirable and self.simd == self.fan_in and self.pe == self.rows \
+    def fully_unrolled(self):
+        """Every row and the whole fan-in in one cycle (per group, all groups at once)."""
+        return self.simd == self.fan_in and self.pe == self.rows \
             and (self.groups == 1 or self.all_groups)
+
+    @property
+    def can_hard_wire(self):
+        """Whether the weights may be logic: a binary layer without zero padding
+        (``hard_wirable``), fully unrolled (the matrix unit's constant-weight mode) or folded to
+        at most :data:`HARD_WIRED_WORDS` weight words per PE (its words multiplexed)."""
+        return self.hard_wirable and (self.fully_unrolled or self.neuron_folds
+                                      * self.synapse_folds <= HARD_WIRED_WORDS)
 
     @property
     def all_groups(self):

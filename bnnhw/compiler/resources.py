@@ -17,6 +17,8 @@ Features of an engine (all counts, 0 where they do not apply):
 ``engine``            1 per engine (control: handshakes, counters)
 ``stream_bits``       bits of its input and output pixels (serializers, deserializers, FIFOs)
 ``xnor_lanes``        ``PE * SIMD`` XNOR/AND popcount inputs fed from weight ROMs
+``wired_lanes``       ``PE * SIMD`` popcount inputs of a folded hard-wired layer (its weight words
+                      multiplexed)
 ``const_inputs``      popcount inputs of hard-wired rows (every weight bit for XNOR, the ones
                       for AND)
 ``acc_bits``          accumulator bits (``PE * count width`` when the fan-in is folded)
@@ -41,12 +43,11 @@ from importlib import resources as package_data
 import numpy as np
 
 __all__ = ["FEATURES", "RESOURCES", "ResourceModel", "engine_features", "matrix_features",
-           "layer_features", "fastest_fitting",
-           "plan_features", "predict_plan", "load_model", "calibration_samples", "fit_model",
-           "calibration_report"]
+           "layer_features", "fastest_fitting", "plan_features", "predict_plan", "load_model",
+           "calibration_samples", "fit_model", "calibration_report"]
 
-FEATURES = ("engine", "stream_bits", "xnor_lanes", "const_inputs", "acc_bits", "count_bits",
-            "compare_bits", "rom_bits", "fold_states", "window_bits", "line_bits",
+FEATURES = ("engine", "stream_bits", "xnor_lanes", "wired_lanes", "const_inputs", "acc_bits",
+            "count_bits", "compare_bits", "rom_bits", "fold_states", "window_bits", "line_bits",
             "int8_lanes", "int8_acc_bits", "elementwise_bits")
 RESOURCES = ("luts", "ffs", "bram", "dsp")
 TARGETS = ("ecp5", "ice40")
@@ -89,7 +90,9 @@ def matrix_features(folding, geometry, *, slices=0, threshold_width=0, weight_on
             bases = max(1, g.channels // f.channels)
         element = bases            # bits per input element
         width = _count_width(f.fan_in)
-        if f.weights == "logic":
+        if f.weights == "logic" and not f.fully_unrolled:
+            features["wired_lanes"] = pe * simd
+        elif f.weights == "logic":
             features["const_inputs"] = weight_ones if weight_ones is not None \
                 else f.rows * f.fan_in
         else:
@@ -131,7 +134,8 @@ def engine_features(plan, engine):
     if engine.folding is not None:
         t = engine.thresholds
         ones = None
-        if engine.folding.weights == "logic" and engine.geometry.dot == "and" \
+        if engine.folding.weights == "logic" and engine.folding.fully_unrolled \
+                and engine.geometry.dot == "and" \
                 and engine.weights is not None:
             ones = sum(bin(int(word)).count("1") for words in engine.weights for word in words)
         features = matrix_features(engine.folding, engine.geometry,

@@ -153,6 +153,12 @@ class BinaryMVAU(wiring.Component):
         Zero padding (module docstring): inputs of ``simd + 1`` bits, bit ``simd`` the border
         flag; counts are zero-padded counts in ``[0, 2*fan_in]``. XNOR with ROM words only.
         Default ``False``.
+    words_in_logic : bool
+        ROM words only: hard-wire them instead of a ROM, each PE's ``SIMD`` weight bits a
+        multiplexer of its ``NF * SF`` constant words on the registered word address. With up
+        to four words a popcount leaf (two activations and two address bits) stays one LUT4 and
+        the ROM's LUTs and output register disappear (the folded form of the constant-weight
+        mode). Same timing and results. Default ``False``.
 
     Members
     -------
@@ -175,8 +181,10 @@ class BinaryMVAU(wiring.Component):
     """
 
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
-                 op="xnor", saturate_at=None, stages=0, groups=1, reread=False, zero_pad=False):
+                 op="xnor", saturate_at=None, stages=0, groups=1, reread=False, zero_pad=False,
+                 words_in_logic=False):
         self._reread = bool_param(reread, "reread")
+        self._words_in_logic = bool_param(words_in_logic, "words_in_logic")
         if op not in ("xnor", "and"):
             raise ParameterError("op", "expected 'xnor' or 'and'", repr(op))
         self._op = op
@@ -220,6 +228,9 @@ class BinaryMVAU(wiring.Component):
                                            f"group)", self._groups)
         if self._weights is None:
             self._words = self._check_words(words)
+        elif self._words_in_logic:
+            raise ParameterError("words_in_logic", "expected ROM words (words=); constant "
+                                                   "weights are logic already", "True")
 
         if saturate_at is None:
             self._saturate_at = None
@@ -260,6 +271,8 @@ class BinaryMVAU(wiring.Component):
     op = property(lambda self: self._op, doc='``"xnor"`` or ``"and"``.')
     saturate_at = property(lambda self: self._saturate_at, doc="``P``, or ``None``.")
     stages = property(lambda self: self._stages, doc="Pipeline ranks of each popcount tree.")
+    words_in_logic = property(lambda self: self._words_in_logic,
+                              doc="ROM words hard-wired as multiplexed constants.")
     reread = property(lambda self: self._reread,
                       doc="The input vector arrives once per neuron fold (no vector buffer).")
     count_width = property(lambda self: self._count_width, doc="Bits per output count.")
@@ -340,13 +353,28 @@ class BinaryMVAU(wiring.Component):
             activation = Mux(replay1, read.data, chunk1)
 
         if self._words is not None:
-            address = Signal(range(nf_count * sf_count))
+            depth = nf_count * sf_count
+            address = Signal(range(depth))
             with m.If(step & run):
-                m.d.sync += address.eq(
-                    Mux(address == nf_count * sf_count - 1, 0, address + 1))
+                m.d.sync += address.eq(Mux(address == depth - 1, 0, address + 1))
             weight_words = []
+            if self._words_in_logic:     # constant words, multiplexed on the stage-1 address
+                address1 = Signal.like(address, name="address1")
+                with m.If(run):
+                    m.d.sync += address1.eq(address)
             for p, image in enumerate(self._words):
-                rom = Memory(shape=unsigned(self._simd), depth=nf_count * sf_count, init=image)
+                if self._words_in_logic:
+                    word = Signal(self._simd, name=f"weights_pe{p}")
+                    if depth == 1:
+                        m.d.comb += word.eq(image[0])
+                    else:
+                        with m.Switch(address1):
+                            for a, value in enumerate(image):
+                                with m.Case(a):
+                                    m.d.comb += word.eq(value)
+                    weight_words.append(word)
+                    continue
+                rom = Memory(shape=unsigned(self._simd), depth=depth, init=image)
                 m.submodules[f"weights_pe{p}"] = rom
                 port = rom.read_port()
                 m.d.comb += [port.addr.eq(address), port.en.eq(run)]

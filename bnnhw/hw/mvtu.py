@@ -104,9 +104,10 @@ class BinaryMVTU(wiring.Component):
 
     Parameters
     ----------
-    fan_in, rows, pe, simd, words, weights, op, saturate_at, stages, groups, reread, zero_pad
-        As :class:`BinaryMVAU` (``words=`` per-PE weight ROM images, or ``weights=`` constant,
-        fully unrolled). With ``zero_pad`` the thresholds compare zero-padded counts: every
+    fan_in, rows, pe, simd, words, weights, op, saturate_at, stages, groups, reread, zero_pad,
+    words_in_logic
+        As :class:`BinaryMVAU` (``words=`` per-PE weight ROM images, hard-wired and multiplexed
+        with ``words_in_logic``, or ``weights=`` constant, fully unrolled). With ``zero_pad`` the thresholds compare zero-padded counts: every
         ``fan_in`` below reads ``2*fan_in`` (the MVAU's ``count_top``).
     threshold : sequence of int, shape ``(rows,)`` or ``(k, rows)``, optional
         ``T`` in ``[0, fan_in]`` per row (and slice), golden's ``SignThreshold.threshold``;
@@ -145,10 +146,11 @@ class BinaryMVTU(wiring.Component):
     def __init__(self, *, fan_in=None, rows=None, pe=None, simd=None, words=None, weights=None,
                  op="xnor", saturate_at=None, stages=0, threshold=None, invert=None,
                  threshold_words=None, slices=None, threshold_width=None, groups=1,
-                 reread=False, zero_pad=False):
+                 reread=False, zero_pad=False, words_in_logic=False):
         self._mvau = BinaryMVAU(fan_in=fan_in, rows=rows, pe=pe, simd=simd, words=words,
                                 weights=weights, op=op, saturate_at=saturate_at, stages=stages,
-                                groups=groups, reread=reread, zero_pad=zero_pad)
+                                groups=groups, reread=reread, zero_pad=zero_pad,
+                                words_in_logic=words_in_logic)
         mvau = self._mvau
         # thresholds compare the MVAU's counts: [0, N], or zero-padded counts [0, 2N]
         fan_in, rows, pe = mvau.count_top, mvau.rows, mvau.pe

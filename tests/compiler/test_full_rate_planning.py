@@ -11,6 +11,7 @@ hard-wired under ``auto``. The RTL side (measured cycles equal to these plans, b
 import pytest
 
 from bnnhw.compiler import WEIGHT_MODES, FoldingError, plan_folding
+from bnnhw.compiler.folding import HARD_WIRED_WORDS
 from bnnhw.design import Design, folding_options
 
 
@@ -31,16 +32,27 @@ def test_one_pixel_per_cycle(boolnet):
 
 
 def test_weight_modes(boolnet):
+    """At 64 cycles every binary layer may be hard-wired: conv1..skip_conv fully unrolled,
+    conv5 and conv6 folded to 4 weight words per PE (multiplexed). ``auto`` picks per layer
+    by the resource model (tests/compiler/test_resource_model.py), ``logic`` forces it,
+    ``rom`` never; int8 layers keep ROMs."""
     auto = plan_folding(boolnet, target_cycles=64).by_layer
-    assert [auto[n].weights for n in ("conv1", "conv2", "down_conv", "skip_conv")] == \
-        ["logic"] * 4
-    assert auto["conv5"].weights == "rom" and auto["stem"].weights == "rom"   # folded; int8
+    binary = ("conv1", "conv2", "down_conv", "skip_conv", "conv5", "conv6")
+    assert all(auto[n].can_hard_wire for n in binary)
+    assert [auto[n].fully_unrolled for n in binary] == [True] * 4 + [False] * 2
+    assert auto["conv5"].neuron_folds * auto["conv5"].synapse_folds == HARD_WIRED_WORDS
+    assert auto["stem"].weights == "rom" and not auto["stem"].can_hard_wire   # int8
+    logic = plan_folding(boolnet, target_cycles=64, weights="logic").by_layer
+    assert [logic[n].weights for n in binary] == ["logic"] * 6
     rom = plan_folding(boolnet, target_cycles=64, weights="rom")
     assert {f.weights for f in rom.layers} == {"rom"}
     assert {f.weights for f in plan_folding(boolnet).layers} == {"rom"}      # fully folded
     with pytest.raises(FoldingError, match=r"layer 'conv5': weights: hard-wired weights need "
-                                           r"a fully unrolled binary layer .*got \(8, 144\)"):
-        plan_folding(boolnet, target_cycles=64, weights="logic")
+                                           r"a binary layer without zero padding, fully "
+                                           r"unrolled or folded to at most 4 weight words per "
+                                           r"PE \(NF \* SF\), got \(PE, SIMD\) = \(2, 144\): "
+                                           r"16 words"):
+        plan_folding(boolnet, target_cycles=256, weights="logic")
     with pytest.raises(FoldingError, match="weights: expected one of rom, logic, auto"):
         plan_folding(boolnet, weights="wires")
     assert WEIGHT_MODES == ("rom", "logic", "auto")

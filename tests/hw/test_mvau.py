@@ -537,6 +537,49 @@ def test_zero_padded_counts_match_golden(folding, stages, saturate):
         np.minimum(counts, 2 * fan_in) - fan_in)
 
 
+@pytest.mark.parametrize("stalls", STALLS, ids=["no_stall", "stall"])
+@pytest.mark.parametrize("op", ["xnor", "and"])
+@pytest.mark.parametrize("folding", FOLDINGS, ids=lambda f: "r{}_n{}_pe{}_simd{}".format(*f))
+def test_words_in_logic_match_golden(folding, op, stalls):
+    """``words_in_logic``: the ROM words hard-wired and multiplexed on the word address give the
+    ROM's counts, at every folding (one word up to 32), under stalls."""
+    rows, fan_in, pe, simd = folding
+    rng = np.random.default_rng([*folding, op == "and", 7])
+    w = rng.integers(0, 2, (rows, fan_in))
+    x = edge_vectors(w, rng)
+    dut = make(w, pe, simd, op=op, words_in_logic=True)
+    assert dut.words_in_logic
+    got, want = rtl_run(dut, x, w, stalls=stalls, seed=rows + fan_in)
+    assert got == want
+
+
+@pytest.mark.parametrize("folding", [(6, 12, 2, 4), (8, 9, 8, 3), (3, 20, 1, 20)],
+                         ids=lambda f: "r{}_n{}_pe{}_simd{}".format(*f))
+def test_words_in_logic_keep_the_timing(folding):
+    """Hard-wired words change no edge: the same outputs at the same edges as the ROM unit, with
+    a pipelined tree, zero padding and groups alike."""
+    rows, fan_in, pe, simd = folding
+    rng = np.random.default_rng(3)
+    w = rng.integers(0, 2, (rows, fan_in))
+    x = rng.integers(0, 2, (4, fan_in))
+    nf = rows // pe
+    stages = 1 if simd > 1 else 0
+    rom, wired = (make(w, pe, simd, stages=stages, words_in_logic=flag) for flag in (False, True))
+    assert stream_timing(rom, chunks(x, simd), 4 * nf) == \
+        stream_timing(wired, chunks(x, simd), 4 * nf)
+    payloads, counts = zero_padded_case(w, simd, rng)
+    dut = make(w, pe, simd, zero_pad=True, words_in_logic=True)
+    cw = dut.count_width
+    want = [sum(int(counts[b, n * pe + lane]) << (lane * cw) for lane in range(pe))
+            for b in range(len(counts)) for n in range(nf)]
+    assert run_stream(dut, payloads, len(want), stall_in=0.4, stall_out=0.4, seed=5) == want
+
+
+def test_words_in_logic_needs_rom_words():
+    with pytest.raises(ParameterError, match="^words_in_logic"):
+        BinaryMVAU(weights=np.ones((2, 4), np.int64), words_in_logic=True)
+
+
 def test_zero_pad_is_xnor_with_rom_words_only():
     w = np.ones((2, 4), np.int64)
     with pytest.raises(ParameterError, match="^zero_pad"):
@@ -555,6 +598,7 @@ COCOTB_CONFIGS = {
     "m3": (5, 16, 5, 16, "xnor", 9, 0, True, 1),        # constant weights
     "m4": (12, 18, 2, 3, "xnor", None, 0, False, 3),    # grouped: 3 vectors, NF/G = 2 replays
     "m5": (6, 12, 3, 4, "xnor", None, 1, False, 1),     # zero padding (see ZERO_PAD_KEYS)
+    "m6": (8, 24, 4, 12, "xnor", None, 1, "words", 1),  # words in logic: 4 muxed words
 }
 #: Instances with zero padding: border-flagged chunks of ``simd + 1`` bits.
 ZERO_PAD_KEYS = {"m5"}
@@ -566,7 +610,10 @@ def _cocotb_blocks():
             COCOTB_CONFIGS.items():
         rng = np.random.default_rng(int(key[1:]) + 200)
         w = rng.integers(0, 2, (rows, fan_in))
-        if constant:
+        if constant == "words":
+            blocks[key] = make(w, pe, simd, op=op, saturate_at=sat, stages=stages,
+                               words_in_logic=True)
+        elif constant:
             blocks[key] = BinaryMVAU(weights=w, op=op, saturate_at=sat, stages=stages)
         else:
             blocks[key] = make(w, pe, simd, op=op, saturate_at=sat, stages=stages, groups=groups,

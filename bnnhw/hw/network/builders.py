@@ -143,8 +143,9 @@ def _binary_matrix(graph, engine):
             k = core.slices
         collect = Deserializer(elements=rows, width=k, lanes=pe, double_buffered=double)
         order = [r * k + n for n in range(k) for r in range(rows)]
-        return Chain([window, core, collect], in_shape=unsigned(g.channels),
-                     out_shape=unsigned(out_fmt.bits), output=lambda v: permute_bits(v, order))
+        return Chain([window, core, *_core_slice(graph, core), collect],
+                     in_shape=unsigned(g.channels), out_shape=unsigned(out_fmt.bits),
+                     output=lambda v: permute_bits(v, order))
     if not together:
         core = BinaryMVAU(fan_in=folding.fan_in, rows=rows, pe=pe, simd=folding.simd,
                           **_weights(engine, engine.weights), op=g.dot, groups=g.groups,
@@ -152,17 +153,27 @@ def _binary_matrix(graph, engine):
     count_width = ceil_log2(folding.fan_in + 1) if together else core.count_width
     collect = Deserializer(elements=rows, width=count_width, lanes=pe,
                            double_buffered=double)
-    return Chain([window, core, collect], in_shape=unsigned(g.channels),
-                 out_shape=unsigned(out_fmt.bits),
+    return Chain([window, core, *_core_slice(graph, core), collect],
+                 in_shape=unsigned(g.channels), out_shape=unsigned(out_fmt.bits),
                  output=lambda v: _repack(v, PixelFormat(rows, unsigned(count_width)),
                                           out_fmt))
 
 
+def _core_slice(graph, core):
+    """``[SkidBuffer]`` behind a matrix unit (or its threshold lanes) in a full-rate network,
+    else ``[]``: the unit's stall, which enables every register of its pipeline, then comes
+    from two registers (its output and the slice's ``i.ready``) through one LUT instead of from
+    the deserializer and the engine's output slice (boolnet at 64 cycles: 15.7 ns, 63.9 MHz).
+    The slice holds one output transfer (``PE`` counts or bits), a few flip-flops."""
+    return [SkidBuffer(shape=core.o.payload.shape())] if graph.full_rate else []
+
+
 def _popcount_stages(graph, engine):
     """Register ranks of the engine's popcount trees (:meth:`NetworkGraph.popcount_stages`):
-    over ``SIMD`` streamed products, a hard-wired row's fan-in, or its ones (AND)."""
+    over ``SIMD`` streamed products (ROM or multiplexed words), a hard-wired row's fan-in, or
+    its ones (AND)."""
     folding = engine.folding
-    if folding.weights != "logic":
+    if folding.weights != "logic" or not folding.fully_unrolled:
         return graph.popcount_stages(folding.simd)
     width = folding.simd
     if engine.geometry.dot == "and":
@@ -171,12 +182,15 @@ def _popcount_stages(graph, engine):
 
 
 def _weights(engine, words):
-    """The matrix unit's weight argument for per-PE ROM ``words``: ``words=`` (ROMs), or, for a
-    hard-wired layer (``weights == "logic"``: one word per PE, the whole fan-in),
+    """The matrix unit's weight argument for per-PE ROM ``words``: ``words=`` (ROMs); for a
+    hard-wired layer (``weights == "logic"``) folded over several words, the same words
+    multiplexed (``words_in_logic``); fully unrolled (one word per PE, the whole fan-in),
     ``weights=`` the constant bit matrix, row ``p`` = PE ``p``'s word (element ``i`` at bit
     ``i``)."""
     if engine.folding.weights != "logic":
         return {"words": [list(w) for w in words]}
+    if not engine.folding.fully_unrolled:
+        return {"words": [list(w) for w in words], "words_in_logic": True}
     fan_in = engine.folding.fan_in
     return {"weights": [[(int(w[0]) >> i) & 1 for i in range(fan_in)] for w in words]}
 
@@ -273,13 +287,15 @@ def _int8_matrix(graph, engine):
         lanes, k, _ = _threshold_lanes(engine.thresholds, folding.rows, pe, signed(32))
         collect = Deserializer(elements=folding.rows, width=k, lanes=pe, double_buffered=double)
         order = [r * k + n for n in range(k) for r in range(folding.rows)]
-        return Chain([window, core, lanes, collect], in_shape=unsigned(in_fmt.bits),
+        return Chain([window, core, lanes, *_core_slice(graph, lanes), collect],
+                     in_shape=unsigned(in_fmt.bits),
                      out_shape=unsigned(out_fmt.bits),
                      input=lambda v: _repack(v, in_fmt, PixelFormat(c, signed(8))),
                      output=lambda v: permute_bits(v, order))
     collect = Deserializer(elements=folding.rows, width=32, lanes=pe, double_buffered=double)
     int8 = PixelFormat(c, signed(8))
-    return Chain([window, core, collect], in_shape=unsigned(in_fmt.bits),
+    return Chain([window, core, *_core_slice(graph, core), collect],
+                 in_shape=unsigned(in_fmt.bits),
                  out_shape=unsigned(out_fmt.bits),
                  input=lambda v: _repack(v, in_fmt, int8),
                  output=lambda v: _repack(v, PixelFormat(folding.rows, signed(32)), out_fmt))
@@ -327,10 +343,11 @@ def _panet_conv2d(graph, engine):
     out_fmt = graph.formats[engine.name]
     channel_major = [j * c + ch for ch in range(c) for j in range(n)]   # bit ch*N + j
     split = [s * n + j for j in range(n) for s in range(simd)]           # base j at j*simd
-    return Chain([window, core, collect], in_shape=unsigned(nc),
+    sliced = _core_slice(graph, core)
+    return Chain([window, core, *sliced, collect], in_shape=unsigned(nc),
                  out_shape=unsigned(out_fmt.bits),
                  input=lambda v: permute_bits(v, channel_major),
-                 adapters=[lambda v: permute_bits(v, split), None],
+                 adapters=[lambda v: permute_bits(v, split), None, *[None] * len(sliced)],
                  output=lambda v: _repack(v, PixelFormat(folding.rows, core.output_shape),
                                           out_fmt))
 
