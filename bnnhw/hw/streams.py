@@ -508,14 +508,20 @@ class StreamFIFO(wiring.Component):
 
 
 class SkidBuffer(wiring.Component):
-    """Register slice of one stream: two items (the output register and a skid register), full
-    throughput, latency 1, and ``i.ready`` a register (``~skid_valid``) that never depends on
-    ``o.ready``: a chain of ``ready`` signals through engines ends here, which bounds the
-    longest combinational path of a network to one engine.
+    """Register slice of one stream: two items, full throughput, latency 1, and ``i.ready`` a
+    function of registers only (fewer than two items held), never of ``o.ready``: a chain of
+    ``ready`` signals through engines ends here, which bounds the longest combinational path of
+    a network to one engine.
 
-    While ``o`` moves (or is empty) the input goes straight into the output register; when ``o``
-    is held, the one item accepted in that cycle (``i.ready`` was still high) waits in the skid
-    register, and ``i.ready`` stays low until it has moved to the output register.
+    The two items sit in two registers used in turn (a two-entry circular buffer): an item is
+    written into the register the write pointer names when it is accepted, and ``o.payload`` is
+    the register the read pointer names. So the payload registers are enabled by the input
+    transfer alone; ``o.ready`` only moves the read pointer and the count (a few flip-flops).
+    (A skid buffer that moves the held item into an output register would enable every payload
+    register from ``o.ready``: in boolnet at 64 cycles per inference that wide enable, driven
+    through the consumer's stall, set the clock.) While ``o`` moves, one item per cycle passes;
+    when ``o`` is held, one more item is accepted and ``i.ready`` then stays low until ``o``
+    moves.
 
     Parameters
     ----------
@@ -541,18 +547,23 @@ class SkidBuffer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         width = Shape.cast(self._shape).width
-        skid = Signal(width)
-        skid_valid = Signal()
-        payload = Signal(width)
-        m.d.comb += [self.i.ready.eq(~skid_valid), self.o.payload.eq(payload)]
-        accept = self.i.valid & ~skid_valid
-        with m.If(~self.o.valid | self.o.ready):        # the output register is free now
-            with m.If(skid_valid):
-                m.d.sync += [payload.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
+        items = [Signal(width, name=f"item{k}") for k in range(2)]
+        count = Signal(range(3))
+        write, read = Signal(), Signal()     # which register the next write / read uses
+        push = self.i.valid & self.i.ready
+        pop = self.o.valid & self.o.ready
+        m.d.comb += [
+            self.i.ready.eq(count != 2),
+            self.o.valid.eq(count != 0),
+            self.o.payload.eq(Mux(read, items[1], items[0])),
+        ]
+        with m.If(push):
+            m.d.sync += write.eq(~write)
+            with m.If(write):
+                m.d.sync += items[1].eq(_raw(self.i.payload))
             with m.Else():
-                m.d.sync += self.o.valid.eq(accept)
-                with m.If(accept):
-                    m.d.sync += payload.eq(_raw(self.i.payload))
-        with m.Elif(accept):                              # held: the item waits beside it
-            m.d.sync += [skid.eq(_raw(self.i.payload)), skid_valid.eq(1)]
+                m.d.sync += items[0].eq(_raw(self.i.payload))
+        with m.If(pop):
+            m.d.sync += read.eq(~read)
+        m.d.sync += count.eq(count + push - pop)
         return m

@@ -10,8 +10,8 @@ import pytest
 from bnnhw.compiler import hardware_plan, plan_folding
 from bnnhw.compiler.folding import restore_folding
 from bnnhw.compiler.resources import (FEATURES, RESOURCES, ResourceModel, calibration_samples,
-                                      fit_model, layer_features, load_model, plan_features,
-                                      predict_plan)
+                                      fastest_fitting, fit_model, layer_features, load_model,
+                                      plan_features, predict_plan)
 from bnnhw.design import Design
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.synth.wrapper import top_submodules
@@ -146,6 +146,21 @@ def test_planner_without_a_model_counts_lanes(monkeypatch):
     by = plan.by_layer
     assert [by[n].weights for n in ("conv1", "conv2", "down_conv", "skip_conv")] == \
         ["logic"] * 4
+
+
+def test_fastest_fitting_target():
+    """The fastest power-of-two multiple of the input's pixels whose predicted resources fit
+    within the margin; none when nothing does."""
+    compiled = compiled_of("boolnet")
+    cycles, total = fastest_fitting(compiled, {"luts": 10 ** 9, "bram": 10 ** 6, "dsp": 10 ** 6},
+                                    "ecp5")
+    assert cycles == 64 and total["luts"] > 0
+    assert fastest_fitting(compiled, {"luts": 1, "bram": 0, "dsp": 0}, "ecp5") is None
+    at_1024 = predict_plan(hardware_plan(compiled, plan_folding(compiled, target_cycles=1024)),
+                           "ecp5")["total"]
+    room = {k: at_1024[k] / 0.85 + 1e-6 for k in ("luts", "bram", "dsp")}
+    cycles, total = fastest_fitting(compiled, room, "ecp5", margin=0.85)
+    assert cycles <= 1024 and all(total[k] <= 0.85 * room[k] for k in room)
 
 
 def test_unknown_resource_target():
