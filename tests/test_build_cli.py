@@ -409,22 +409,23 @@ def test_fit_doubles_the_folding_target_until_the_board_fits(design, tmp_path, m
     assert (tmp_path / "out" / "board" / "icebreaker.pcf").read_text() == "set_io clk 35"
 
 
-def test_fit_starts_where_the_resource_model_predicts_a_fit(design, tmp_path, monkeypatch):
+def test_fit_starts_where_the_resource_model_predicts_a_fit(tmp_path, monkeypatch):
     """Without ``--target-cycles``, ``--fit`` starts at the fastest folding the resource model
-    predicts within 85 % of the board's FPGA, and says so in the attempts."""
+    predicts within 85 % of the board's FPGA (boolnet on the ULX3S-85F: one input pixel per
+    cycle, 64 cycles), and says so in the attempts."""
     from bnnhw.board.boards import BOARDS
     from bnnhw.build import board
     from bnnhw.compiler.resources import fastest_fitting
     from bnnhw.design import Design
 
     monkeypatch.setattr(board, "build_board", _fake_board(fits_from=0))
-    result = run_build(str(design), out=tmp_path / "out", fit="icebreaker", log=_quiet)
+    result = run_build("boolnet", out=tmp_path / "out", fit="ulx3s-85f", log=_quiet)
     (attempt,) = result.report["fit"]["attempts"]
-    cycles, total = fastest_fitting(Design(design).compiled, BOARDS["icebreaker"].capacity,
-                                    "ice40", margin=0.85)
-    assert attempt["target_cycles"] == cycles and attempt["fits"]
+    cycles, total = fastest_fitting(Design.find("boolnet").compiled,
+                                    BOARDS["ulx3s-85f"].capacity, "ecp5", margin=0.85)
+    assert attempt["target_cycles"] == cycles == 64 and attempt["fits"]
     assert attempt["why"].startswith(f"resource model: {total['luts']:,} LUT4")
-    assert total["luts"] <= 0.85 * 5280
+    assert result.report["cycles_per_inference"] == 64
 
 
 def test_fit_gives_up_when_folding_cannot_shrink_further(design, tmp_path, monkeypatch):

@@ -421,7 +421,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                 or target_cycles < 1:
             raise FoldingError(None, "target_cycles", f"expected a positive integer, got "
                                                       f"{target_cycles!r}")
-        cost = _lut_cost(compiled, resource_target, weights)
+        cost = _lut_cost(compiled, resource_target, weights, target_cycles)
         chosen = []
         for folding in layers:
             if folding.layer in fixed:
@@ -438,8 +438,8 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")
             chosen.append(choice)
-        return FoldingPlan(_with_weights(chosen, weights, compiled, resource_target),
-                           stream_cycles, head_cycles, pool_cycles)
+        return FoldingPlan(_with_weights(chosen, weights, compiled, resource_target,
+                                         target_cycles), stream_cycles, head_cycles, pool_cycles)
     chosen = [fixed.get(f.layer, f) for f in layers]
     if max_lanes is not None:
         if sum(f.lanes for f in chosen) > max_lanes:
@@ -461,17 +461,17 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                        stream_cycles, head_cycles, pool_cycles)
 
 
-def _lut_cost(compiled, target, mode):
+def _lut_cost(compiled, target, mode, cycles):
     """``cost(folding)``: predicted LUT4 of a layer option under weight ``mode`` (``auto``: the
     cheaper of ROM and hard-wired weights where the option allows both)."""
-    from .resources import layer_features, load_model
+    from .resources import is_full_rate, layer_features, load_model
     model = load_model()
     if model is None:
         return lambda folding: 0
     if target not in model.coefficients:
         raise FoldingError(None, "resource_target", f"no resource model for {target!r} (have "
                                                     f"{', '.join(sorted(model.coefficients))})")
-    features_of = layer_features(compiled)
+    features_of = layer_features(compiled, full_rate=is_full_rate(compiled, cycles))
 
     def cost(folding):
         modes = ["rom"]
@@ -508,13 +508,14 @@ def restore_folding(compiled, layers):
     return FoldingPlan(tuple(chosen), *_fixed_cycles(compiled))
 
 
-def _with_weights(chosen, mode, compiled, target):
+def _with_weights(chosen, mode, compiled, target, cycles=None):
     """The chosen foldings with their weight mode: ``auto`` hard-wires where the folding allows
     it and the resource model predicts fewer LUT4 on ``target`` than ROMs, ``logic`` every
     binary layer (a :class:`FoldingError` naming the first that is not fully unrolled), ``rom``
     none."""
-    from .resources import layer_features, load_model
-    model, features_of = load_model(), layer_features(compiled)
+    from .resources import is_full_rate, layer_features, load_model
+    model = load_model()
+    features_of = layer_features(compiled, full_rate=is_full_rate(compiled, cycles))
 
     def cheaper_wired(f):
         if model is None:

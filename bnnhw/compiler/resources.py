@@ -24,10 +24,15 @@ Features of an engine (all counts, 0 where they do not apply):
 ``acc_bits``          accumulator bits (``PE * count width`` when the fan-in is folded)
 ``count_bits``        output count register bits (``PE * count width``)
 ``compare_bits``      threshold comparator bits (``PE * slices * width`` or per channel lane)
-``rom_bits``          bits of weight and threshold ROMs
+``rom_columns``       output bits of ROMs of at most :data:`SHALLOW_ROM` words (one LUT and one
+                      register each, whatever the depth)
+``rom_deep_bits``     bits of deeper ROMs (block RAM, or LUT trees growing with the depth)
 ``fold_states``       ``log2`` of the steps per vector (``NF * SF``) and of the window positions
 ``window_bits``       register bits of a sliding window (the whole window or one chunk)
 ``line_bits``         bits of line-buffer memory (rows of the input map)
+``slice_bits``        bits of the register slices of a full-rate network (behind the engine, its
+                      matrix unit and its whole window; docs/network.md)
+``pipelined_lanes``   popcount or int8 lanes whose trees are pipelined (full-rate networks)
 ``int8_lanes``        int8 multiply-adds per cycle (``PE * SIMD``)
 ``int8_acc_bits``     int8 accumulator bits (``PE * 32``)
 ``elementwise_bits``  bits of per-element arithmetic (requantize, batch norm, DPReLU, add, clip,
@@ -47,9 +52,12 @@ __all__ = ["FEATURES", "RESOURCES", "ResourceModel", "engine_features", "matrix_
            "calibration_samples", "fit_model", "calibration_report"]
 
 FEATURES = ("engine", "stream_bits", "xnor_lanes", "wired_lanes", "const_inputs", "acc_bits",
-            "count_bits", "compare_bits", "rom_bits", "fold_states", "window_bits", "line_bits",
+            "count_bits", "compare_bits", "rom_columns", "rom_deep_bits", "fold_states",
+            "window_bits", "line_bits", "slice_bits", "pipelined_lanes",
             "int8_lanes", "int8_acc_bits", "elementwise_bits")
 RESOURCES = ("luts", "ffs", "bram", "dsp")
+#: ROMs up to this many words count by their width (``rom_columns``), deeper ones by their bits.
+SHALLOW_ROM = 16
 TARGETS = ("ecp5", "ice40")
 _BINARY = ("binary_conv2d", "binary_dense")
 _INT8 = ("int8_conv2d", "int8_dense")
@@ -70,12 +78,22 @@ def _count_width(n):
     return max(1, int(n).bit_length())
 
 
-def matrix_features(folding, geometry, *, slices=0, threshold_width=0, weight_ones=None):
+def _add_rom(features, words, width):
+    """Count a ROM of ``words`` words of ``width`` bits (per PE, times PEs in ``width``)."""
+    if words <= SHALLOW_ROM:
+        features["rom_columns"] += width
+    else:
+        features["rom_deep_bits"] += words * width
+
+
+def matrix_features(folding, geometry, *, slices=0, threshold_width=0, weight_ones=None,
+                    full_rate=False):
     """Features of a matrix layer's engine (window, matrix unit, fused threshold) folded as
     ``folding`` (:class:`~bnnhw.compiler.LayerFolding`) on input ``geometry``
     (:class:`~bnnhw.compiler.Geometry`); ``slices`` / ``threshold_width`` of a fused threshold
     (0: none); ``weight_ones``: ones of an AND layer's weights (hard-wired AND rows keep only
-    those inputs)."""
+    those inputs); ``full_rate``: the network is built for clock speed (register slices,
+    pipelined trees)."""
     f, g = folding, geometry
     features = dict.fromkeys(FEATURES, 0)
     features["engine"] = 1
@@ -97,20 +115,19 @@ def matrix_features(folding, geometry, *, slices=0, threshold_width=0, weight_on
                 else f.rows * f.fan_in
         else:
             features["xnor_lanes"] = pe * simd * bases
-            features["rom_bits"] = f.rows * f.fan_in * (bases if f.op == "panet_conv2d" else 1)
+            _add_rom(features, steps, pe * simd * bases)
         features["count_bits"] = pe * width
         if f.synapse_folds > 1:
             features["acc_bits"] = pe * width
         if slices:
             features["compare_bits"] = pe * slices * threshold_width
-            if f.weights != "logic":
-                features["rom_bits"] += f.rows * slices * (threshold_width + 1)
+            if f.weights != "logic" or not f.fully_unrolled:
+                _add_rom(features, f.neuron_folds, pe * slices * (threshold_width + 1))
     else:                          # int8 layers
         element = 8
         features["int8_lanes"] = pe * (1 if f.depthwise else simd)
         features["int8_acc_bits"] = pe * 32
-        features["rom_bits"] = f.rows * f.fan_in // (f.rows if f.depthwise else 1) * 8 \
-            * (f.rows if f.depthwise else 1)
+        _add_rom(features, steps, pe * 8 * (1 if f.depthwise else simd))
         if slices:
             features["compare_bits"] = pe * slices * threshold_width
     if windowed and not f.pooled:
@@ -122,6 +139,14 @@ def matrix_features(folding, geometry, *, slices=0, threshold_width=0, weight_on
         features["line_bits"] = max(kh - 1, 1) * g.width * channels if kh * kw > 1 else 0
         positions = g.height * g.width
         features["fold_states"] += math.log2(positions) if positions > 1 else 0
+        if full_rate and f.whole_window:
+            features["slice_bits"] += simd * element
+    if full_rate:
+        lanes = ("xnor_lanes", "wired_lanes", "int8_lanes")
+        features["pipelined_lanes"] = sum(features[k] for k in lanes)
+        features["slice_bits"] += features["count_bits"] if not slices else pe * slices
+        if f.op in _INT8 and not slices:
+            features["slice_bits"] += pe * 32
     return features
 
 
@@ -141,7 +166,7 @@ def engine_features(plan, engine):
         features = matrix_features(engine.folding, engine.geometry,
                                    slices=t.slices if t is not None else 0,
                                    threshold_width=t.width if t is not None else 0,
-                                   weight_ones=ones)
+                                   weight_ones=ones, full_rate=full_rate(plan))
     else:
         features = dict.fromkeys(FEATURES, 0)
         features["engine"] = 1
@@ -151,7 +176,7 @@ def engine_features(plan, engine):
                       max(1, int(values[engine.inputs[0]].shape[0])))
         if engine.op == "threshold" and engine.thresholds is not None:
             features["compare_bits"] = lanes * engine.thresholds.slices * engine.thresholds.width
-        elif engine.op in ("permute", "concat"):
+        elif engine.op == "permute":
             pass
         else:
             features["elementwise_bits"] = lanes * element * max(1, len(engine.inputs))
@@ -160,11 +185,27 @@ def engine_features(plan, engine):
             features["window_bits"] = g.kernel[0] * g.kernel[1] * g.channels * element // max(
                 1, channels // lanes)
             features["line_bits"] = (g.kernel[0] - 1) * g.width * g.channels * element
-    if engine.op in ("permute", "concat"):
+    if engine.op == "permute":         # wiring: no module
         features["engine"] = 0
     else:
         features["stream_bits"] = inputs + out
+        if full_rate(plan) and engine.op not in ("add", "concat"):   # joins end in FIFOs
+            features["slice_bits"] += out        # the engine's output slice
     return features
+
+
+def is_full_rate(compiled, cycles):
+    """Whether a network of ``compiled`` at ``cycles`` per inference is built for clock speed
+    (at most 16 cycles per input pixel; ``bnnhw.hw.network.graph.SLICE_FOLD``)."""
+    _, h, w = compiled.input_shape
+    return cycles is not None and cycles <= 16 * int(h) * int(w)
+
+
+def full_rate(plan):
+    """Whether ``plan`` is folded to at most 16 cycles per input pixel, where the generator
+    builds for clock speed (``bnnhw.hw.network.graph.SLICE_FOLD``; docs/network.md)."""
+    _, h, w = plan.values[plan.input].shape
+    return plan.cycles_per_inference <= 16 * int(h) * int(w)
 
 
 def plan_features(plan):
@@ -190,9 +231,10 @@ def plan_features(plan):
     return blocks
 
 
-def layer_features(compiled):
+def layer_features(compiled, *, full_rate=False):
     """``features_of(folding)``: :func:`matrix_features` of a matrix layer of ``compiled``
-    folded as ``folding`` (the planner's view, before the hardware plan exists)."""
+    folded as ``folding`` (the planner's view, before the hardware plan exists), in a network
+    built for clock speed when ``full_rate``."""
     from .fusion import fused_thresholds
     from .hardware import _geometry, _thresholds
     layers = compiled.layer
@@ -210,7 +252,8 @@ def layer_features(compiled):
             fixed[name] = (_geometry(compiled, layer), t, ones)
         geometry, t, ones = fixed[name]
         return matrix_features(folding, geometry, slices=t.slices if t else 0,
-                               threshold_width=t.width if t else 0, weight_ones=ones)
+                               threshold_width=t.width if t else 0, weight_ones=ones,
+                               full_rate=full_rate)
 
     return features_of
 
@@ -317,17 +360,20 @@ def calibration_samples(rows, compiled_of):
 
 
 def _design_matrix(samples, target, resource):
-    xs, ys, owners = [], [], []
+    """Per-block equations of the points on ``target``, each scaled by ``1 / (the point's
+    total)``: every point weighs the same in relative terms, small designs as much as large
+    ones."""
+    xs, ys = [], []
     for row, blocks in samples:
         if row["target"] != target:
             continue
+        scale = 1 / max(1, row["total"][resource])
         for name, counts in row["per_block"].items():
             if name not in blocks:
                 continue          # "(top)": the top's own glue, a few cells
-            xs.append([blocks[name][k] for k in FEATURES])
-            ys.append(counts[resource])
-            owners.append(row["design"])
-    return np.asarray(xs, float), np.asarray(ys, float), owners
+            xs.append([scale * blocks[name][k] for k in FEATURES])
+            ys.append(scale * counts[resource])
+    return np.asarray(xs, float), np.asarray(ys, float)
 
 
 def _nnls(x, y):
@@ -347,14 +393,18 @@ def fit_model(samples, exclude_design=None):
             continue
         coefficients[target] = {}
         for resource in RESOURCES:
-            x, y, _ = _design_matrix(used, target, resource)
+            x, y = _design_matrix(used, target, resource)
             coef = _nnls(x, y)
             coefficients[target][resource] = {k: round(float(c), 6)
                                               for k, c in zip(FEATURES, coef) if c > 0}
-    meta = {"points": sorted({(r["design"], r["cycle_target"], r["weights"]) for r, _ in used}),
-            "yosys": sorted({r.get("yosys", "") for r, _ in used})}
-    meta["points"] = [list(p) for p in meta["points"]]
-    return ResourceModel(coefficients, meta)
+    model = ResourceModel(coefficients, {"yosys": sorted({r.get("yosys", "") for r, _ in used})})
+    model.meta["calibration"] = [
+        {"design": r["design"], "cycle_target": r["cycle_target"], "weights": r["weights"],
+         "target": r["target"], "luts": r["total"]["luts"],
+         "luts_predicted": round(_predict_total(model, r["target"], blocks)["luts"], 1)}
+        for r, blocks in sorted(used, key=lambda s: tuple(str(s[0][k]) for k in (
+            "design", "target", "weights")) + (s[0]["cycle_target"],))]
+    return model
 
 
 def _predict_total(model, target, blocks):
