@@ -128,6 +128,14 @@ def _write_markdown(rows):
                      f"{r['bram']} | {r['dsp']} | {r['mops_per_lut4'] or '-'} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} | "
                      f"{r['device'] if r['fits'] else 'no'} |")
+    errors = [abs(r["lut4_prediction_error"]) for r in rows
+              if r.get("impl") == "ours" and r.get("lut4_prediction_error") is not None]
+    if errors:
+        within = sum(e <= 0.15 for e in errors)
+        mean = 100 * sum(errors) / len(errors)
+        lines += ["", f"LUT4 predicted vs synthesized: mean |error| {mean:.1f} % over "
+                      f"{len(errors)} points, max {100 * max(errors):.1f} %; {within} of "
+                      f"{len(errors)} within 15 %."]
     (RESULTS / "throughput.md").write_text("\n".join(lines) + "\n")
 
 
