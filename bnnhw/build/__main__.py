@@ -74,8 +74,9 @@ def main(argv=None):
                         help="also build a UART classifier bitstream for an FPGA board: "
                              "icebreaker, ulx3s-25f or ulx3s-85f")
     parser.add_argument("--fit", metavar="BOARD",
-                        help="build for BOARD, doubling the folding target (slower, smaller) "
-                             "until the bitstream fits")
+                        help="build for BOARD: start at the fastest folding the resource model "
+                             "predicts to fit (without --target-cycles), then double the folding "
+                             "target (slower, smaller) until the bitstream fits")
     parser.add_argument("--program", action="store_true",
                         help="with --board: load the bitstream onto the attached board")
     parser.add_argument("--reference", metavar="EXECUTOR",
