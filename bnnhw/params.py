@@ -16,7 +16,12 @@ import operator
 from .errors import BnnhwError
 
 __all__ = ["ParameterError", "bool_param", "int_param", "int_vector", "is_bool", "pair",
-           "whole_window_geometry"]
+           "whole_window_geometry", "FULL_RATE_FOLD", "is_full_rate"]
+
+#: Networks folded to at most this many cycles per inference per input pixel are built for
+#: clock speed (register slices, pipelined trees; docs/network.md): the one rule the generator
+#: (``bnnhw.hw.network``) and the resource model (``bnnhw.compiler.resources``) share.
+FULL_RATE_FOLD = 16
 
 
 class ParameterError(BnnhwError, ValueError, TypeError):
@@ -93,6 +98,12 @@ def pair(value, name, lo=None):
         return (int_param(value[0], name, lo), int_param(value[1], name, lo))
     value = int_param(value, name, lo)
     return (value, value)
+
+
+def is_full_rate(cycles, pixels):
+    """Whether a network of ``cycles`` per inference on inputs of ``pixels`` pixels is built for
+    clock speed (:data:`FULL_RATE_FOLD`); ``cycles`` ``None`` (no target) is not."""
+    return cycles is not None and cycles <= FULL_RATE_FOLD * pixels
 
 
 def whole_window_geometry(height, width, kernel, stride, padding):

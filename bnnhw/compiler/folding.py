@@ -21,7 +21,7 @@ import numbers
 from dataclasses import dataclass
 
 from ..errors import LayerError
-from ..params import pair, whole_window_geometry
+from ..params import is_full_rate, pair, whole_window_geometry
 from .fusion import MATRIX_OPS, pooled_dense_layers
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
@@ -379,7 +379,7 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
     weights : ``"auto"``, ``"rom"`` or ``"logic"``
         Weight mode (:data:`WEIGHT_MODES`): ``auto`` (default) hard-wires the weights of every
         layer whose folding allows it (:attr:`LayerFolding.can_hard_wire`), ``logic`` those of
-        every binary layer (a :class:`FoldingError` names a layer that is not fully unrolled),
+        every binary layer (a :class:`FoldingError` names a layer that cannot be hard-wired),
         ``rom`` keeps every layer's weights in ROMs. int8 and PA-Net layers keep ROMs.
         With a cycle target, ``auto`` hard-wires a layer only where the model predicts fewer
         LUT4 than its cheapest ROM folding.
@@ -421,7 +421,8 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                 or target_cycles < 1:
             raise FoldingError(None, "target_cycles", f"expected a positive integer, got "
                                                       f"{target_cycles!r}")
-        cost = _lut_cost(compiled, resource_target, weights, target_cycles)
+        cost_of = _weight_costs(compiled, resource_target, target_cycles)
+        cost = _lut_cost(cost_of, weights)
         chosen = []
         for folding in layers:
             if folding.layer in fixed:
@@ -438,8 +439,8 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")
             chosen.append(choice)
-        return FoldingPlan(_with_weights(chosen, weights, compiled, resource_target,
-                                         target_cycles), stream_cycles, head_cycles, pool_cycles)
+        return FoldingPlan(_with_weights(chosen, weights, cost_of), stream_cycles, head_cycles,
+                           pool_cycles)
     chosen = [fixed.get(f.layer, f) for f in layers]
     if max_lanes is not None:
         if sum(f.lanes for f in chosen) > max_lanes:
@@ -457,28 +458,38 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             if total > max_lanes:
                 break
             chosen[slowest] = step
-    return FoldingPlan(_with_weights(chosen, weights, compiled, resource_target),
+    return FoldingPlan(_with_weights(chosen, weights, _weight_costs(compiled, resource_target,
+                                                                    None)),
                        stream_cycles, head_cycles, pool_cycles)
 
 
-def _lut_cost(compiled, target, mode, cycles):
-    """``cost(folding)``: predicted LUT4 of a layer option under weight ``mode`` (``auto``: the
-    cheaper of ROM and hard-wired weights where the option allows both)."""
-    from .resources import is_full_rate, layer_features, load_model
+def _weight_costs(compiled, target, cycles):
+    """``cost_of(folding, mode)``: the resource model's LUT4 of a layer option built with
+    weight ``mode`` on ``target``, in a network of ``cycles`` per inference (``None`` without a
+    calibrated model)."""
+    from .resources import layer_features, load_model
     model = load_model()
     if model is None:
-        return lambda folding: 0
+        return None
     if target not in model.coefficients:
         raise FoldingError(None, "resource_target", f"no resource model for {target!r} (have "
                                                     f"{', '.join(sorted(model.coefficients))})")
-    features_of = layer_features(compiled, full_rate=is_full_rate(compiled, cycles))
+    pixels = int(compiled.input_shape[1]) * int(compiled.input_shape[2])
+    features_of = layer_features(compiled, full_rate=is_full_rate(cycles, pixels))
+    return lambda f, mode: model.cost(target, features_of(f.with_(f.pe, f.simd, mode)))
 
+
+def _lut_cost(cost_of, mode):
+    """``cost(folding)`` for :func:`_cheapest_for`: predicted LUT4 under weight ``mode``
+    (``auto``: the cheaper of ROM and hard-wired weights where the option allows both); 0 for
+    every option without a model (ties then fall to the fewest lanes)."""
     def cost(folding):
+        if cost_of is None:
+            return 0
         modes = ["rom"]
         if folding.can_hard_wire and mode in ("auto", "logic"):
             modes = ["logic"] if mode == "logic" else ["rom", "logic"]
-        return min(model.cost(target, features_of(folding.with_(folding.pe, folding.simd, m)))
-                   for m in modes)
+        return min(cost_of(folding, m) for m in modes)
 
     return cost
 
@@ -508,21 +519,14 @@ def restore_folding(compiled, layers):
     return FoldingPlan(tuple(chosen), *_fixed_cycles(compiled))
 
 
-def _with_weights(chosen, mode, compiled, target, cycles=None):
+def _with_weights(chosen, mode, cost_of):
     """The chosen foldings with their weight mode: ``auto`` hard-wires where the folding allows
-    it and the resource model predicts fewer LUT4 on ``target`` than ROMs, ``logic`` every
-    binary layer (a :class:`FoldingError` naming the first that is not fully unrolled), ``rom``
-    none."""
-    from .resources import is_full_rate, layer_features, load_model
-    model = load_model()
-    features_of = layer_features(compiled, full_rate=is_full_rate(compiled, cycles))
-
+    it (:attr:`LayerFolding.can_hard_wire`) and ``cost_of`` (:func:`_weight_costs`; ``None``:
+    always) predicts no more LUT4 than ROMs, ``logic`` every binary layer (the
+    :class:`LayerFolding` raises a :class:`FoldingError` for one that cannot be hard-wired),
+    ``rom`` none."""
     def cheaper_wired(f):
-        if model is None:
-            return True
-        wired, rom = (model.cost(target, features_of(f.with_(f.pe, f.simd, m)))
-                      for m in ("logic", "rom"))
-        return wired <= rom
+        return cost_of is None or cost_of(f, "logic") <= cost_of(f, "rom")
 
     def mode_of(f):
         if mode == "logic" and f.hard_wirable:

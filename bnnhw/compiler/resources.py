@@ -47,6 +47,8 @@ from importlib import resources as package_data
 
 import numpy as np
 
+from ..params import is_full_rate
+
 __all__ = ["FEATURES", "RESOURCES", "ResourceModel", "engine_features", "matrix_features",
            "layer_features", "fastest_fitting", "plan_features", "predict_plan", "load_model",
            "calibration_samples", "fit_model", "calibration_report"]
@@ -194,18 +196,11 @@ def engine_features(plan, engine):
     return features
 
 
-def is_full_rate(compiled, cycles):
-    """Whether a network of ``compiled`` at ``cycles`` per inference is built for clock speed
-    (at most 16 cycles per input pixel; ``bnnhw.hw.network.graph.SLICE_FOLD``)."""
-    _, h, w = compiled.input_shape
-    return cycles is not None and cycles <= 16 * int(h) * int(w)
-
-
 def full_rate(plan):
-    """Whether ``plan`` is folded to at most 16 cycles per input pixel, where the generator
-    builds for clock speed (``bnnhw.hw.network.graph.SLICE_FOLD``; docs/network.md)."""
+    """Whether the generator builds ``plan`` for clock speed (:func:`bnnhw.params.is_full_rate`;
+    docs/network.md)."""
     _, h, w = plan.values[plan.input].shape
-    return plan.cycles_per_inference <= 16 * int(h) * int(w)
+    return is_full_rate(plan.cycles_per_inference, int(h) * int(w))
 
 
 def plan_features(plan):
@@ -377,7 +372,7 @@ def _design_matrix(samples, target, resource):
 
 
 def _nnls(x, y):
-    from scipy.optimize import nnls     # noqa: PLC0415 (calibration only)
+    from scipy.optimize import nnls     # calibration only
     scale = np.maximum(np.abs(x).max(axis=0), 1e-9)
     coef, _ = nnls(x / scale, y, maxiter=50 * x.shape[1])
     return coef / scale

@@ -58,11 +58,11 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
 from ..params import ParameterError, bool_param, int_param
+from ._memory import buffer_memory
+from ._rom import check_rom_images, sequence as _sequence
 
 #: Adder-tree levels between two register ranks of a pipelined :class:`Int8MAC`.
 TREE_LEVELS_PER_RANK = 2
-from ._memory import buffer_memory
-from ._rom import check_rom_images, sequence as _sequence
 
 __all__ = ["Int8MAC", "pack_int8_weights"]
 

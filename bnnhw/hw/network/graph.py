@@ -3,16 +3,13 @@ readers hold a pixel while they work on it (their producer then double-buffers i
 
 from amaranth.hdl import unsigned
 
+from ...params import is_full_rate
 from ..engines import PixelFormat
 from ..popcount import popcount_depth
 from . import NetworkError
 
-__all__ = ["NetworkGraph", "pixel_format", "SLICE_FOLD", "LEVELS_PER_STAGE"]
+__all__ = ["NetworkGraph", "pixel_format", "LEVELS_PER_STAGE"]
 
-#: Networks folded to at most this many cycles per inference per input pixel are built for
-#: clock speed (:attr:`NetworkGraph.full_rate`): register slices behind the engines, popcount
-#: trees pipelined.
-SLICE_FOLD = 16
 #: Popcount tree levels (leaves, then ripple adders) between two register ranks in a full-rate
 #: network.
 LEVELS_PER_STAGE = 3
@@ -53,12 +50,12 @@ class NetworkGraph:
 
     @property
     def full_rate(self):
-        """Whether the network is folded to at most :data:`SLICE_FOLD` cycles per inference per
-        input pixel: then its clock, not its folding, sets its throughput, and it gets register
-        slices behind its engines and pipelined popcount trees
+        """Whether the network is folded to at most :data:`bnnhw.params.FULL_RATE_FOLD` cycles
+        per inference per input pixel: then its clock, not its folding, sets its throughput,
+        and it gets register slices behind its engines and pipelined popcount trees
         (:meth:`popcount_stages`). Slower foldings keep the area."""
         _, h, w = self.plan.values[self.plan.input].shape
-        return self.budget <= SLICE_FOLD * int(h) * int(w)
+        return is_full_rate(self.budget, int(h) * int(w))
 
     def popcount_stages(self, width, *, kind="streamed"):
         """Register ranks of a ``width``-input popcount tree: one per :data:`LEVELS_PER_STAGE`

@@ -89,7 +89,7 @@ class StreamingNetwork(wiring.Component):
     def register_slices(self):
         """Whether every engine but the joins and the permutations (wiring) ends in a
         :class:`SkidBuffer`: for networks
-        folded to at most :data:`~.graph.SLICE_FOLD` cycles per input pixel, whose clock the
+        folded to at most :data:`bnnhw.params.FULL_RATE_FOLD` cycles per input pixel, whose clock the
         combinational ``ready`` chain through the engines limits (boolnet at 1,024 cycles:
         46.8 -> 74.4 MHz on ECP5). Slower foldings keep the area (about ``3 * bits`` logic
         cells per engine output on iCE40): other paths set their clock."""
