@@ -58,6 +58,10 @@ FEATURES = ("engine", "stream_bits", "xnor_lanes", "wired_lanes", "const_inputs"
             "window_bits", "line_bits", "slice_bits", "pipelined_lanes",
             "int8_lanes", "int8_acc_bits", "elementwise_bits")
 RESOURCES = ("luts", "ffs", "bram", "dsp")
+#: Smallest LUT4 per unit of a feature that the circuit's structure implies, kept by the fit
+#: (whose data would otherwise let it trade one correlated feature for another): an
+#: accumulator bit is one adder bit, one LUT4 (iCE40: with its SB_CARRY; ECP5: half a CCU2C).
+LUT_FLOORS = {"acc_bits": 1.0}
 #: ROMs up to this many words count by their width (``rom_columns``), deeper ones by their bits.
 SHALLOW_ROM = 16
 TARGETS = ("ecp5", "ice40")
@@ -380,7 +384,8 @@ def _nnls(x, y):
 
 def fit_model(samples, exclude_design=None):
     """Fit a :class:`ResourceModel` by non-negative least squares on the per-block counts of
-    ``samples`` (:func:`calibration_samples`), optionally leaving out one design."""
+    ``samples`` (:func:`calibration_samples`), optionally leaving out one design; LUT4
+    coefficients stay at or above :data:`LUT_FLOORS`."""
     coefficients = {}
     used = [(r, b) for r, b in samples if r["design"] != exclude_design]
     for target in TARGETS:
@@ -389,7 +394,9 @@ def fit_model(samples, exclude_design=None):
         coefficients[target] = {}
         for resource in RESOURCES:
             x, y = _design_matrix(used, target, resource)
-            coef = _nnls(x, y)
+            floors = np.array([LUT_FLOORS.get(k, 0.0) if resource == "luts" else 0.0
+                               for k in FEATURES])
+            coef = _nnls(x, y - x @ floors) + floors
             coefficients[target][resource] = {k: round(float(c), 6)
                                               for k, c in zip(FEATURES, coef) if c > 0}
     model = ResourceModel(coefficients, {"yosys": sorted({r.get("yosys", "") for r, _ in used})})

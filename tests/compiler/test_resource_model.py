@@ -9,9 +9,9 @@ import pytest
 
 from bnnhw.compiler import hardware_plan, plan_folding
 from bnnhw.compiler.folding import restore_folding
-from bnnhw.compiler.resources import (FEATURES, RESOURCES, ResourceModel, calibration_samples,
-                                      fastest_fitting, fit_model, layer_features, load_model,
-                                      plan_features, predict_plan)
+from bnnhw.compiler.resources import (FEATURES, LUT_FLOORS, RESOURCES, ResourceModel,
+                                      calibration_samples, fastest_fitting, fit_model,
+                                      layer_features, load_model, plan_features, predict_plan)
 from bnnhw.design import Design
 from bnnhw.hw.network import StreamingNetwork
 from bnnhw.synth.wrapper import top_submodules
@@ -96,6 +96,8 @@ def test_shipped_model_matches_its_calibration_data():
         for resource in RESOURCES:
             assert all(c >= 0 and k in FEATURES
                        for k, c in model.coefficients[target][resource].items())
+        for feature, floor in LUT_FLOORS.items():     # e.g. an accumulator bit is an adder bit
+            assert model.coefficients[target]["luts"].get(feature, 0) >= floor
     rows = json.loads(CALIBRATION.read_text())
     assert len({(r["design"], r["cycle_target"]) for r in rows}) >= 12
     recorded = {(p["design"], p["cycle_target"], p["weights"], p["target"]): p
