@@ -14,6 +14,9 @@ follow FINN's convention, two per MAC (binary and int8 MACs of ``python -m bnnhw
 ``mops_per_lut4 = ops * inferences_per_second / 1e6 / lut4``. A point that does not fit the
 target's largest device is recorded with ``fits: false`` and its LUT4 count.
 
+``--repredict`` runs no tool: it recomputes every row's predicted resources from its recorded
+folding with the current resource model (after ``calibrate_resources.py fit``).
+
 Rows are merged into ``benchmarks/results/throughput.json`` (key: design, target, cycle target,
 weights; the latest run wins) after every point, so an interrupted sweep keeps what it measured;
 ``throughput.md`` is the table.
@@ -38,6 +41,8 @@ DESIGNS = ("boolnet", "xnornet", "panet", "pokebnn")
 CYCLES = {"boolnet": (64, 256, 1024, 4096, 147456), "xnornet": (64, 256, 1024, 4096, 147456),
           "panet": (64, 256, 1024, 4096, 147456), "pokebnn": (144, 576, 1152, 4608, 147456)}
 KEY = ("design", "target", "cycle_target", "weights")
+#: What a row keeps of each layer's folding: enough for ``restore_folding`` to rebuild the plan.
+FOLDING_KEYS = ("layer", "pe", "simd", "weights", "pooled")
 
 
 def _rows_of(design, cycles, targets, weights, images, root):
@@ -70,14 +75,10 @@ def _rows_of(design, cycles, targets, weights, images, root):
             "fits": bool(synth["fits"]), "device": synth.get("device"),
             "fmax_mhz": fmax, "inferences_per_second": round(ips) if ips else None,
             "lut4": lut4, "ff": synth["ffs"], "bram": synth["bram"], "dsp": synth["dsp"],
-            "lut4_predicted": predicted["luts"] if predicted else None,
-            "ff_predicted": predicted["ffs"] if predicted else None,
-            "bram_predicted": predicted["bram"] if predicted else None,
-            "dsp_predicted": predicted["dsp"] if predicted else None,
-            "lut4_prediction_error": round(predicted["luts"] / lut4 - 1, 4)
-            if predicted and lut4 else None,
+            **_prediction_fields(predicted, lut4),
             "ops_per_inference": ops,
             "mops_per_lut4": round(ops * ips / 1e6 / lut4, 2) if ips and lut4 else None,
+            "folding": [{k: f[k] for k in FOLDING_KEYS} for f in layers],
             "seconds": round(time.monotonic() - started, 1),
             "date": time.strftime("%Y-%m-%d"),
         })
@@ -98,6 +99,40 @@ def _merge_locked(rows):
                                r["target"], r.get("impl", ""), r["cycle_target"]))
     JSON.write_text(json.dumps(merged, indent=1) + "\n")
     _write_markdown(merged)
+
+
+def _prediction_fields(predicted, lut4):
+    """The row fields of the resource model's ``predicted`` totals against ``lut4``."""
+    return {
+        "lut4_predicted": predicted["luts"] if predicted else None,
+        "ff_predicted": predicted["ffs"] if predicted else None,
+        "bram_predicted": predicted["bram"] if predicted else None,
+        "dsp_predicted": predicted["dsp"] if predicted else None,
+        "lut4_prediction_error": round(predicted["luts"] / lut4 - 1, 4)
+        if predicted and lut4 else None,
+    }
+
+
+def repredict():
+    """Every row with a recorded folding gets the current model's predictions."""
+    from bnnhw.compiler import hardware_plan
+    from bnnhw.compiler.folding import restore_folding
+    from bnnhw.compiler.resources import predict_plan
+    from bnnhw.design import Design
+    with open(RESULTS / ".throughput.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = json.loads(JSON.read_text())
+        compiled = {}
+        for row in rows:
+            if row.get("impl") != "ours" or not row.get("folding"):
+                continue
+            if row["design"] not in compiled:
+                compiled[row["design"]] = Design.find(row["design"]).compiled
+            plan = hardware_plan(compiled[row["design"]],
+                                 restore_folding(compiled[row["design"]], row["folding"]))
+            row.update(_prediction_fields(predict_plan(plan, row["target"])["total"],
+                                          row["lut4"]))
+        _merge_locked(rows)
 
 
 def _predicted(row):
@@ -147,8 +182,13 @@ def main(argv=None):
     parser.add_argument("--targets", nargs="+", default=["ecp5"], choices=("ecp5", "ice40"))
     parser.add_argument("--weights", default="auto", choices=("rom", "logic", "auto"))
     parser.add_argument("--images", type=int, help="simulated digits (default all 360)")
+    parser.add_argument("--repredict", action="store_true",
+                        help="only recompute the predictions of the recorded rows")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
+    if args.repredict:
+        repredict()
+        return 0
     with tempfile.TemporaryDirectory() as work:
         for design in args.designs:
             for cycles in args.cycles or CYCLES[design]:
