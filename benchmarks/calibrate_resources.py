@@ -13,7 +13,9 @@ the per-engine counts into ``benchmarks/results/resource_calibration.json`` (key
 target, weights, target; the latest run wins). A point whose folding the planner refuses is
 skipped with its reason.
 
-``fit`` recomputes every point's engine features from its build plan (so the data outlives a
+LUT4 are every LUT4 a point occupies (ECP5: cells plus two per CCU2C carry cell). ``fit`` first
+adds the placed sweep points of ``throughput.json`` (their per-engine Yosys counts) to the data,
+then recomputes every point's engine features from its build plan (so the data outlives a
 change of features), fits the coefficients of each target and resource by non-negative least
 squares, writes them to ``bnnhw/compiler/resource_coefficients.json`` (package data the planner
 reads) and the fit's error to ``benchmarks/results/resource_calibration.md``: per point, the
@@ -29,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bnnhw.synth.parse import lut4_equivalent
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
@@ -41,6 +45,44 @@ CYCLES = {"boolnet": (64, 128, 256, 1024, 4096, 16384),
           "panet": (64, 128, 256, 1024, 4096, 16384),
           "pokebnn": (144, 288, 576, 1152, 4608, 18432)}
 KEY = ("design", "cycle_target", "weights", "target")
+THROUGHPUT = RESULTS / "throughput.json"
+#: How a row's LUT4 were counted (``bnnhw.synth.parse.lut4_equivalent``: ECP5 LUT4 cells plus
+#: two per CCU2C carry cell).
+LUT4_RULE = "lut4_equivalent"
+
+
+def _counts(target, res):
+    """The model's resources of one Yosys count: LUT4 with carry halves, FF, BRAM, DSP."""
+    return {"luts": lut4_equivalent(target, res), "ffs": res["ffs"], "bram": res["bram"],
+            "dsp": res["dsp"]}
+
+
+def _with_sweep_points(rows):
+    """``rows`` plus the placed sweep points of ``throughput.json`` that carry per-engine Yosys
+    counts (the same data; a sweep point replaces a collected one of the same key), minus ECP5
+    rows counted before LUT4 included carry cells (iCE40's count did not change)."""
+    sweep = json.loads(THROUGHPUT.read_text()) if THROUGHPUT.exists() else []
+    points = [{"design": r["design"], "cycle_target": r["cycle_target"], "weights": r["weights"],
+               "target": r["target"], "commit": None, "lut4_rule": LUT4_RULE,
+               "source": "throughput.json",
+               "total": {"luts": r["lut4"], "ffs": r["ff"], "bram": r["bram"], "dsp": r["dsp"]},
+               "per_block": r["per_block"], "folding": r["folding"], "yosys": ""}
+              for r in sweep if r.get("impl") == "ours" and r.get("per_block")]
+    keys = {tuple(p[k] for k in KEY) for p in points}
+    kept, stale = [], 0
+    for row in rows:
+        if tuple(row[k] for k in KEY) in keys:
+            continue
+        if row.get("lut4_rule") != LUT4_RULE:
+            if row["target"] == "ecp5":
+                stale += 1
+                continue
+            row = {**row, "lut4_rule": LUT4_RULE}
+        kept.append(row)
+    if stale:
+        print(f"dropped {stale} ECP5 points counted without carry cells; `collect --missing` "
+              "measures them again", file=sys.stderr)
+    return kept + points
 
 
 def _commit():
@@ -69,7 +111,8 @@ def collect(args):
         for design in args.designs:
             for cycles in args.cycles or CYCLES[design]:
                 for weights in args.weights:
-                    have = {tuple(r[k] for k in KEY) for r in _load()}
+                    have = {tuple(r[k] for k in KEY) for r in _load()
+                            if r.get("lut4_rule") == LUT4_RULE or r["target"] != "ecp5"}
                     if args.missing and all((design, cycles, weights, t) in have
                                             for t in args.targets):
                         continue
@@ -91,10 +134,9 @@ def collect(args):
                             continue
                         res = result["targets"][target]
                         row = {"design": design, "cycle_target": cycles, "weights": weights,
-                               "target": target, "commit": commit,
-                               "total": {k: res[k] for k in ("luts", "ffs", "bram", "dsp")},
-                               "per_block": {name: {k: b[k] for k in ("luts", "ffs", "bram",
-                                                                       "dsp")}
+                               "target": target, "commit": commit, "lut4_rule": LUT4_RULE,
+                               "total": _counts(target, res),
+                               "per_block": {name: _counts(target, b)
                                              for name, b in res["per_block"].items()},
                                "folding": built.report["folding"],
                                "yosys": res["tools"]["yosys"],
@@ -110,7 +152,8 @@ def collect(args):
 def fit(args):
     from bnnhw.compiler import resources
 
-    rows = _load()
+    rows = _with_sweep_points(_load())
+    _save(rows)
     if not rows:
         print(f"no calibration data in {DATA}; run `collect` first", file=sys.stderr)
         return 1

@@ -14,7 +14,9 @@ follow FINN's convention, two per MAC (binary and int8 MACs of ``python -m bnnhw
 ``mops_per_lut4 = ops * inferences_per_second / 1e6 / lut4``. A point that does not fit the
 target's largest device is recorded with ``fits: false`` and its LUT4 count.
 
-``--repredict`` runs no tool: it recomputes every row's predicted resources from its recorded
+LUT4 counts every LUT4 a design occupies: on ECP5 the LUT4 cells plus two per CCU2C carry
+cell (``bnnhw.synth.parse.lut4_equivalent``). ``--recount`` brings rows recorded before that
+rule up to date (Yosys only, same folding). ``--repredict`` runs no tool: it recomputes every row's predicted resources from its recorded
 folding with the current resource model (after ``calibrate_resources.py fit``).
 
 Rows are merged into ``benchmarks/results/throughput.json`` (key: design, target, cycle target,
@@ -31,6 +33,7 @@ import time
 from pathlib import Path
 
 from bnnhw.build import BuildError, run_build
+from bnnhw.synth.parse import lut4_equivalent
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -64,7 +67,7 @@ def _rows_of(design, cycles, targets, weights, images, root):
         measured = sim["measured_cycles_per_inference"]
         fmax = synth.get("fmax_mhz")
         ips = fmax * 1e6 / measured if fmax and measured else None
-        lut4 = synth["luts"]
+        lut4 = lut4_equivalent(target, synth)
         predicted = (report.get("predicted_resources") or {}).get(target)
         rows.append({
             "design": design, "target": target, "impl": "ours", "cycle_target": cycles,
@@ -74,15 +77,58 @@ def _rows_of(design, cycles, targets, weights, images, root):
             "bit_exact": bool(sim["rtl_equals_golden"]), "images": sim["images"],
             "fits": bool(synth["fits"]), "device": synth.get("device"),
             "fmax_mhz": fmax, "inferences_per_second": round(ips) if ips else None,
-            "lut4": lut4, "ff": synth["ffs"], "bram": synth["bram"], "dsp": synth["dsp"],
+            "lut4": lut4, "lut4_cells": synth["luts"], "carry": synth["carry"],
+            "ff": synth["ffs"], "bram": synth["bram"], "dsp": synth["dsp"],
             **_prediction_fields(predicted, lut4),
             "ops_per_inference": ops,
             "mops_per_lut4": round(ops * ips / 1e6 / lut4, 2) if ips and lut4 else None,
             "folding": [{k: f[k] for k in FOLDING_KEYS} for f in layers],
+            "per_block": _blocks(target, synth["per_block"]),
             "seconds": round(time.monotonic() - started, 1),
             "date": time.strftime("%Y-%m-%d"),
         })
     return rows
+
+
+def _blocks(target, per_block):
+    """Per-engine Yosys counts in the resource model's terms (LUT4 with carry halves)."""
+    return {name: {"luts": lut4_equivalent(target, b), "ffs": b["ffs"], "bram": b["bram"],
+                   "dsp": b["dsp"]} for name, b in per_block.items()}
+
+
+def recount(root):
+    """Rows recorded before LUT4 counted carry cells: the same folding synthesized again with
+    Yosys only (deterministic: the same LUT4 cells, now with the carry count and per-engine
+    counts); LUT4, M ops/s per LUT4 and predictions are recomputed."""
+    from bnnhw.synth import synthesize
+    rows = json.loads(JSON.read_text())
+    for row in rows:
+        if row.get("impl") != "ours" or "carry" in row:
+            continue
+        name = f"{row['design']}@{row['cycle_target']} {row['target']}"
+        out = root / f"{row['design']}-{row['cycle_target']}-{row['target']}"
+        built = run_build(row["design"], out=out, target_cycles=row["cycle_target"],
+                          weights=row["weights"], log=lambda message: None)
+        folding = [{k: f[k] for k in FOLDING_KEYS} for f in built.report["folding"]]
+        if folding != row["folding"]:
+            print(f"{name}: the planner now chooses another folding; run the point again",
+                  file=sys.stderr)
+            continue
+        synth = synthesize(out, [row["target"]], log=None, place=False,
+                           work_dir=root / f"synth-{out.name}")["targets"][row["target"]]
+        if synth["luts"] != row["lut4"]:
+            print(f"{name}: Yosys now gives {synth['luts']} LUT4 cells, not the recorded "
+                  f"{row['lut4']}; run the point again", file=sys.stderr)
+            continue
+        lut4 = lut4_equivalent(row["target"], synth)
+        ips = row["inferences_per_second"]
+        row.update(lut4=lut4, lut4_cells=synth["luts"], carry=synth["carry"],
+                   per_block=_blocks(row["target"], synth["per_block"]),
+                   mops_per_lut4=round(row["ops_per_inference"] * ips / 1e6 / lut4, 2)
+                   if ips else None)
+        _merge([row])
+        print(f"{name}: {synth['luts']} LUT4 cells + 2 x {synth['carry']} CCU2C = {lut4}",
+              flush=True)
 
 
 def _merge(rows):
@@ -135,6 +181,15 @@ def repredict():
         _merge_locked(rows)
 
 
+def _split(row):
+    """``cells + 2 x carry`` of an ECP5 row (iCE40: its SB_LUT4 cells)."""
+    if "carry" not in row:
+        return "not recounted"
+    if row["target"] != "ecp5":
+        return f"{row['lut4_cells']:,}"
+    return f"{row['lut4_cells']:,} + 2 x {row['carry']:,}"
+
+
 def _predicted(row):
     """The planner's LUT4 prediction and its error against the synthesized count."""
     if row.get("lut4_predicted") is None:
@@ -145,20 +200,23 @@ def _predicted(row):
 def _write_markdown(rows):
     lines = ["# Throughput per LUT: operating points (`python benchmarks/throughput.py`)", "",
              "Measured cycles per inference (Verilator, bit-exact to golden), nextpnr Fmax after "
-             "routing; ops = 2 per MAC (binary and int8), FINN's convention. LUT4 predicted: the "
-             "planner's resource model (`bnnhw.compiler.resources`), error against the "
-             "synthesized LUT4.", "",
+             "routing; ops = 2 per MAC (binary and int8), FINN's convention. LUT4: every LUT4 "
+             "the design occupies after Yosys, on ECP5 the LUT4 cells plus two per CCU2C carry "
+             "cell (`bnnhw.synth.parse.lut4_equivalent`). LUT4 predicted: the planner's "
+             "resource model (`bnnhw.compiler.resources`), error against that count.", "",
              "| design | target | cycle target | weights | cycles measured | Fmax MHz | inf/s | "
-             "LUT4 | LUT4 predicted | FF | BRAM | DSP | M ops/s per LUT4 | bit-exact | fits |",
-             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-             " ---: | --- | --- |"]
+             "LUT4 | (cells + 2 x CCU2C) | LUT4 predicted | FF | BRAM | DSP | M ops/s per LUT4 | "
+             "bit-exact | fits |",
+             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
+             " ---: | ---: | --- | --- |"]
     for r in rows:
         if r.get("impl") != "ours":
             continue
         ips = f"{r['inferences_per_second']:,}" if r["inferences_per_second"] else "-"
         lines.append(f"| {r['design']} | {r['target']} | {r['cycle_target']} | "
                      f"{r['binary_layer_weights']} | {r['cycles_per_inference']} | "
-                     f"{r['fmax_mhz'] or '-'} | {ips} | {r['lut4']:,} | {_predicted(r)} | "
+                     f"{r['fmax_mhz'] or '-'} | {ips} | {r['lut4']:,} | {_split(r)} | "
+                     f"{_predicted(r)} | "
                      f"{r['ff']:,} | "
                      f"{r['bram']} | {r['dsp']} | {r['mops_per_lut4'] or '-'} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} | "
@@ -184,10 +242,16 @@ def main(argv=None):
     parser.add_argument("--images", type=int, help="simulated digits (default all 360)")
     parser.add_argument("--repredict", action="store_true",
                         help="only recompute the predictions of the recorded rows")
+    parser.add_argument("--recount", action="store_true",
+                        help="re-synthesize (Yosys only) rows recorded without carry cells")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     if args.repredict:
         repredict()
+        return 0
+    if args.recount:
+        with tempfile.TemporaryDirectory() as work:
+            recount(Path(work))
         return 0
     with tempfile.TemporaryDirectory() as work:
         for design in args.designs:

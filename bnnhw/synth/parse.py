@@ -14,6 +14,7 @@ __all__ = [
     "RESOURCE_KEYS",
     "BRAM_BITS",
     "resources",
+    "lut4_equivalent",
     "parse_stat_json",
     "parse_stat_transistors",
     "hierarchy_counts",
@@ -111,6 +112,13 @@ def resources(target: str, cells: Mapping[str, int]) -> dict:
             "dsp": count(lambda t: t in ("MULT18X18D", "ALU54B")),
         }
     raise ValueError(f"unknown target {target!r}")
+
+
+def lut4_equivalent(target: str, counts: Mapping[str, int]) -> int:
+    """LUT4s that ``counts`` (a :func:`resources` dict) occupy: on ECP5 the LUT4 cells plus the
+    two LUT4 halves of every CCU2C carry cell (which nothing else can use); on iCE40 the SB_LUT4
+    cells (an SB_CARRY rides in its LUT's logic cell)."""
+    return counts["luts"] + (2 * counts.get("carry", 0) if target == "ecp5" else 0)
 
 
 # --- Yosys ----------------------------------------------------------------------------------------

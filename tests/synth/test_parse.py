@@ -71,6 +71,16 @@ def test_ecp5_resources():
     assert res["dsp"] == cells.get("MULT18X18D", 0) + cells.get("ALU54B", 0)
     blocks = parse.block_counts(modules, TOP, _blocks(modules))
     assert sum(parse.resources("ecp5", c)["luts"] for c in blocks.values()) == res["luts"]
+    # every LUT4 occupied: a CCU2C carry cell holds two
+    assert parse.lut4_equivalent("ecp5", res) == cells["LUT4"] + 2 * cells["CCU2C"]
+    assert cells["CCU2C"] > 0
+
+
+def test_ice40_lut4_equivalent_is_the_lut_cells():
+    modules = parse.parse_stat_json(_text("boolnet_ice40_stat.json"))
+    res = parse.resources("ice40", parse.hierarchy_counts(modules, TOP))
+    assert res["carry"] > 0       # SB_CARRY rides in its LUT's logic cell
+    assert parse.lut4_equivalent("ice40", res) == res["luts"]
 
 
 def test_cmos_transistors_match_yosys():
