@@ -176,7 +176,12 @@ def _make_flags(cxx_opt: str | None, clock: str | None, half_period: int | None)
     if cxx_opt is not None:
         flags += [f"{var}={cxx_opt}" for var in ("OPT_FAST", "OPT_SLOW", "OPT_GLOBAL")]
     if clock is not None:
-        flags.append(f"USER_CPPFLAGS=-DBNNHW_CLOCK={clock} -DBNNHW_HALF_PERIOD={half_period}")
+        # VL_USER_FINISH: verilator_main.cpp's silent vl_finish (no "Verilog $finish" line).
+        # In MAKEFLAGS a space inside a value is escaped; unescaped, make took the words after
+        # the first as more arguments.
+        defines = (f"-DBNNHW_CLOCK={clock}", f"-DBNNHW_HALF_PERIOD={half_period}",
+                   "-DVL_USER_FINISH")
+        flags.append("USER_CPPFLAGS=" + "\\ ".join(defines))
     return " ".join(flags)
 
 

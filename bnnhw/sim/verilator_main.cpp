@@ -16,6 +16,9 @@
 // --trace, --trace-file F, --coverage-per-instance. The clock runs until cocotb ends the
 // regression (vpiFinish) or the model calls $finish: a testbench awaiting a value change must
 // bound the wait with a Timer.
+//
+// Built with VL_USER_FINISH: $finish (and cocotb's vpiFinish at the end of a regression) ends the
+// run without Verilator's "- :0: Verilog $finish" line on stdout, which told a user nothing.
 
 #include <algorithm>
 #include <cstdio>
@@ -44,6 +47,10 @@ static bool coverage_per_instance = false;
 #endif
 
 double sc_time_stamp() { return static_cast<double>(main_time); }
+
+#ifdef VL_USER_FINISH
+void vl_finish(const char *, int, const char *) { Verilated::threadContextp()->gotFinish(true); }
+#endif
 
 extern "C" void vlog_startup_routines_bootstrap(void);
 

@@ -110,3 +110,13 @@ def test_a_second_sim_build_into_another_folder_compiles_nothing(every_op_design
     _check_simulation(first, 3)
     _check_simulation(second, 5)
     assert second["model_from_cache"] and second["model_seconds"] < 2, second["model_seconds"]
+
+
+def test_a_successful_sim_build_prints_no_simulator_lines(every_op_design, tmp_path, capfd):
+    """The terminal shows bnnhw's lines only: nothing of Verilator's runtime such as its
+    "- :0: Verilog $finish" at the end of every cocotb regression."""
+    assert main([str(every_op_design), "--out", str(tmp_path / "out"), "--sim", "--images",
+                 "3"]) == 0
+    captured = capfd.readouterr()
+    assert "$finish" not in captured.out + captured.err
+    assert "[6/10] simulate: 3 inputs" in captured.out
