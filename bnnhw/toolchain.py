@@ -48,6 +48,7 @@ __all__ = [
     "amaranth_board_env",
     "board_environment",
     "run_yosys",
+    "tool_output_to",
     "check",
     "main",
 ]
@@ -282,6 +283,33 @@ def _patched_environ(updates: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextlib.contextmanager
+def tool_output_to(log_file: str | os.PathLike[str]) -> Iterator[Path]:
+    """Inside the ``with`` block, everything written to file descriptors 1 and 2 (the output of
+    child processes such as Yosys and nextpnr, which inherit them) is appended to ``log_file``
+    instead of the terminal; Python's own ``sys.stdout``/``sys.stderr`` are flushed first. Yields
+    the log's path."""
+    path = Path(log_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(path, "ab") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                yield path
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    stream.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        for fd in saved:
+            os.close(fd)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,8 @@ __all__ = ["BOARDS", "BoardError", "NAME", "build_board", "constraints_text", "p
 
 #: The board top's module name (and the stem of the platform build's files).
 NAME = "bnnhw_board"
+#: The terminal output of Yosys, nextpnr and the packer, kept in the work folder instead.
+TOOLS_LOG = "tools.log"
 
 
 def platform_for(board):
@@ -106,7 +108,10 @@ def build_board(network, board, work_dir, *, program=False, log=print):
     timing = work_dir / f"{NAME}.tim"
     failure = None
     products = plan = None
-    with toolchain.board_environment(families=(family,)):
+    tools_log = work_dir / TOOLS_LOG
+    tools_log.unlink(missing_ok=True)
+    with toolchain.board_environment(families=(family,)), \
+            toolchain.tool_output_to(tools_log):
         try:
             # prepare + execute_local rather than Platform.build: build() insists on the
             # programmer (openFPGALoader / iceprog, not on PyPI) even when not programming
@@ -129,7 +134,8 @@ def build_board(network, board, work_dir, *, program=False, log=print):
         reason = nextpnr_failure(text) if text else None
         tail = "\n".join(text.splitlines()[-15:]) if text else str(failure)
         raise BoardError(f"board: building for {board} failed"
-                         + (f": {reason}" if reason else "") + f"\n{tail}")
+                         + (f": {reason}" if reason else "") + f"\n{tail}\n(tools' output: "
+                         f"{tools_log})")
     if program:
         from amaranth._toolchain import ToolNotFound
         try:

@@ -39,12 +39,29 @@ def test_unknown_board_is_rejected():
 
 @pytest.fixture(scope="module")
 def icebreaker_build(tmp_path_factory):
-    """``(build folder, report)`` of the small design built for the iCEBreaker (~30 s)."""
+    """``(build folder, report)`` of the small design built for the iCEBreaker (~30 s); what
+    reached the terminal (file descriptors 1 and 2) is in ``report["terminal"]``."""
     root = tmp_path_factory.mktemp("board_build")
     folder = write_design(root, "small", small_model(), 4096)
     out = root / "out"
-    result = run_build(str(folder), out=out, board="icebreaker", log=lambda message: None)
-    return out, result.report
+    terminal = root / "terminal.txt"
+    with toolchain.tool_output_to(terminal):
+        os.write(1, b"(the capture works)\n")
+        result = run_build(str(folder), out=out, board="icebreaker", log=lambda message: None)
+    return out, {**result.report, "terminal": terminal.read_text()}
+
+
+@pytest.mark.cocotb
+def test_the_tools_output_goes_to_a_log_not_the_terminal(icebreaker_build):
+    """Whatever Yosys, nextpnr and icepack print (run quiet, they print warnings and errors: a
+    failed --fit attempt's ``ERROR: Failed to expand region``) goes to the work folder's
+    tools.log; nothing of theirs reaches the terminal."""
+    out, report = icebreaker_build
+    terminal = report["terminal"]
+    assert terminal.startswith("(the capture works)"), terminal
+    for line in terminal.splitlines():     # nextpnr's, Yosys' and icepack's own lines
+        assert not line.startswith(("Info:", "ERROR:", "Warning:", "End of script")), line
+    assert (out.parent / ".out.board" / "tools.log").is_file()
 
 
 @pytest.mark.cocotb
