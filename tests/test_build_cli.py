@@ -26,6 +26,33 @@ def design(tmp_path):
     return write_design(tmp_path, "tiny", every_op_model(1, exact=True), 1000)
 
 
+def test_report_md_has_a_heading_per_section_and_says_what_ran(design, tmp_path):
+    """report.md: the design, its folding, conversion notes and the steps each under a heading;
+    an unsimulated build says so at the top; a rebuild without --sim in a folder that had
+    simulation results says they were not carried over (report.json too)."""
+    out = tmp_path / "out"
+    run_build(str(design), out=out, sim=True, images=2, log=_quiet)
+    text = (out / "report.md").read_text()
+    assert "**Not simulated**" not in text
+    assert "| simulate | yes |" in text
+    run_build(str(design), out=out, log=_quiet)
+    text = (out / "report.md").read_text()
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings[:3] == ["# every-op", "## Design", "## Folding"]
+    assert headings[-1] == "## Build steps"
+    assert text.index("**Not simulated**") < text.index("## Design")
+    assert "| simulate | no | skipped (not asked for) |" in text
+    assert "the previous build in this folder had simulation" in text
+    report = json.loads((out / "report.json").read_text())
+    assert report["earlier_results_dropped"] == ["simulation"]
+    assert [s["step"] for s in report["steps"] if s["ran"]][:5] == [
+        "toolchain", "load-model", "compile", "images", "generate"]
+    # every conversion note sits under its own heading, not under the last section
+    if report["conversion_notes"]:
+        notes = text[text.index("## Conversion notes"):text.index("## Build steps")]
+        assert all(f"- {layer}: " in notes for layer in report["conversion_notes"])
+
+
 def test_build_writes_verilog_images_memory_map_and_report(design, tmp_path):
     out = tmp_path / "out"
     result = run_build(str(design), out=out, log=_quiet)
@@ -407,6 +434,11 @@ def test_fit_doubles_the_folding_target_until_the_board_fits(design, tmp_path, m
     assert result.report["cycles_per_inference"] >= 2000
     assert (tmp_path / "out" / "board" / "bnnhw_board.bin").read_bytes() == b"bits"
     assert (tmp_path / "out" / "board" / "icebreaker.pcf").read_text() == "set_io clk 35"
+    # report.md has the search as a table, each attempt with why it was made
+    text = (tmp_path / "out" / "report.md").read_text()
+    table = text[text.index("## Fit search (`--fit icebreaker`)"):]
+    assert "| 1 | 576 |" in table and "| --target-cycles |" in table
+    assert "doubled: " in table and "ICESTORM_LC" in table and "| yes |" in table
 
 
 def test_fit_starts_where_the_resource_model_predicts_a_fit(tmp_path, monkeypatch):

@@ -42,6 +42,7 @@ class BuildResults:
     fit: dict | None = None
     reference: dict | None = None
     sim_arrays: dict | None = None
+    steps: list = field(default_factory=list)
 
 
 @dataclass
@@ -495,6 +496,8 @@ def _report(build, missing):
         "energy": results.energy,
         "board": results.board,
         "fit": results.fit,
+        "steps": results.steps,
+        "earlier_results_dropped": _dropped_results(build.config.out, results),
     }
     if build.config.onnx:             # only then: the shipped designs' reports are unchanged
         report["source"] = _source(build)
@@ -502,8 +505,12 @@ def _report(build, missing):
     lines = [f"# {report['design']}", ""]
     if missing:
         lines += [f"**Incomplete build**: missing {', '.join(missing)}.", ""]
+    if not results.simulation:
+        lines += ["**Not simulated**: this build's RTL was not checked against the golden model "
+                  "(build with `--sim` for that).", ""]
     cost = report["cost"]
-    lines += [f"- cycles per inference: {plan.cycles_per_inference}",
+    lines += ["## Design", "",
+              f"- cycles per inference: {plan.cycles_per_inference}",
               f"- on-chip ROM bits: {report['memory_bits']}",
               f"- per inference: ACE {cost['ace']:,}, CPU64 {cost['cpu64']:,.1f}, BOPs "
               f"{cost['bops']:,}, MACs " + ", ".join(f"{n:,} {kind}" for kind, n in
@@ -521,14 +528,15 @@ def _report(build, missing):
         lines += ["- resources the planner predicts (docs/compiler.md, resource model): " +
                   "; ".join(f"{target} {p['luts']:,} LUT4, {p['ffs']:,} FF, {p['bram']} BRAM, "
                             f"{p['dsp']} DSP" for target, p in predicted.items())]
-    lines += ["",
+    lines += ["", "## Folding", "",
               "| layer | op | rows | fan-in | positions | PE | SIMD | cycles | weights |",
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     lines += [f"| {f.layer} | {f.op} | {f.rows} | {f.fan_in} | {f.positions} | {f.pe} | "
               f"{f.simd} | {f.cycles} | {f.weights} |" for f in plan.layers]
     if results.top:
         network = design.network
-        lines[2:2] = [f"- Verilog: `{results.top}.v` (top module `{results.top}`; input "
+        at = lines.index("## Design") + 2
+        lines[at:at] = [f"- Verilog: `{results.top}.v` (top module `{results.top}`; input "
                       f"`i`: one pixel of {network.input_format.elements} x "
                       f"{network.input_format.shape} per transfer; output `o`: label in bits "
                       f"0..{network.label_width - 1}, then {network.classes} logits of "
@@ -583,11 +591,60 @@ def _report(build, missing):
                   f"- Fmax {board['fmax_mhz']:.1f} MHz vs the {board['clock_mhz']:g} MHz board "
                   f"clock: {'meets timing' if board['meets_timing'] else 'FAILS timing'} "
                   "(nextpnr log: `board/nextpnr.log`)"]
-    for layer, notes in sorted(compiled.notes.items()):
-        lines += [f"- {layer}: {note}" for note in notes]
+    if results.fit:
+        lines += _fit_lines(results.fit)
+    if compiled.notes:
+        lines += ["", "## Conversion notes (docs/numerics.md)", ""]
+        for layer, notes in sorted(compiled.notes.items()):
+            lines += [f"- {layer}: {note}" for note in notes]
+    lines += _steps_lines(results.steps, report["earlier_results_dropped"])
     results.files["report.json"] = _json_bytes(report)
     results.files["report.md"] = ("\n".join(lines) + "\n").encode()
     return report
+
+
+#: Report sections an earlier build in the output folder may have had that this one lacks.
+_OPTIONAL_SECTIONS = ("simulation", "reference", "synthesis", "energy", "board", "fit")
+
+
+def _dropped_results(out, results):
+    """The optional sections the build being replaced in ``out`` had and this one does not (the
+    folder is replaced whole, so they are gone: report.md says so)."""
+    try:
+        earlier = json.loads((Path(out) / "report.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(earlier, dict):
+        return []
+    return [name for name in _OPTIONAL_SECTIONS
+            if earlier.get(name) and not getattr(results, name)]
+
+
+def _fit_lines(fit):
+    """report.md's table of the ``--fit`` search: each attempt, its outcome and why."""
+    lines = ["", f"## Fit search (`--fit {fit['board']}`)", "",
+             "| attempt | --target-cycles | cycles per inference | fits | why this attempt | "
+             "overflow |", "| ---: | ---: | ---: | --- | --- | --- |"]
+    for k, a in enumerate(fit["attempts"], 1):
+        target = a["target_cycles"] if a["target_cycles"] is not None else "design's own"
+        over = _overflow_summary(a["overflow"]) if a.get("overflow") else "-"
+        lines.append(f"| {k} | {target} | {a['cycles_per_inference']} | "
+                     f"{'yes' if a['fits'] else 'no'} | {a['why']} | {over} |")
+    lines += ["", "The planner meets a cycle target with the fastest folding whose every layer "
+              "fits in it, so the cycles per inference can be below the target."]
+    return lines
+
+
+def _steps_lines(steps, dropped):
+    """report.md's list of what this build ran and what it skipped."""
+    lines = ["", "## Build steps", "", "| step | ran | result |", "| --- | --- | --- |"]
+    lines += [f"| {s['step']} | {'yes' if s['ran'] else 'no'} | {s['summary']} |"
+              for s in steps]
+    if dropped:
+        lines += ["", "Earlier results not carried over: the previous build in this folder had "
+                  f"{', '.join(dropped)}, which this build did not run (the folder is replaced "
+                  "as a whole; build again with those options to have them)."]
+    return lines
 
 
 def _predicted_resources(hardware):
@@ -815,13 +872,18 @@ def _run_steps(build):
         prefix = f"[{index}/{len(STEPS)}] {step.name}:"
         if step.run is None:
             missing.append(step.name)
+            build.results.steps.append({"step": step.name, "ran": False,
+                                        "summary": f"not available yet ({step.missing})"})
             log(f"{prefix} not available yet ({step.missing})")
             continue
         started = time.monotonic()
         summary = step.run(build)
         elapsed = time.monotonic() - started
         if summary is None:
+            build.results.steps.append({"step": step.name, "ran": False,
+                                        "summary": "skipped (not asked for)"})
             log(f"{prefix} skipped (not asked for)")
             continue
+        build.results.steps.append({"step": step.name, "ran": True, "summary": summary})
         log(f"{prefix} {summary}" + (f" ({elapsed:.1f} s)" if elapsed >= 1 else ""))
     return missing
