@@ -804,7 +804,8 @@ def _run_fitting(config, log):
             config = replace(config, target_cycles=2 * cycles)
             reason = f"doubled: {cycles} cycles per inference did not fit"
             log(f"      fit: does not fit the {config.fit} at {cycles} cycles per inference; "
-                f"trying --target-cycles {config.target_cycles}")
+                f"trying --target-cycles {config.target_cycles} (the planner takes the fastest "
+                "folding within it, which may need fewer cycles)")
             continue
         if config.fit is not None:
             attempts.append({"target_cycles": config.target_cycles, "cycles_per_inference":
