@@ -127,7 +127,7 @@ def recount(root):
                    mops_per_lut4=round(row["ops_per_inference"] * ips / 1e6 / lut4, 2)
                    if ips else None)
         _merge([row])
-        print(f"{name}: {synth['luts']} LUT4 cells + 2 x {synth['carry']} CCU2C = {lut4}",
+        print(f"{name}: {lut4} LUT4 ({synth['luts']} cells, {synth['carry']} carry)",
               flush=True)
 
 

