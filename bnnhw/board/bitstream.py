@@ -110,7 +110,10 @@ def build_board(network, board, work_dir, *, program=False, log=print):
     products = plan = None
     tools_log = work_dir / TOOLS_LOG
     tools_log.unlink(missing_ok=True)
+    from .. import progress
     with toolchain.board_environment(families=(family,)), \
+            progress.elapsed(f"      board: {board}: Yosys, nextpnr, {spec.pack_tool}",
+                             log=log), \
             toolchain.tool_output_to(tools_log):
         try:
             # prepare + execute_local rather than Platform.build: build() insists on the

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from amaranth.back import verilog
 
+from .. import progress
 from .harness import SIM_TOP, NetworkHarness, pixel_depth, sim_top_verilog
 from .runner import run_cocotb, write_source
 
@@ -131,6 +132,14 @@ def decode_output(network, payload):
     return label, logits
 
 
+def _results_so_far(path):
+    """Results the testbench has recorded over all runs (its progress file), or ``None``."""
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), counts=None,
                      trace=False, timeout_cycles=None, log=None, cxx_opt="-O2", coverage=False,
                      clock="simulator"):
@@ -200,8 +209,11 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
                          "seed": pattern.seed & 0xFFFFFFFF, "pixels": count * per_image,
                          "results": count})
     timeout = timeout_cycles or 20 * network.cycles_per_inference + 5000
+    progress_file = (work_dir / "progress.txt").resolve()
+    progress_file.unlink(missing_ok=True)
     job = {"runs": job_runs, "timeout_cycles": timeout,
-           "output": str((work_dir / "results.json").resolve())}
+           "output": str((work_dir / "results.json").resolve()),
+           "progress": str(progress_file)}
     job_path = work_dir / "job.json"
     job_path.write_text(json.dumps(job))
     if (work_dir / "results.json").exists():
@@ -226,10 +238,14 @@ def simulate_network(network, images, *, work_dir, runs=(StallPattern(),), count
         build_args += ("--output-split", "0")
         env["BNNHW_NETWORK_TB_CLOCK"] = "cocotb"
     build_info = {}
+    total = sum(r["results"] for r in job_runs)
+    watch = None if log is None else progress.counted(
+        f"{len(job_runs)} run(s) of {n} inputs", total, unit="inputs",
+        poll=lambda: _results_so_far(progress_file), log=log)
     run_cocotb(verilog_sources=sources, toplevel=SIM_TOP, test_module=TEST_MODULE,
                test_dir=work_dir, cxx_opt=cxx_opt, extra_env=env, build_args=build_args,
                waves=trace, test_args=test_args, plusargs=plusargs, log=log,
-               build_info=build_info, **where)
+               build_info=build_info, watch=watch, **where)
     if coverage and not coverage_file.is_file():
         raise RuntimeError(f"coverage: the simulation wrote no {coverage_file}")
     outputs = json.loads((work_dir / "results.json").read_text())

@@ -29,7 +29,20 @@ async def run_network(dut):
     if os.environ.get("BNNHW_NETWORK_TB_CLOCK") == "cocotb":
         Clock(dut.clk, PERIOD_NS, unit="ns").start()
     outputs = []
-    for number, run in enumerate(job["runs"], 1):
+    progress = Path(job["progress"]) if job.get("progress") else None
+    recorded, shown = 0, 0.0
+
+    def note_progress(force=False):
+        # the parent shows it (bnnhw.progress); a write at most every 0.2 s
+        nonlocal shown
+        now = time.monotonic()
+        if progress is not None and (force or now - shown >= 0.2):
+            shown = now
+            partial = progress.with_suffix(".part")
+            partial.write_text(f"{recorded}\n")
+            partial.replace(progress)
+
+    for run in job["runs"]:
         dut.start.value = 0
         dut.rst.value = 1
         dut.in_threshold.value = run["in_threshold"]
@@ -42,7 +55,6 @@ async def run_network(dut):
         dut.start.value = 1
         started = time.perf_counter()
         results, timed_out = [], False
-        step = max(1, run["results"] // 4)
         while len(results) < run["results"]:
             timeout = Timer(job["timeout_cycles"] * PERIOD_NS, unit="ns")
             fired = await First(dut.result_toggle.value_change, timeout)
@@ -51,12 +63,12 @@ async def run_network(dut):
                 break
             await ReadOnly()
             results.append([str(dut.result.value), int(dut.result_cycle.value)])
-            if len(results) % step == 0 or len(results) == run["results"]:
-                print(f"      simulate: run {number}/{len(job['runs'])}: {len(results)}/"
-                      f"{run['results']} inputs", flush=True)
+            recorded += 1
+            note_progress()
         await RisingEdge(dut.clk)
         outputs.append({"results": results, "timed_out": timed_out,
                         "seconds": time.perf_counter() - started,
                         "pixels_sent": int(dut.pixels_sent.value),
                         "results_seen": int(dut.results_seen.value)})
+    note_progress(force=True)
     Path(job["output"]).write_text(json.dumps(outputs))

@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from .. import toolchain
+from .. import progress, toolchain
 from ..errors import BnnhwError
 from . import model_cache
 
@@ -247,6 +247,7 @@ def run_cocotb(
     public: str = "all",
     log: Callable[[str], None] | None = None,
     build_info: dict | None = None,
+    watch=None,
 ) -> Path:
     """Build ``verilog_sources`` with Verilator and run the cocotb tests of ``test_module`` on them.
 
@@ -314,6 +315,9 @@ def run_cocotb(
     build_info : dict, optional
         Filled with ``model`` (the build folder), ``from_cache`` (no compile was needed) and
         ``seconds`` (spent building or looking the model up, the simulation excluded).
+    watch : context manager, optional
+        Entered around the simulation itself (the build excluded), e.g. a
+        :func:`bnnhw.progress.counted` display.
 
     Returns
     -------
@@ -381,16 +385,19 @@ def run_cocotb(
                 elif log:
                     log(f"Verilator model of {toplevel!r} from the cache ({build_dir})")
             _note_build(build_info, build_dir, from_cache, started)
-            abnormal = _test(runner, module_name, module_dir, toplevel, build_dir, test_dir,
-                             testcase, test_env, parameters, waves, seed, test_args, plusargs)
+            with watch or contextlib.nullcontext():
+                abnormal = _test(runner, module_name, module_dir, toplevel, build_dir,
+                                 test_dir, testcase, test_env, parameters, waves, seed,
+                                 test_args, plusargs)
         else:
             with model_cache.locked(build_dir):
                 _build(runner, sources, toplevel, build_dir, build_args, parameters, timescale,
                        waves, log)
                 _note_build(build_info, build_dir, from_cache, started)
-                abnormal = _test(runner, module_name, module_dir, toplevel, build_dir,
-                                 test_dir, testcase, test_env, parameters, waves, seed,
-                                 test_args, plusargs)
+                with watch or contextlib.nullcontext():
+                    abnormal = _test(runner, module_name, module_dir, toplevel, build_dir,
+                                     test_dir, testcase, test_env, parameters, waves, seed,
+                                     test_args, plusargs)
     return _check_results(test_dir / "results.xml", abnormal, toplevel, module_name, build_dir,
                           testcase)
 
@@ -404,19 +411,20 @@ def _note_build(build_info, build_dir, from_cache, started):
 def _build(runner, sources, toplevel, build_dir, build_args, parameters, timescale, waves, log):
     build_log = build_dir / "build.log"
     started = time.monotonic()
-    if log:
-        log(f"Verilator build of {toplevel!r} ({build_dir})")
+    shown = progress.elapsed(f"Verilator build of {toplevel!r} ({build_dir})", log=log) \
+        if log else contextlib.nullcontext()
     try:
-        runner.build(
-            sources=sources,
-            hdl_toplevel=toplevel,
-            build_dir=build_dir,
-            build_args=list(build_args),
-            parameters=dict(parameters or {}),
-            timescale=timescale,
-            waves=waves,
-            log_file=build_log,
-        )
+        with shown:
+            runner.build(
+                sources=sources,
+                hdl_toplevel=toplevel,
+                build_dir=build_dir,
+                build_args=list(build_args),
+                parameters=dict(parameters or {}),
+                timescale=timescale,
+                waves=waves,
+                log_file=build_log,
+            )
     except (RuntimeError, SystemExit, subprocess.CalledProcessError) as exc:
         raise SimBuildError(
             f"Verilator build of {toplevel!r} failed ({exc}); log {build_log}:\n"

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import toolchain
+from .. import progress, toolchain
 from . import parse
 from .wrapper import WRAPPER_TOP, top_ports, top_submodules, wrapper_verilog
 from ..errors import BnnhwError
@@ -136,8 +136,9 @@ class _Runner:
         cwd = self.root / target
         start = time.monotonic()
         try:
-            text = toolchain.run_yosys(script, cwd=cwd, name="yosys", sources=list(sources),
-                                       timeout=timeout)
+            with progress.elapsed(f"synth: {target}: yosys {what}", log=self.log):
+                text = toolchain.run_yosys(script, cwd=cwd, name="yosys", sources=list(sources),
+                                           timeout=timeout)
         except toolchain.ToolchainError as exc:
             raise SynthError(str(exc)) from exc
         except toolchain.YosysError as exc:
@@ -165,8 +166,11 @@ class _Runner:
                "--log", log_file.name, "--report", report_file.name, "--quiet"]
         start = time.monotonic()
         try:
-            result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False,
-                                    timeout=NEXTPNR_TIMEOUT, stdin=subprocess.DEVNULL)
+            with progress.elapsed(f"synth: {family}: nextpnr {device.name} (place and route)",
+                                  log=self.log):
+                result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
+                                        check=False, timeout=NEXTPNR_TIMEOUT,
+                                        stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             text = log_file.read_text(errors="replace") if log_file.exists() else ""
             raise SynthError(f"nextpnr-{family} ({device.name}) timed out after "

@@ -120,3 +120,6 @@ def test_a_successful_sim_build_prints_no_simulator_lines(every_op_design, tmp_p
     captured = capfd.readouterr()
     assert "$finish" not in captured.out + captured.err
     assert "[6/10] simulate: 3 inputs" in captured.out
+    # not a terminal (as in CI): progress as plain lines, no live bar
+    assert "simulate: 2 run(s) of 3 inputs: 6/6 inputs" in captured.out
+    assert "\r" not in captured.out + captured.err
