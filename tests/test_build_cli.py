@@ -758,3 +758,34 @@ def test_design_without_a_model_is_a_named_build_error(tmp_path):
         Design(folder).model
     with pytest.raises(BuildError, match="^load-model: .*model.npz does not exist"):
         run_build(str(folder), out=tmp_path / "out", log=_quiet)
+
+
+def test_board_alone_searches_a_fitting_folding_and_says_so(design, tmp_path, monkeypatch):
+    """``--board`` without ``--target-cycles``: when the design's folding does not fit, the
+    build searches as ``--fit`` does instead of failing, logs why, and the report's fit table
+    starts with the design's own folding."""
+    from bnnhw.build import board
+    monkeypatch.setattr(board, "build_board", _fake_board(fits_from=2000))
+    lines = []
+    result = run_build(str(design), out=tmp_path / "out", board="icebreaker", log=lines.append)
+    attempts = result.report["fit"]["attempts"]
+    assert attempts[0]["target_cycles"] is None and not attempts[0]["fits"]
+    assert attempts[-1]["fits"] and result.report["cycles_per_inference"] >= 2000
+    assert any("looking for a folding that does, as --fit icebreaker would" in line
+               for line in lines)
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "| 1 | design's own |" in text
+    readme = (tmp_path / "out" / "board" / "README.md").read_text()
+    for part in ("## Load the bitstream", "iceprog bnnhw_board.bin", "## Pins and clock",
+                 "| `clk12_0__io` | clk12 | 35 |", "115200 baud, 8 data bits",
+                 "python -m bnnhw.host --port /dev/ttyUSB1 --design PATH/TO/DESIGN_FOLDER"):
+        assert part in readme, part
+
+
+def test_board_with_a_target_that_does_not_fit_is_an_error(design, tmp_path, monkeypatch):
+    """An explicit ``--target-cycles`` is the user's choice: no search, the overflow error."""
+    from bnnhw.build import board
+    monkeypatch.setattr(board, "build_board", _fake_board(fits_from=100000))
+    with pytest.raises(BuildError, match="does not fit"):
+        run_build(str(design), out=tmp_path / "out", board="icebreaker", target_cycles=576,
+                  log=_quiet)

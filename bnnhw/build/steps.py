@@ -465,6 +465,15 @@ def _board(build):
         top_verilog.encode()
     build.results.files[f"board/{constraints_name}"] = constraints.encode()
     result["bitstream"] = f"board/{result['bitstream']}"
+    from ..board.readme import board_readme
+    from ..design import design_roots
+    shipped = any(build.config.design_dir.resolve() == (root / build.design.name).resolve()
+                  for root in design_roots()) if build.config.design_dir else False
+    build.results.files["board/README.md"] = board_readme(
+        board, design=build.design.model.name,
+        design_arg=build.design.name if shipped else
+        "PATH/TO/MODEL.onnx" if build.config.onnx else "PATH/TO/DESIGN_FOLDER",
+        result=result).encode()
     build.results.board = result
     used = ", ".join(f"{bel} {u['used']}/{u['available']}" for bel, u in
                      result["utilisation"].items() if u["used"])
@@ -839,6 +848,21 @@ def _run_fitting(config, log):
             missing = _run_steps(build)
         except BuildError:
             over = build.results.board_overflows
+            if over and config.fit is None and config.board and config.target_cycles is None:
+                # --board alone: the obvious command should work, so search as --fit does
+                model = design.model
+                cycles = design.plan.cycles_per_inference
+                attempts.append({"target_cycles": None, "cycles_per_inference": cycles,
+                                 "fits": False, "overflow": over, "why": reason})
+                log(f"      board: the design's folding ({cycles} cycles per inference) does "
+                    f"not fit the {config.board} ({_overflow_summary(over)}); looking for a "
+                    f"folding that does, as --fit {config.board} would")
+                config, reason, model = _fit_start(replace(config, fit=config.board), model,
+                                                   log)
+                if config.target_cycles is None or config.target_cycles <= cycles:
+                    config = replace(config, target_cycles=2 * cycles)
+                    reason = f"doubled: {cycles} cycles per inference did not fit"
+                continue
             if config.fit is None or not over:
                 raise
             model = design.model
