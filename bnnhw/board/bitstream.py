@@ -103,8 +103,6 @@ def build_board(network, board, work_dir, *, program=False, log=print):
     work_dir.mkdir(parents=True, exist_ok=True)
     top = ClassifierBoard.for_platform(network, platform)
     started = time.monotonic()
-    log(f"      board: {board} ({platform.device}, {platform.package}): Yosys + nextpnr + "
-        f"{spec.pack_tool} in {work_dir}")
     timing = work_dir / f"{NAME}.tim"
     failure = None
     products = plan = None
@@ -112,8 +110,8 @@ def build_board(network, board, work_dir, *, program=False, log=print):
     tools_log.unlink(missing_ok=True)
     from .. import progress
     with toolchain.board_environment(families=(family,)), \
-            progress.elapsed(f"      board: {board}: Yosys, nextpnr, {spec.pack_tool}",
-                             log=log), \
+            progress.elapsed(f"      board: {board} ({platform.device}, {platform.package}): "
+                             f"Yosys + nextpnr + {spec.pack_tool} in {work_dir}", log=log), \
             toolchain.tool_output_to(tools_log):
         try:
             # prepare + execute_local rather than Platform.build: build() insists on the
