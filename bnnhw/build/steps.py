@@ -870,9 +870,15 @@ def _run_fitting(config, log):
             attempts.append({"target_cycles": config.target_cycles,
                              "cycles_per_inference": cycles, "fits": False, "overflow": over,
                              "why": reason})
-            _check_fit_progress(config.fit, attempts)
-            config = replace(config, target_cycles=2 * cycles)
-            reason = f"doubled: {cycles} cycles per inference did not fit"
+            from ..compiler import plan_folding
+            smallest = plan_folding(design.compiled).cycles_per_inference   # fully folded
+            if _check_fit_progress(config.fit, attempts, smallest):
+                config = replace(config, target_cycles=smallest)
+                reason = (f"fully folded, the smallest design: the last {FIT_PATIENCE} "
+                          "foldings overflowed more than the best one")
+            else:
+                config = replace(config, target_cycles=2 * cycles)
+                reason = f"doubled: {cycles} cycles per inference did not fit"
             log(f"      fit: does not fit the {config.fit} at {cycles} cycles per inference; "
                 f"trying --target-cycles {config.target_cycles} (the planner takes the fastest "
                 "folding within it, which may need fewer cycles)")
@@ -916,16 +922,25 @@ def _fit_start(config, model, log):
     return replace(config, target_cycles=cycles), why, design.model
 
 
-def _check_fit_progress(fit, attempts):
-    """``BuildError`` when ``--fit`` should stop: the last folding was already tried, or the
-    last :data:`FIT_PATIENCE` foldings overflowed more than the best one."""
+def _check_fit_progress(fit, attempts, fully_folded):
+    """Whether ``--fit`` should try the fully folded design (``fully_folded`` cycles per
+    inference) next: the last :data:`FIT_PATIENCE` foldings overflowed more than the best one,
+    and it was not tried yet. ``BuildError`` when the search should stop: the last folding was
+    already tried (or was the fully folded one), or the patience ran out after it."""
     cycles, over = attempts[-1]["cycles_per_inference"], attempts[-1]["overflow"]
-    if any(a["cycles_per_inference"] == cycles for a in attempts[:-1]):
-        raise BuildError(f"--fit: the design does not fit the {fit} even folded as far "
-                         f"as it goes ({cycles} cycles per inference): "
-                         + _overflow_summary(over)) from None
     best = min(range(len(attempts)), key=lambda k: _excess(attempts[k]["overflow"]))
+    if cycles >= fully_folded or any(a["cycles_per_inference"] == cycles
+                                     for a in attempts[:-1]):
+        smallest = attempts[best]
+        raise BuildError(
+            f"--fit: the design does not fit the {fit} even folded as far as it goes ("
+            f"{cycles} cycles per inference): " + _overflow_summary(over)
+            + ("" if best == len(attempts) - 1 else
+               f"; the smallest overflow was at {smallest['cycles_per_inference']} cycles per "
+               f"inference ({_overflow_summary(smallest['overflow'])})")) from None
     if len(attempts) - 1 - best >= FIT_PATIENCE:
+        if not any(a["cycles_per_inference"] >= fully_folded for a in attempts):
+            return True
         smallest = attempts[best]
         raise BuildError(
             f"--fit: the design does not fit the {fit}, and folding it further stopped "
@@ -933,6 +948,7 @@ def _check_fit_progress(fit, attempts):
             f"{smallest['cycles_per_inference']} cycles per inference ("
             f"{_overflow_summary(smallest['overflow'])}); the last "
             f"{FIT_PATIENCE} foldings were larger") from None
+    return False
 
 
 def _run_steps(build):
