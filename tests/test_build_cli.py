@@ -792,3 +792,23 @@ def test_board_with_a_target_that_does_not_fit_is_an_error(design, tmp_path, mon
     with pytest.raises(BuildError, match="does not fit"):
         run_build(str(design), out=tmp_path / "out", board="icebreaker", target_cycles=576,
                   log=_quiet)
+
+
+def test_build_folders_are_readable_by_others_under_umask_022(design, tmp_path):
+    """Like any build tool: folders 755 and files 644 under umask 022 (the staging folder
+    tempfile makes is 700), 750/640 under umask 027."""
+    import os
+    import stat
+    for mask, folder_mode, file_mode in ((0o022, 0o755, 0o644), (0o027, 0o750, 0o640)):
+        old = os.umask(mask)
+        try:
+            out = tmp_path / f"out{mask:o}"
+            run_build(str(design), out=out, log=_quiet)
+        finally:
+            os.umask(old)
+        for path in [out, *out.rglob("*")]:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if path.is_dir():
+                assert mode == folder_mode, (path, oct(mode))
+            elif path.name != "run.sh":
+                assert mode == file_mode, (path, oct(mode))
