@@ -37,6 +37,9 @@ Features of an engine (all counts, 0 where they do not apply):
 ``int8_acc_bits``     int8 accumulator bits (``PE * 32``)
 ``elementwise_bits``  bits of per-element arithmetic (requantize, batch norm, DPReLU, add, clip,
                       pools, standalone thresholds: lanes x element width)
+``panet_combine_bits`` adder bits of a PA-Net engine's constant-coefficient combiner: per PE, the
+                      nonzero binary digits of every ``phi[i][j]`` times the count width (each
+                      digit a shifted copy of that base pair's count, added)
 ====================  ==========================================================================
 """
 
@@ -56,7 +59,7 @@ __all__ = ["FEATURES", "RESOURCES", "ResourceModel", "engine_features", "matrix_
 FEATURES = ("engine", "stream_bits", "xnor_lanes", "wired_lanes", "const_inputs", "acc_bits",
             "count_bits", "compare_bits", "rom_columns", "rom_deep_bits", "fold_states",
             "window_bits", "line_bits", "slice_bits", "pipelined_lanes",
-            "int8_lanes", "int8_acc_bits", "elementwise_bits")
+            "int8_lanes", "int8_acc_bits", "elementwise_bits", "panet_combine_bits")
 RESOURCES = ("luts", "ffs", "bram", "dsp")
 #: Smallest LUT4 per unit of a feature that the circuit's structure implies, kept by the fit
 #: (whose data would otherwise let it trade one correlated feature for another): an
@@ -173,6 +176,11 @@ def engine_features(plan, engine):
                                    slices=t.slices if t is not None else 0,
                                    threshold_width=t.width if t is not None else 0,
                                    weight_ones=ones, full_rate=full_rate(plan))
+        if engine.op == "panet_conv2d" and "phi" in engine.params:
+            digits = sum(bin(abs(int(v))).count("1") for row in engine.params["phi"]
+                         for v in row)
+            features["panet_combine_bits"] = engine.folding.pe * digits * _count_width(
+                engine.folding.fan_in)
     else:
         features = dict.fromkeys(FEATURES, 0)
         features["engine"] = 1

@@ -71,16 +71,24 @@ def test_pooled_dense_layers(compiled):
     assert not any(f.pooled for f in others)
 
 
-def test_target_takes_the_fewest_lanes(compiled):
+def test_target_takes_the_cheapest_predicted_folding(compiled):
+    """Each layer gets, among the foldings that meet the target, one of the fewest LUT4 the
+    resource model predicts (for the weight mode it is built with), and of those the fewest
+    lanes."""
+    from bnnhw.compiler.folding import _lut_cost, _weight_costs
+    cost = _lut_cost(_weight_costs(compiled, "ecp5", 576), "auto")
     plan = plan_folding(compiled, target_cycles=576)
     for folding in plan.layers:
         legal = folding.channels or folding.fan_in
         per_group = folding.rows // folding.groups
-        cheaper = [(pe, simd) for pe in range(1, per_group + 1) if per_group % pe == 0
-                   for simd in range(1, folding.fan_in + 1)
+        options = [folding.with_(pe, simd) for pe in range(1, per_group + 1)
+                   if per_group % pe == 0 for simd in range(1, folding.fan_in + 1)
                    if folding.fan_in % simd == 0 and legal % simd == 0
-                   if pe * simd < folding.lanes and folding.with_(pe, simd).cycles <= 576]
-        assert cheaper == []
+                   and folding.with_(pe, simd).cycles <= 576]
+        chosen = cost(folding)
+        assert all(cost(o) >= chosen - 1e-6 for o in options), folding.layer
+        assert not [o for o in options if abs(cost(o) - chosen) < 1e-6
+                    and o.lanes < folding.lanes], folding.layer
 
 
 def test_lane_cap_is_respected_and_speeds_up_the_slowest(compiled):
