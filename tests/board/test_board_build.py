@@ -82,8 +82,11 @@ def test_small_design_builds_an_icebreaker_bitstream(icebreaker_build, tmp_path)
 def test_the_build_writes_the_plain_verilog_top_and_the_constraints_file(icebreaker_build):
     out, _ = icebreaker_build
     files = sorted(p.name for p in (out / "board").iterdir())
-    assert files == ["bnnhw_board.bin", "bnnhw_small_icebreaker_top.v", "icebreaker.pcf",
-                     "nextpnr.log"]
+    assert files == ["README.md", "bnnhw_board.bin", "bnnhw_small_icebreaker_top.v",
+                     "icebreaker.pcf", "nextpnr.log"]
+    readme = (out / "board" / "README.md").read_text()
+    assert "iceprog bnnhw_board.bin" in readme and "ICESTORM_LC " in readme
+    assert "meets the 12 MHz board clock" in readme
     assert (out / "board" / "icebreaker.pcf").read_text() == \
         (CONSTRAINTS / "icebreaker.pcf").read_text()
     verilog = (out / "board" / "bnnhw_small_icebreaker_top.v").read_text()
