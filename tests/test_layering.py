@@ -23,20 +23,21 @@ ALLOWED = {
     "params": {"errors"},                # bnnhw/params.py: the shared parameter checks
     "golden": {"errors", "params"},
     "toolchain": {"errors"},
+    "progress": set(),                   # bnnhw/progress.py: tqdm progress lines, a leaf
     "model": {"errors", "params", "golden"},
     "compiler": {"errors", "params", "model", "golden"},
     "importers": {"errors", "params", "golden", "model"},  # QONNX -> model (docs/import.md)
     "hw": {"errors", "params"},          # never golden, model or compiler: tests connect them
     "design": {"errors", "model", "compiler", "hw"},
     "train": {"errors", "model", "compiler", "golden", "design"},
-    "sim": {"errors", "toolchain", "golden", "model", "compiler", "hw", "train"},
+    "sim": {"errors", "toolchain", "progress", "golden", "model", "compiler", "hw", "train"},
     "cost": {"errors", "params", "model", "compiler", "design"},
-    "synth": {"errors", "toolchain"},
+    "synth": {"errors", "toolchain", "progress"},
     "energy": {"errors", "params", "golden", "model", "compiler", "hw", "design", "sim", "cost"},
     # protocol, UART, top, table, bitstream, host
-    "board": {"errors", "toolchain", "design", "train", "synth"},
-    "build": {"errors", "toolchain", "golden", "model", "compiler", "hw", "design", "train",
-              "sim", "cost", "synth", "energy", "board", "importers"},
+    "board": {"errors", "toolchain", "progress", "design", "train", "synth"},
+    "build": {"errors", "toolchain", "progress", "golden", "model", "compiler", "hw", "design",
+              "train", "sim", "cost", "synth", "energy", "board", "importers"},
     "host": {"errors", "board"},         # bnnhw/host.py: python -m bnnhw.host, bnnhw.board.host
     "compare": {"errors", "toolchain", "golden", "model", "compiler", "hw", "design", "sim",
                 "cost", "synth", "energy", "build"},
