@@ -47,26 +47,33 @@ def _terminal():
 
 
 @contextmanager
-def _ticking(bar, poll=None):
-    """Refresh ``bar`` (and set its count from ``poll()``) every :data:`INTERVAL` seconds
-    while the block runs."""
+def _every(action):
+    """Call ``action()`` from a thread every :data:`INTERVAL` seconds while the block runs."""
     stop = threading.Event()
 
-    def tick():
+    def loop():
         while not stop.wait(INTERVAL):
-            if poll is not None:
-                done = poll()
-                if done is not None and done > bar.n:
-                    bar.update(done - bar.n)
-            bar.refresh()
+            action()
 
-    thread = threading.Thread(target=tick, daemon=True)
+    thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
         yield
     finally:
         stop.set()
         thread.join()
+
+
+def _ticking(bar, poll=None):
+    """Refresh ``bar`` (and set its count from ``poll()``) every :data:`INTERVAL` seconds
+    while the block runs."""
+    def tick():
+        if poll is not None:
+            done = poll()
+            if done is not None and done > bar.n:
+                bar.update(done - bar.n)
+        bar.refresh()
+    return _every(tick)
 
 
 @contextmanager
@@ -107,7 +114,6 @@ def counted(what, total, *, unit="", poll, log=print):
     started = time.monotonic()
     marks = sorted({max(1, round(total * q / 4)) for q in (1, 2, 3, 4)}) if total else []
     reported = []
-    stop = threading.Event()
 
     def report(done):
         while marks and done >= marks[0]:
@@ -118,18 +124,12 @@ def counted(what, total, *, unit="", poll, log=print):
             log(f"{what}: {mark}/{total}" + (f" {unit}" if unit else "") + rate)
 
     def watch():
-        while not stop.wait(INTERVAL):
-            done = poll()
-            if done is not None:
-                report(done)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
         done = poll()
         if done is not None:
             report(done)
+
+    try:
+        with _every(watch):
+            yield
+    finally:
+        watch()
