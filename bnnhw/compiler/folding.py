@@ -17,6 +17,7 @@ over layers; element-wise engines (thresholds, pooling, requantization) keep pac
 producer and are not folded.
 """
 
+import dataclasses
 import numbers
 from dataclasses import dataclass
 
@@ -26,7 +27,8 @@ from .fusion import MATRIX_OPS, pooled_dense_layers
 
 __all__ = ["FoldingError", "LayerFolding", "FoldingPlan", "matrix_layers", "plan_folding",
            "restore_folding", "HARD_WIRED_WORDS",
-           "window_pool_cycles", "POOLED_DRAIN_CYCLES", "WEIGHT_MODES"]
+           "window_pool_cycles", "POOLED_DRAIN_CYCLES", "WEIGHT_MODES",
+           "settle_result_registers"]
 
 #: How a layer's weights are built: ``rom`` (per-PE ROMs streamed into XNOR/AND lanes),
 #: ``logic`` (constants in the popcount trees: an XNOR with a constant bit is a wire or an
@@ -39,9 +41,10 @@ WEIGHT_MODES = ("rom", "logic", "auto")
 #: ROM's LUTs and output register are saved; more words would cost LUTs of their own.
 HARD_WIRED_WORDS = 4
 
-#: Fewest cycles per image of a pooled dense engine (``bnnhw.hw.pooldense``: from an image's last
-#: fold to its result's transfer); when its result is the network's output, the argmax head also
-#: holds it one cycle per class. Its cycles are ``max(folds, drain)``.
+#: Cycles of a pooled dense engine (``bnnhw.hw.pooldense``) from an image's last fold to its
+#: result's transfer; when its result is the network's output, the argmax head also holds it one
+#: cycle per class. Its cycles are ``max(folds, drain)`` with a result register (full-rate
+#: networks), ``folds + drain`` without (:attr:`LayerFolding.result_register`).
 POOLED_DRAIN_CYCLES = 3
 
 
@@ -69,6 +72,9 @@ class LayerFolding:
     whole_window: bool = False
     hard_wirable: bool = False
     weights: str = "rom"
+    #: A pooled dense engine with a result register (the next image's folds overlap the
+    #: hand-over): in full-rate networks only (:func:`settle_result_registers`).
+    result_register: bool = True
 
     def __post_init__(self):
         if self.pe < 1 or self.rows % self.pe:
@@ -131,7 +137,7 @@ class LayerFolding:
     @property
     def cycles(self):
         folds = self.synapse_folds * self.neuron_folds * self.positions
-        return max(folds, self.drain)
+        return max(folds, self.drain) if self.result_register else folds + self.drain
 
     @property
     def lanes(self):
@@ -141,7 +147,15 @@ class LayerFolding:
     def with_(self, pe, simd, weights="rom"):
         return LayerFolding(self.layer, self.op, self.rows, self.fan_in, self.positions, pe,
                             simd, self.channels, self.groups, self.pooled, self.drain,
-                            self.whole_window, self.hard_wirable, weights)
+                            self.whole_window, self.hard_wirable, weights,
+                            self.result_register)
+
+    def with_result_register(self, flag):
+        """This folding with (``flag``) or without a result register; unchanged unless
+        ``pooled``."""
+        if not self.pooled or flag == self.result_register:
+            return self
+        return dataclasses.replace(self, result_register=bool(flag))
 
     @property
     def depthwise(self):
@@ -182,7 +196,8 @@ class LayerFolding:
         return {"layer": self.layer, "op": self.op, "rows": self.rows, "fan_in": self.fan_in,
                 "positions": self.positions, "channels": self.channels, "groups": self.groups,
                 "pe": self.pe, "simd": self.simd, "cycles": self.cycles, "pooled": self.pooled,
-                "drain": self.drain, "weights": self.weights}
+                "drain": self.drain, "weights": self.weights,
+                **({"result_register": self.result_register} if self.pooled else {})}
 
 
 @dataclass(frozen=True)
@@ -401,7 +416,12 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
         raise FoldingError(None, "weights", f"expected one of {', '.join(WEIGHT_MODES)}, got "
                                             f"{weights!r}")
     overrides = dict(overrides or {})
-    layers = matrix_layers(compiled, _unfused(compiled, target_cycles))
+    # the result registers the target implies, so that each layer's cycles below are the ones
+    # it will have (settle_result_registers confirms them on the finished plan)
+    registers = is_full_rate(target_cycles if isinstance(target_cycles, int) else None,
+                             stream_cycles)
+    layers = [f.with_result_register(registers)
+              for f in matrix_layers(compiled, _unfused(compiled, target_cycles))]
     names = {f.layer for f in layers}
     for name in overrides:
         if name not in names:
@@ -439,8 +459,8 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
                                        f"{target_cycles} cycles cannot be met: even fully "
                                        f"parallel the layer needs {fastest.cycles}")
             chosen.append(choice)
-        return FoldingPlan(_with_weights(chosen, weights, cost_of), stream_cycles, head_cycles,
-                           pool_cycles)
+        return settle_result_registers(FoldingPlan(_with_weights(chosen, weights, cost_of),
+                                                   stream_cycles, head_cycles, pool_cycles))
     chosen = [fixed.get(f.layer, f) for f in layers]
     if max_lanes is not None:
         if sum(f.lanes for f in chosen) > max_lanes:
@@ -458,9 +478,25 @@ def plan_folding(compiled, *, target_cycles=None, max_lanes=None, overrides=None
             if total > max_lanes:
                 break
             chosen[slowest] = step
-    return FoldingPlan(_with_weights(chosen, weights, _weight_costs(compiled, resource_target,
-                                                                    None)),
-                       stream_cycles, head_cycles, pool_cycles)
+    return settle_result_registers(FoldingPlan(
+        _with_weights(chosen, weights, _weight_costs(compiled, resource_target, None)),
+        stream_cycles, head_cycles, pool_cycles))
+
+
+def settle_result_registers(plan):
+    """``plan`` with a result register on each pooled dense layer exactly when the network is
+    full rate (:func:`bnnhw.params.is_full_rate` of its cycles per inference and input pixels,
+    ``stream_cycles``), as the hardware builds it.
+
+    Consistent either way: without the registers a plan has at least the cycles it has with
+    them, so a plan full rate without them stays so with them, and one that is not full rate
+    with them is not without them either."""
+    with_registers = FoldingPlan(tuple(f.with_result_register(True) for f in plan.layers),
+                                 plan.stream_cycles, plan.head_cycles, plan.pool_cycles)
+    if is_full_rate(with_registers.cycles_per_inference, plan.stream_cycles):
+        return with_registers
+    return FoldingPlan(tuple(f.with_result_register(False) for f in plan.layers),
+                       plan.stream_cycles, plan.head_cycles, plan.pool_cycles)
 
 
 def _weight_costs(compiled, target, cycles):
@@ -516,7 +552,7 @@ def restore_folding(compiled, layers):
             raise FoldingError(folding.layer, "folding", "missing from the listed layers")
         chosen.append(folding.with_(int(entry["pe"]), int(entry["simd"]),
                                     entry.get("weights", "rom")))
-    return FoldingPlan(tuple(chosen), *_fixed_cycles(compiled))
+    return settle_result_registers(FoldingPlan(tuple(chosen), *_fixed_cycles(compiled)))
 
 
 def _with_weights(chosen, mode, cost_of):

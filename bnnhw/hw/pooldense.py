@@ -36,13 +36,20 @@ a pixel over ``SF`` cycles into a free bank (the pixel stays on ``i`` meanwhile,
 held ``SF`` cycles per pixel, not ``NF * SF``, and needs no second output buffer.
 
 **Pipeline**: issue (counters, ROM and pixel-buffer addresses) -> ROM word and pixel word ->
-registered masked sum per PE -> ring head. The edge that puts an image's last fold into the
-rings also loads the finished rows into the result register (``o.payload``) and raises
-``o.valid``, 2 edges after the edge that issued that fold; the next image's folds go on
-meanwhile, only its last fold waits while a result is in the pipeline or held on ``o`` (not
-taken in that cycle). So images follow every ``max(P * NF * SF, DRAIN_CYCLES)`` cycles when
-``o`` is taken at once; a consumer that holds ``o`` for ``k`` cycles (the argmax head) makes it
-``max(P * NF * SF, k + 2)``. ``i.ready`` depends only on registers, never on ``o.ready``.
+registered masked sum per PE -> ring head, ``o.valid`` rising 2 edges after the edge that issued
+an image's last fold. ``i.ready`` depends only on registers, never on ``o.ready``. Two ways to
+hand the result over (``result_register``):
+
+- ``True`` (full-rate networks): the edge that puts an image's last fold into the rings also
+  loads the finished rows into a result register (``o.payload``, ``rows * width`` flip-flops);
+  the next image's folds go on meanwhile, only its last fold waits while a result is in the
+  pipeline or held on ``o`` (not taken in that cycle). Images follow every
+  ``max(P * NF * SF, DRAIN_CYCLES)`` cycles when ``o`` is taken at once; a consumer that holds
+  ``o`` for ``k`` cycles (the argmax head) makes it ``max(P * NF * SF, k + 2)``.
+- ``False`` (slower foldings, where the area matters more than the few cycles): ``o.payload``
+  is the rings themselves, in row order; nothing of the next image is issued until ``o`` has
+  transferred. Images follow every ``P * NF * SF + DRAIN_CYCLES`` cycles when ``o`` is taken at
+  once, ``P * NF * SF + k + 2`` with a consumer that holds it ``k`` cycles.
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -51,7 +58,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from ..params import ParameterError, int_param
+from ..params import ParameterError, bool_param, int_param
 from ._memory import buffer_memory
 from ._rom import check_rom_images
 from .int8mac import _tree_sum, _word_elements
@@ -66,8 +73,9 @@ class PooledInt8Dense(wiring.Component):
     """``out[r] = bias[r] + sum_c W[r, c] * popcount_p(x_p[c])`` over ``positions`` pixels.
 
     See the module docstring for the folding, the ring accumulators and the timing. Cycles per
-    image: ``max(positions * rows/pe * channels/simd, DRAIN_CYCLES)`` with ``o`` taken at once
-    (:attr:`cycles_per_image`).
+    image with ``o`` taken at once (:attr:`cycles_per_image`): ``max(folds, DRAIN_CYCLES)`` with
+    the result register, ``folds + DRAIN_CYCLES`` without (``folds = positions * rows/pe *
+    channels/simd``).
 
     Parameters
     ----------
@@ -81,6 +89,9 @@ class PooledInt8Dense(wiring.Component):
         ``P``, pixels per image (the pooled map's ``H * W``).
     pe, simd : int
         Rows in parallel (divides ``rows``), channels per cycle (divides ``channels``).
+    result_register : bool
+        Hold the result in its own register so that the next image's folds overlap its
+        hand-over (default), or on the rings (fewer flip-flops, ``DRAIN_CYCLES`` more per image).
 
     Members
     -------
@@ -88,7 +99,8 @@ class PooledInt8Dense(wiring.Component):
     o : Out(stream.Signature(unsigned(rows * width)))
     """
 
-    def __init__(self, *, weights, bias, channels, positions, pe, simd):
+    def __init__(self, *, weights, bias, channels, positions, pe, simd, result_register=True):
+        self._result_register = bool_param(result_register, "result_register")
         self._bias = tuple(int_param(b, f"bias[{r}]") for r, b in enumerate(bias))
         if not self._bias:
             raise ParameterError("bias", "expected one integer per row", "none")
@@ -120,8 +132,12 @@ class PooledInt8Dense(wiring.Component):
 
     rows = property(lambda self: self._rows)
     width = property(lambda self: self._width, doc="Bits of one signed result.")
-    cycles_per_image = property(
-        lambda self: max(self._positions * self._nf * self._sf, DRAIN_CYCLES))
+    result_register = property(lambda self: self._result_register)
+
+    @property
+    def cycles_per_image(self):
+        folds = self._positions * self._nf * self._sf
+        return max(folds, DRAIN_CYCLES) if self._result_register else folds + DRAIN_CYCLES
 
     def elaborate(self, platform):
         m = Module()
@@ -152,8 +168,9 @@ class PooledInt8Dense(wiring.Component):
                 m.d.sync += write_bank.eq(~write_bank)
                 m.d.comb += filled.eq(Mux(write_bank, 0b10, 0b01))
 
-        # --- issue: (pixel, nf, sf) counters; an image's last fold waits while an earlier
-        # result is on its way to `o` or held there (not taken in this cycle)
+        # --- issue: (pixel, nf, sf) counters; with the result register an image's last fold
+        # waits while an earlier result is on its way to `o` or held there (not taken in this
+        # cycle); without it nothing is issued from an image's last fold until `o` is taken
         pixel = Signal(range(positions))
         nf = Signal(range(nf_count))
         sf = Signal(range(sf_count))
@@ -163,9 +180,15 @@ class PooledInt8Dense(wiring.Component):
         issue = Signal()
         valid1, rotate1, last1, start1 = Signal(), Signal(), Signal(), Signal()
         valid2, rotate2, last2, start2 = Signal(), Signal(), Signal(), Signal()
-        pending = (self.o.valid & ~self.o.ready) | (valid1 & last1) | (valid2 & last2)
+        # without the result register: an image's last fold is issued, its result not yet taken
+        waiting = Signal()
+        if self._result_register:
+            pending = (self.o.valid & ~self.o.ready) | (valid1 & last1) | (valid2 & last2)
+            blocked = last_of_image & pending
+        else:
+            blocked = waiting
         m.d.comb += [
-            issue.eq(full.bit_select(read_bank, 1) & ~(last_of_image & pending)),
+            issue.eq(full.bit_select(read_bank, 1) & ~blocked),
             read.addr.eq(Mux(read_bank, sf_count, 0) + sf),
         ]
         with m.If(issue):
@@ -177,6 +200,8 @@ class PooledInt8Dense(wiring.Component):
                     m.d.comb += emptied.eq(Mux(read_bank, 0b10, 0b01))
                     with m.If(pixel == positions - 1):
                         m.d.sync += pixel.eq(0)
+                        if not self._result_register:
+                            m.d.sync += waiting.eq(1)
         m.d.sync += full.eq((full | filled) & ~emptied)
 
         # --- stage 1: ROM words and the pixel's SIMD bits (pixel buffer word)
@@ -205,7 +230,8 @@ class PooledInt8Dense(wiring.Component):
             m.d.sync += sums[p].eq(_tree_sum([t.as_signed() for t in terms]))
 
         # --- stage 3: ring heads (a row's first fold of an image starts from its bias); the
-        # image's last fold puts the finished rows into the result register `o.payload`
+        # image's last fold puts the finished rows into the result register `o.payload` (or
+        # leaves them on the rings, which are `o.payload`)
         rings = [[Signal(signed(width), name=f"ring{p}_{k}") for k in range(nf_count)]
                  for p in range(pe)]
         heads = []
@@ -222,6 +248,14 @@ class PooledInt8Dense(wiring.Component):
                     m.d.sync += ring[0].eq(head)
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
+        if not self._result_register:
+            with m.If(self.o.valid & self.o.ready):
+                m.d.sync += waiting.eq(0)
+            with m.If(valid2 & last2):
+                m.d.sync += self.o.valid.eq(1)
+            m.d.comb += self.o.payload.eq(Cat(*(rings[r % pe][r // pe][:width]
+                                                for r in range(self._rows))))
+            return m
         with m.If(valid2 & last2):      # the last fold rotates: rows in order after it
             final = [rings[r % pe][r // pe + 1] if r // pe < nf_count - 1
                      else heads[r % pe] for r in range(self._rows)]

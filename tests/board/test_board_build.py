@@ -130,3 +130,25 @@ def test_the_documented_flow_rebuilds_the_bitstream(icebreaker_build):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     built = (out / "board" / "bnnhw_small_icebreaker_top.bin").read_bytes()
     assert built == (out / "board" / "bnnhw_board.bin").read_bytes()
+
+
+@pytest.mark.cocotb
+def test_board_alone_builds_the_headline_design_for_the_icebreaker(tmp_path):
+    """``python -m bnnhw.build boolnet --board icebreaker``, the obvious command: boolnet's own
+    folding (4,096 cycles per inference) overflows the iCEBreaker's UP5K, so the build looks for
+    a folding that fits as ``--fit`` would, says so, and writes a bitstream that fits and meets
+    the 12 MHz board clock (two Yosys + nextpnr runs, 3-4 min)."""
+    lines = []
+    out = tmp_path / "out"
+    result = run_build("boolnet", out=out, board="icebreaker", log=lines.append)
+    attempts = result.report["fit"]["attempts"]
+    assert attempts[0]["target_cycles"] is None and not attempts[0]["fits"]
+    assert attempts[-1]["fits"] and all(not a["fits"] for a in attempts[:-1])
+    assert any("looking for a folding that does, as --fit icebreaker would" in line
+               for line in lines)
+    board = result.report["board"]
+    assert board["device"].startswith("iCE40UP5K") and board["meets_timing"]
+    for resource, use in board["utilisation"].items():
+        assert use["used"] <= use["available"], resource
+    assert (out / board["bitstream"]).stat().st_size > 100_000
+    assert (out / "board" / "README.md").is_file()

@@ -15,9 +15,12 @@ from bnnhw.hw.pooldense import DRAIN_CYCLES, PooledInt8Dense
 
 from .streams import run_harness_cocotb, run_stream, stream_timing
 
-CONFIGS = {   # key: (rows, channels, positions, pe, simd)
-    "p0": (3, 4, 1, 1, 1), "p1": (10, 16, 4, 1, 8), "p2": (6, 12, 9, 2, 3),
-    "p3": (4, 8, 16, 4, 8), "p4": (1, 2, 3, 1, 2),
+CONFIGS = {   # key: (rows, channels, positions, pe, simd, result_register)
+    "p0": (3, 4, 1, 1, 1, True), "p1": (10, 16, 4, 1, 8, True), "p2": (6, 12, 9, 2, 3, True),
+    "p3": (4, 8, 16, 4, 8, True), "p4": (1, 2, 3, 1, 2, True),
+    # the result on the rings (slower foldings): fewer flip-flops, DRAIN_CYCLES more per image
+    "q0": (3, 4, 1, 1, 1, False), "q1": (10, 16, 4, 1, 8, False), "q2": (6, 12, 9, 2, 3, False),
+    "q3": (4, 8, 16, 4, 8, False),
 }
 
 
@@ -54,19 +57,20 @@ def unpack(words, rows, width):
     return np.array(out).reshape(len(words), rows)
 
 
-def build(rng, rows, channels, positions, pe, simd):
+def build(rng, rows, channels, positions, pe, simd, result_register=True):
     w, bias = weights_and_bias(rng, rows, channels)
     dut = PooledInt8Dense(weights=pack_int8_weights(w, pe=pe, simd=simd), bias=bias,
-                          channels=channels, positions=positions, pe=pe, simd=simd)
+                          channels=channels, positions=positions, pe=pe, simd=simd,
+                          result_register=result_register)
     return dut, w, bias
 
 
 @pytest.mark.parametrize("key", sorted(CONFIGS))
 @pytest.mark.parametrize("stalls", [(0.0, 0.0), (0.4, 0.4)], ids=["no_stall", "stall"])
 def test_matches_golden(key, stalls):
-    rows, channels, positions, pe, simd = CONFIGS[key]
+    rows, channels, positions, pe, simd, register = CONFIGS[key]
     rng = np.random.default_rng(len(key) + rows * channels)
-    dut, w, bias = build(rng, rows, channels, positions, pe, simd)
+    dut, w, bias = build(rng, rows, channels, positions, pe, simd, register)
     x = maps(rng, channels, positions, 6)
     want = golden.int8_dense(golden.global_popcount_pool(x), w, bias)
     got = unpack(run_stream(dut, pixels(x), len(x), stall_in=stalls[0], stall_out=stalls[1],
@@ -80,15 +84,16 @@ def test_width_is_the_exact_range():
     assert dut.width == 10
 
 
-@pytest.mark.parametrize("key", ["p1", "p2"])
+@pytest.mark.parametrize("key", ["p0", "p1", "p2", "q0", "q1", "q2"])
 def test_cycles_per_image(key):
-    rows, channels, positions, pe, simd = CONFIGS[key]
-    dut, _, _ = build(np.random.default_rng(0), rows, channels, positions, pe, simd)
+    rows, channels, positions, pe, simd, register = CONFIGS[key]
+    dut, _, _ = build(np.random.default_rng(0), rows, channels, positions, pe, simd, register)
     images = 4
     x = maps(np.random.default_rng(1), channels, positions, images - 3)
     edges = stream_timing(dut, pixels(x), images)
     steps = positions * (rows // pe) * (channels // simd)
-    assert dut.cycles_per_image == max(steps, DRAIN_CYCLES)
+    assert dut.cycles_per_image == (max(steps, DRAIN_CYCLES) if register
+                                    else steps + DRAIN_CYCLES)
     assert [b - a for a, b in zip(edges, edges[1:])] == [dut.cycles_per_image] * (images - 1)
 
 
@@ -98,6 +103,7 @@ GOOD = {"weights": [[0, 0]], "bias": [1, 2], "channels": 2, "positions": 4, "pe"
 @pytest.mark.parametrize("changes, name", [
     ({"bias": []}, "bias"), ({"pe": 3}, "pe"), ({"simd": 3}, "simd"), ({"channels": 0}, "channels"),
     ({"positions": 0}, "positions"), ({"weights": [[0]]}, "weights"),
+    ({"result_register": 1}, "result_register"),
 ])
 def test_bad_parameters(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
@@ -110,9 +116,9 @@ def test_bad_parameters(changes, name):
 def cocotb_blocks():
     """The CONFIGS as one Verilator build."""
     blocks, specs = {}, {}
-    for key, (rows, channels, positions, pe, simd) in CONFIGS.items():
+    for key, (rows, channels, positions, pe, simd, register) in CONFIGS.items():
         rng = np.random.default_rng(len(key) + rows * channels)
-        dut, w, bias = build(rng, rows, channels, positions, pe, simd)
+        dut, w, bias = build(rng, rows, channels, positions, pe, simd, register)
         blocks[key] = dut
         specs[key] = {"matrix": w.tolist(), "bias": bias, "positions": positions,
                       "width": dut.width}

@@ -90,6 +90,24 @@ def overlapping_pool(rng):
     return _graph("overlapping-pool", (3, 7, 6), layers, "c"), arrays
 
 
+def pooled_head(rng):
+    """A 1 x 1 binary conv (2 -> 16 channels on a 6 x 6 map), BN, sign, a global pool and an
+    int8 dense layer of 5 classes: a pooled dense engine, 36 pooled pixels (full rate up to
+    16 x 36 = 576 cycles)."""
+    layers = [
+        {"name": "c1", "op": "conv2d", "inputs": ["input"], "precision": "binary",
+         "out_channels": 16, "kernel": 1},
+        {"name": "bn1", "op": "batchnorm", "inputs": ["c1"], "eps": 1e-5},
+        {"name": "s1", "op": "sign", "inputs": ["bn1"]},
+        {"name": "gp", "op": "global_pool", "inputs": ["s1"]},
+        {"name": "fc", "op": "dense", "inputs": ["gp"], "precision": "int8", "out_features": 5},
+    ]
+    arrays = {"c1.weight": _bits(rng, (16, 2, 1, 1)), **_bn(rng, "bn1", 16),
+              "fc.weight": rng.integers(-128, 128, (5, 16)),
+              "fc.bias": rng.integers(-300, 300, 5).astype(np.int32)}
+    return _graph("pooled-head", (2, 6, 6), layers, "fc"), arrays
+
+
 def full_rate(rng):
     """One input pixel per cycle: a grouped padded 3 x 3 conv (every group at once, weights as
     logic), a stride-2 3 x 3 conv whose windows come in bursts (whole windows through a FIFO,
@@ -165,7 +183,13 @@ FAST_C1 = {"c1": (4, 2)}
     (pool_only, None, 13),              # 12 classes + the transfer; the input takes 4
     (overlapping_pool, None, 90),                       # c: 18 chunks x 5 neuron folds
     (overlapping_pool, {"c": (5, 3)}, 54),              # the pool: 3 x 2 positions x 9 taps
-])
+    # pooled dense: folds + drain (3, then the head's 5 classes) without the result register
+    # (slower than 16 cycles per input pixel), max(folds, drain) with it (full rate)
+    (pooled_head, {"c1": (16, 2)}, 36 * 16 * 5 + 8),    # fc fully folded
+    (pooled_head, {"c1": (16, 2), "fc": (1, 4)}, 36 * 4 * 5 + 8),
+    (pooled_head, {"c1": (16, 2), "fc": (1, 16)}, 36 * 5),     # one word per pixel
+    (pooled_head, {"c1": (16, 2), "fc": (5, 4)}, 36 * 4),      # SF = 4: the producer
+])                                                              # double-buffers
 def test_predicted_cycles_equal_measured(make, overrides, predicted):
     compiled = lower(Model.from_dict(*make(np.random.default_rng(3))))
     plan = plan_folding(compiled, overrides=overrides)

@@ -305,7 +305,8 @@ def _pooled_int8_dense(graph, engine):
     folding, g = engine.folding, engine.geometry
     core = PooledInt8Dense(weights=[list(w) for w in engine.weights],
                            bias=list(engine.params["bias"]), channels=g.channels,
-                           positions=g.height * g.width, pe=folding.pe, simd=folding.simd)
+                           positions=g.height * g.width, pe=folding.pe, simd=folding.simd,
+                           result_register=folding.result_register)
     out_fmt = graph.formats[engine.name]
     return Chain([core], in_shape=unsigned(g.channels), out_shape=unsigned(out_fmt.bits),
                  output=lambda v: _repack(v, PixelFormat(core.rows, signed(core.width)),
