@@ -38,6 +38,8 @@ ALLOWED = {
     "board": {"errors", "toolchain", "progress", "design", "train", "synth"},
     "build": {"errors", "toolchain", "progress", "golden", "model", "compiler", "hw", "design",
               "train", "sim", "cost", "synth", "energy", "board", "importers"},
+    # python -m bnnhw.explore: sweeps of builds on Dask (docs/explore.md)
+    "explore": {"errors", "progress", "design", "compiler", "sim", "synth", "build"},
     "host": {"errors", "board"},         # bnnhw/host.py: python -m bnnhw.host, bnnhw.board.host
     "compare": {"errors", "toolchain", "golden", "model", "compiler", "hw", "design", "sim",
                 "cost", "synth", "energy", "build"},

