@@ -59,7 +59,7 @@ def test_keys_change_with_the_point_and_the_settings_only():
 
 
 def test_pareto_front_keeps_the_undominated_rows():
-    rows = [{"key": k, "lut4": l, "ips": s} for k, l, s in
+    rows = [{"key": k, "lut4": lut, "ips": s} for k, lut, s in
             [("a", 100, 10), ("b", 200, 20), ("c", 150, 5), ("d", 200, 15), ("e", 50, 1)]]
     rows.append({"key": "f", "lut4": 10, "ips": 100, "error": "did not build"})
     rows.append({"key": "g", "lut4": 10, "ips": 100, "fits": False})

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from .evaluate import ROW_FIELDS, evaluate_point
 from .pareto import pareto_front, plot_fronts, speed_axis
-from .points import (ExploreError, Point, default_cycles, design_digest, parse_points,
-                     point_key)
+from .points import ExploreError, Point, default_cycles, design_digest, parse_points, point_key
 from .sweep import SweepResult, run_sweep
 
 __all__ = ["explore", "ExploreError", "Point", "run_sweep", "SweepResult", "evaluate_point",
