@@ -35,6 +35,9 @@ def test_points_are_the_cross_product_sorted_without_repeats():
     assert points[0] == Point("ecp5", 64, "auto")
     assert parse_points("", ["ecp5"], [64, 128]) == [Point("ecp5", 64), Point("ecp5", 128)]
     assert default_cycles(64, 300) == [64, 128, 256, 300]
+    union = parse_points("cycles=64,128 | cycles=64;weights=rom", ["ecp5"], [1])
+    assert union == [Point("ecp5", 64, "auto"), Point("ecp5", 64, "rom"),
+                     Point("ecp5", 128, "auto")]
 
 
 @pytest.mark.parametrize("spec, targets, message", [

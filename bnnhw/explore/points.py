@@ -69,13 +69,9 @@ def _ints(text, field):
     return values
 
 
-def parse_points(spec, targets, default_cycle_targets):
-    """The points of ``spec`` (``--points``): ``;``-separated ``field=values`` with fields
-    ``cycles`` (comma-separated integers) and ``weights`` (comma-separated modes), each
-    defaulting to ``default_cycle_targets`` and ``auto``; the cross product with ``targets``,
-    sorted, without repeats."""
+def _group(spec, default_cycle_targets):
     fields = {"cycles": list(default_cycle_targets), "weights": ["auto"]}
-    for item in filter(None, (part.strip() for part in (spec or "").split(";"))):
+    for item in filter(None, (part.strip() for part in spec.split(";"))):
         name, sep, values = item.partition("=")
         name = name.strip()
         if not sep or name not in fields:
@@ -90,14 +86,27 @@ def parse_points(spec, targets, default_cycle_targets):
                 raise ExploreError(f"--points: weights: expected modes among "
                                    f"{', '.join(WEIGHT_MODES)}, got {values!r}")
             fields["weights"] = modes
+    return fields
+
+
+def parse_points(spec, targets, default_cycle_targets):
+    """The points of ``spec`` (``--points``): groups separated by ``|``, each of
+    ``;``-separated ``field=values`` with fields ``cycles`` (comma-separated integers) and
+    ``weights`` (comma-separated modes), defaulting to ``default_cycle_targets`` and ``auto``;
+    each group's cross product with ``targets``, all groups together, sorted, without
+    repeats."""
     for target in targets:
         if target not in TARGETS:
             raise ExploreError(f"--targets: expected targets among {', '.join(TARGETS)}, got "
                                f"{target!r}")
     if not targets:
         raise ExploreError("--targets: expected at least one target")
-    return sorted({Point(t, c, w) for t, c, w in itertools.product(targets, fields["cycles"],
-                                                                      fields["weights"])})
+    points = set()
+    for group in (spec or "").split("|"):
+        fields = _group(group, default_cycle_targets)
+        points |= {Point(t, c, w) for t, c, w in itertools.product(
+            targets, fields["cycles"], fields["weights"])}
+    return sorted(points)
 
 
 def design_digest(folder):
