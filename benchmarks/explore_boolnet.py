@@ -1,15 +1,17 @@
-"""boolnet's design space on ECP5 with ``python -m bnnhw.explore``, on 1 and on 2 Dask workers.
+"""boolnet's design space on ECP5 with ``python -m bnnhw.explore``; wall time on 1 vs 2 workers.
 
-Issue #20. The same sweep twice, each with an empty cache of its own (so both compute every
-point): once on a local Dask cluster of one worker, once on two. Each point is a real build,
-simulation on the first ``--images`` held-out digits (RTL against golden) and Yosys + nextpnr on
-ECP5. The two runs must give byte-identical ``results.json``; the wall times go into
-``benchmarks/results/explore/README.md`` beside the sweep's table, and the 2-worker run's
-``results.json``, ``results.csv`` and Pareto PNG are committed.
+Issue #20. The full sweep (12 points) runs once on a local Dask cluster of two workers with an
+empty cache; each point is a real build, simulation on the first ``--images`` held-out digits
+(RTL against golden) and Yosys + nextpnr on ECP5. Its ``results.json``, ``results.csv`` and
+Pareto PNG are committed. The worker comparison runs a subset (the four slowest foldings, the
+cheapest points to place) twice more, each with an empty cache of its own: on one worker and on
+two; both must give byte-identical ``results.json``. Wall times go into
+``benchmarks/results/explore/README.md`` and ``timing.json``.
 
-Run (bnnhw's venv; about an hour on 2 cores)::
+Run (bnnhw's venv; about 1 h 15 min on 2 cores)::
 
     .venv/bin/python benchmarks/explore_boolnet.py [--work /tmp/explore_boolnet]
+    [--full-from DIR]    # an earlier full run's output folder instead of running it again
 """
 
 import argparse
@@ -25,42 +27,56 @@ OUT = REPO / "benchmarks" / "results" / "explore"
 #: weights auto; and ROM weights at 256 and 1024 (where auto may hard-wire layers).
 POINTS = ("cycles=256,512,1024,2048,4096,8192,16384,32768,65536,147456;weights=auto"
           " | cycles=256,1024;weights=rom")
+#: The 1-vs-2-worker comparison: four points of the full sweep.
+TIMING_POINTS = "cycles=16384,32768,65536,147456;weights=auto"
 IMAGES = 32
 
 
-def run(workers, work):
+def run(points, workers, out, cache):
+    """``(explore result, wall seconds)`` of ``points`` on ``workers`` with an empty cache."""
     from bnnhw.explore import explore
-    out, cache = work / f"out_{workers}", work / f"cache_{workers}"
     for folder in (out, cache):
         shutil.rmtree(folder, ignore_errors=True)
     started = time.monotonic()
-    result = explore("boolnet", targets=["ecp5"], points=POINTS, workers=workers,
+    result = explore("boolnet", targets=["ecp5"], points=points, workers=workers,
                      images=IMAGES, out=out, cache=cache,
-                     log=lambda line: print(f"[{workers}w] {line}", flush=True))
-    return result, time.monotonic() - started, out
+                     log=lambda line: print(f"[{out.name}] {line}", flush=True))
+    return result, time.monotonic() - started
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", default="/tmp/explore_boolnet")
+    parser.add_argument("--full-from", help="an earlier full run's output folder")
     args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    times, results = {}, {}
-    for workers in (2, 1):
-        result, seconds, out = run(workers, work)
-        times[workers], results[workers] = seconds, (result, out)
-    (result2, out2), (_, out1) = results[2], results[1]
-    identical = (out1 / "results.json").read_bytes() == (out2 / "results.json").read_bytes()
+    if args.full_from:
+        full = Path(args.full_from)
+    else:
+        full = work / "full"
+        run(POINTS, 2, full, work / "cache_full")
+    document = json.loads((full / "results.json").read_text())
+    full_run = json.loads((full / "run.json").read_text())
+    assert full_run["computed"] == len(document["points"]) >= 12, full_run
+    times = {}
+    for workers in (1, 2):
+        _, times[workers] = run(TIMING_POINTS, workers, work / f"timing_{workers}",
+                                work / f"timing_cache_{workers}")
+    identical = (work / "timing_1" / "results.json").read_bytes() == \
+        (work / "timing_2" / "results.json").read_bytes()
     OUT.mkdir(parents=True, exist_ok=True)
     for name in ("results.json", "results.csv", "pareto_area_speed.png"):
-        shutil.copyfile(out2 / name, OUT / name)
-    timing = {"points": len(result2["rows"]), "seconds_1_worker": round(times[1], 1),
-              "seconds_2_workers": round(times[2], 1),
-              "speedup": round(times[1] / times[2], 2), "rows_identical": identical,
+        shutil.copyfile(full / name, OUT / name)
+    timing = {"full_sweep": {"points": len(document["points"]), "workers": full_run["workers"],
+                             "seconds": full_run["seconds"]},
+              "comparison": {"points": TIMING_POINTS, "seconds_1_worker": round(times[1], 1),
+                             "seconds_2_workers": round(times[2], 1),
+                             "speedup": round(times[1] / times[2], 2),
+                             "results_identical": identical},
               "images_per_point": IMAGES, "date": time.strftime("%Y-%m-%d")}
     (OUT / "timing.json").write_text(json.dumps(timing, indent=1, sort_keys=True) + "\n")
-    _write_readme(result2["rows"], result2["pareto"], timing)
+    _write_readme(document["points"], document["pareto"], timing)
     print(json.dumps(timing, indent=1))
     return 0 if identical else 1
 
@@ -76,10 +92,14 @@ def _write_readme(rows, pareto, timing):
         "digits, Yosys + nextpnr-ecp5, the smallest ECP5 it fits). `*`: on the LUT4 vs "
         "inferences/s Pareto front (`pareto_area_speed.png`).",
         "",
-        f"**Wall time, {timing['points']} points, each run with an empty cache:** 1 worker "
-        f"{timing['seconds_1_worker']:,.0f} s, 2 workers {timing['seconds_2_workers']:,.0f} s "
-        f"({timing['speedup']}x) on the 2-core machine; rows identical: "
-        f"{'yes' if timing['rows_identical'] else 'NO'} ({timing['date']}).",
+        f"**Wall time** ({timing['date']}, the 2-core machine, empty caches): the full sweep of "
+        f"{timing['full_sweep']['points']} points on {timing['full_sweep']['workers']} workers "
+        f"{timing['full_sweep']['seconds']:,.0f} s. Workers compared on `--points "
+        f"\"{timing['comparison']['points']}\"`: 1 worker "
+        f"{timing['comparison']['seconds_1_worker']:,.0f} s, 2 workers "
+        f"{timing['comparison']['seconds_2_workers']:,.0f} s "
+        f"({timing['comparison']['speedup']}x); results.json byte-identical: "
+        f"{'yes' if timing['comparison']['results_identical'] else 'NO'}.",
         "",
         "| front | target cycles | weights | cycles | LUT4 | FF | BRAM | DSP | Fmax MHz | "
         "inferences/s | Mops/LUT4 | device | RTL = golden | accuracy |",

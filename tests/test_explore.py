@@ -61,6 +61,15 @@ def test_keys_change_with_the_point_and_the_settings_only():
     assert a != point_key("d", Point("ecp5", 64), dict(settings, images=4))
 
 
+def test_keys_follow_bnnhw_own_files(monkeypatch):
+    """A changed bnnhw (same version, other code) gives other keys: no stale cached rows."""
+    from bnnhw.explore import points
+    settings = {"images": 0, "synth": False, "energy": 0}
+    a = point_key("d", Point("ecp5", 64), settings)
+    monkeypatch.setattr(points, "_source_digest", lambda: "other code")
+    assert point_key("d", Point("ecp5", 64), settings) != a
+
+
 def test_pareto_front_keeps_the_undominated_rows():
     rows = [{"key": k, "lut4": lut, "ips": s} for k, lut, s in
             [("a", 100, 10), ("b", 200, 20), ("c", 150, 5), ("d", 200, 15), ("e", 50, 1)]]

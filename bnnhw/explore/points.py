@@ -4,7 +4,8 @@ A point is one build of a design: a cycle target (the planner's ``--target-cycle
 mode (``rom`` / ``logic`` / ``auto``) and a synthesis target (``ecp5`` / ``ice40``). Its key is a
 SHA-256 over everything its result depends on: the design folder's files (model, design.json),
 the point, the sweep's evaluation settings (images simulated, synthesis or the resource model,
-energy images) and the versions of bnnhw and of the tools (Yosys, nextpnr, Verilator, Amaranth).
+energy images), bnnhw's own files and the versions of the tools (Yosys, nextpnr, Verilator,
+Amaranth).
 The same key gives the same result on any machine, so a result found in the cache is the result.
 """
 
@@ -123,8 +124,20 @@ def design_digest(folder):
     return digest.hexdigest()
 
 
+def _source_digest():
+    """SHA-256 of bnnhw's own files (a development checkout changes them without changing the
+    version: its results must not come from the cache of other code)."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def _versions():
-    result = {}
+    result = {"bnnhw-source": _source_digest()}
     for package in TOOL_PACKAGES:
         try:
             result[package] = importlib.metadata.version(package)

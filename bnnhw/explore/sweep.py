@@ -94,7 +94,7 @@ def _run_dask(design, todo, settings, finished, scheduler, workers, done, log):
         dashboard = client.dashboard_link if _dashboard_up(client) else None
         worker_count = len(client.scheduler_info()["workers"])
         where = f"the Dask scheduler {scheduler}" if scheduler else \
-            f"a local Dask cluster of {workers} workers"
+            f"a local Dask cluster of {workers} worker{'s' if workers != 1 else ''}"
         log(f"explore: {len(todo)} points on {where}"
             + (f"; dashboard {dashboard}" if dashboard else ""))
         futures = {client.submit(_timed, str(design), asdict(point), settings, key,
