@@ -1,17 +1,17 @@
-"""boolnet's design space on ECP5 with ``python -m bnnhw.explore``; wall time on 1 vs 2 workers.
+"""boolnet's design space on ECP5 with ``python -m bnnhw.explore``, on 1 and on 2 Dask workers.
 
-Issue #20. The full sweep (12 points) runs once on a local Dask cluster of two workers with an
-empty cache; each point is a real build, simulation on the first ``--images`` held-out digits
-(RTL against golden) and Yosys + nextpnr on ECP5. Its ``results.json``, ``results.csv`` and
-Pareto PNG are committed. The worker comparison runs a subset (the four slowest foldings, the
-cheapest points to place) twice more, each with an empty cache of its own: on one worker and on
-two; both must give byte-identical ``results.json``. Wall times go into
-``benchmarks/results/explore/README.md`` and ``timing.json``.
+Issue #20. The full sweep (12 points) runs twice, each time with an empty cache of its own: on a
+local Dask cluster of two workers and on one of one worker. Each point is a real build,
+simulation on the first ``--images`` held-out digits (RTL against golden) and Yosys + nextpnr on
+ECP5. Both runs must give the same rows; the 1-worker run's ``results.json``, ``results.csv`` and
+Pareto PNG are committed. A subset (the four slowest foldings, the cheapest to place) is then
+timed again on 1 and 2 workers back to back (a same-run ratio on a shared machine). Wall times
+go into ``benchmarks/results/explore/README.md`` and ``timing.json``.
 
-Run (bnnhw's venv; about 1 h 15 min on 2 cores)::
+Run (bnnhw's venv; about 1 h 40 min on 2 cores)::
 
     .venv/bin/python benchmarks/explore_boolnet.py [--work /tmp/explore_boolnet]
-    [--full-from DIR]    # an earlier full run's output folder instead of running it again
+        [--full-from-2 DIR] [--full-from-1 DIR]   # earlier full runs' output folders
 """
 
 import argparse
@@ -27,7 +27,7 @@ OUT = REPO / "benchmarks" / "results" / "explore"
 #: weights auto; and ROM weights at 256 and 1024 (where auto may hard-wire layers).
 POINTS = ("cycles=256,512,1024,2048,4096,8192,16384,32768,65536,147456;weights=auto"
           " | cycles=256,1024;weights=rom")
-#: The 1-vs-2-worker comparison: four points of the full sweep.
+#: The back-to-back 1-vs-2-worker comparison: four points of the full sweep.
 TIMING_POINTS = "cycles=16384,32768,65536,147456;weights=auto"
 IMAGES = 32
 
@@ -44,21 +44,29 @@ def run(points, workers, out, cache):
     return result, time.monotonic() - started
 
 
+def _rows_without_keys(folder):
+    rows = json.loads((folder / "results.json").read_text())["points"]
+    return [{k: v for k, v in r.items() if k != "key"} for r in rows]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", default="/tmp/explore_boolnet")
-    parser.add_argument("--full-from", help="an earlier full run's output folder")
+    parser.add_argument("--full-from-2", help="an earlier 2-worker full run's output folder")
+    parser.add_argument("--full-from-1", help="an earlier 1-worker full run's output folder")
     args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    if args.full_from:
-        full = Path(args.full_from)
-    else:
-        full = work / "full"
-        run(POINTS, 2, full, work / "cache_full")
-    document = json.loads((full / "results.json").read_text())
-    full_run = json.loads((full / "run.json").read_text())
-    assert full_run["computed"] == len(document["points"]) >= 12, full_run
+    full = {}
+    for workers, given in ((2, args.full_from_2), (1, args.full_from_1)):
+        folder = Path(given) if given else work / f"full_{workers}"
+        if not given:
+            run(POINTS, workers, folder, work / f"cache_full_{workers}")
+        report = json.loads((folder / "run.json").read_text())
+        assert report["computed"] >= 12 and report["workers"] == workers, report
+        full[workers] = (folder, report["seconds"])
+    # keys include bnnhw's own files: equal when both runs had the same code
+    same_rows = _rows_without_keys(full[1][0]) == _rows_without_keys(full[2][0])
     times = {}
     for workers in (1, 2):
         _, times[workers] = run(TIMING_POINTS, workers, work / f"timing_{workers}",
@@ -67,9 +75,12 @@ def main(argv=None):
         (work / "timing_2" / "results.json").read_bytes()
     OUT.mkdir(parents=True, exist_ok=True)
     for name in ("results.json", "results.csv", "pareto_area_speed.png"):
-        shutil.copyfile(full / name, OUT / name)
-    timing = {"full_sweep": {"points": len(document["points"]), "workers": full_run["workers"],
-                             "seconds": full_run["seconds"]},
+        shutil.copyfile(full[1][0] / name, OUT / name)
+    document = json.loads((OUT / "results.json").read_text())
+    timing = {"full_sweep": {"points": len(document["points"]),
+                             "seconds_1_worker": full[1][1], "seconds_2_workers": full[2][1],
+                             "speedup": round(full[1][1] / full[2][1], 2),
+                             "rows_identical": same_rows},
               "comparison": {"points": TIMING_POINTS, "seconds_1_worker": round(times[1], 1),
                              "seconds_2_workers": round(times[2], 1),
                              "speedup": round(times[1] / times[2], 2),
@@ -78,7 +89,7 @@ def main(argv=None):
     (OUT / "timing.json").write_text(json.dumps(timing, indent=1, sort_keys=True) + "\n")
     _write_readme(document["points"], document["pareto"], timing)
     print(json.dumps(timing, indent=1))
-    return 0 if identical else 1
+    return 0 if identical and same_rows else 1
 
 
 def _write_readme(rows, pareto, timing):
@@ -92,10 +103,13 @@ def _write_readme(rows, pareto, timing):
         "digits, Yosys + nextpnr-ecp5, the smallest ECP5 it fits). `*`: on the LUT4 vs "
         "inferences/s Pareto front (`pareto_area_speed.png`).",
         "",
-        f"**Wall time** ({timing['date']}, the 2-core machine, empty caches): the full sweep of "
-        f"{timing['full_sweep']['points']} points on {timing['full_sweep']['workers']} workers "
-        f"{timing['full_sweep']['seconds']:,.0f} s. Workers compared on `--points "
-        f"\"{timing['comparison']['points']}\"`: 1 worker "
+        f"**Wall time** ({timing['date']}, the 2-core machine, each run with an empty cache): "
+        f"the {timing['full_sweep']['points']} points on 1 worker "
+        f"{timing['full_sweep']['seconds_1_worker']:,.0f} s, on 2 workers "
+        f"{timing['full_sweep']['seconds_2_workers']:,.0f} s "
+        f"({timing['full_sweep']['speedup']}x; separate runs); rows identical: "
+        f"{'yes' if timing['full_sweep']['rows_identical'] else 'NO'}. Back to back on "
+        f"`--points \"{timing['comparison']['points']}\"`: 1 worker "
         f"{timing['comparison']['seconds_1_worker']:,.0f} s, 2 workers "
         f"{timing['comparison']['seconds_2_workers']:,.0f} s "
         f"({timing['comparison']['speedup']}x); results.json byte-identical: "
@@ -124,7 +138,33 @@ def _write_readme(rows, pareto, timing):
             f"{fmt(r['accuracy'], '.3f')} |")
     lines += ["", "Files: `results.json` / `results.csv` (every row, the fronts' keys), "
               "`pareto_area_speed.png`, `timing.json`.", ""]
+    lines += _energy_section()
     (OUT / "README.md").write_text("\n".join(lines))
+
+
+#: The sweep with the energy proxy, committed in ``energy/`` (run by hand: the command below).
+ENERGY_COMMAND = ('python -m bnnhw.explore boolnet --targets ecp5 --points '
+                  '"cycles=4096,16384,65536,147456" --energy 8 --images 32 '
+                  '--out benchmarks/results/explore/energy')
+
+
+def _energy_section():
+    folder = OUT / "energy"
+    if not (folder / "results.json").exists():
+        return []
+    rows = json.loads((folder / "results.json").read_text())["points"]
+    seconds = json.loads((folder / "run.json").read_text())["seconds"]
+    lines = ["## With the energy proxy (`energy/`)", "",
+             f"`{ENERGY_COMMAND}` (2 workers, {seconds:,.0f} s): the toggle energy proxy on the "
+             "first 8 digits (`docs/energy.md`), so `energy/pareto_energy_accuracy.png` has its "
+             "axes. Every folding computes the same integers (RTL = golden), so accuracy is the "
+             "same at every point and the front is the folding of least energy per inference.",
+             "", "| target cycles | cycles | LUT4 | accuracy | energy proxy pJ / inference |",
+             "| ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['cycles_target']:,} | {r['cycles_per_inference']:,} | "
+                     f"{r['lut4']:,} | {r['accuracy']:.3f} | {r['energy_pj']:,.0f} |")
+    return lines + [""]
 
 
 if __name__ == "__main__":
