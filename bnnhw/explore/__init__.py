@@ -2,16 +2,17 @@
 
 ``python -m bnnhw.explore DESIGN`` (``docs/explore.md``) or :func:`explore`. Modules:
 :mod:`.points` (the points and their content keys), :mod:`.evaluate` (one point: build,
-simulation, synthesis; the cache), :mod:`.sweep` (Dask or serial), :mod:`.pareto` (fronts, PNGs).
+simulation, synthesis), :mod:`.cache` (rows by key), :mod:`.sweep` (Dask or serial),
+:mod:`.pareto` (fronts, PNGs).
 """
 
 import csv
 import io
 import json
-import os
 import tempfile
 from pathlib import Path
 
+from .cache import write_atomically
 from .evaluate import ROW_FIELDS, evaluate_point
 from .pareto import pareto_front, plot_fronts, speed_axis
 from .points import ExploreError, Point, default_cycles, design_digest, parse_points, point_key
@@ -46,17 +47,7 @@ def _publish(out, files):
     rename (no half-written file, nothing else in the folder touched)."""
     out.mkdir(parents=True, exist_ok=True)
     for name, data in {OUT_MARKER: b"bnnhw explore output\n", **files}.items():
-        handle, temporary = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, out / name)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        write_atomically(out / name, data)
 
 
 def _csv(rows):

@@ -1,23 +1,18 @@
-"""Evaluate one design point: build, simulate a subset, synthesize; results cached by key.
+"""Evaluate one design point: build, simulate a subset, synthesize.
 
 :func:`evaluate_point` is what a Dask task runs (and the serial sweep calls): a plain function of
 JSON-serializable arguments returning a JSON-serializable row, so any worker on any machine with
 bnnhw installed and the design folder readable can run it. The build goes to a temporary folder
-that is removed afterwards; the row is written to the cache as ``KEY.json`` (write to a temporary
-file, then an atomic rename), so a point evaluated twice (a task rerun after a worker died)
-leaves one complete file, never a half-written one.
+that is removed afterwards; the client caches the row (:mod:`.cache`).
 
 A row holds only what the point determines (no times, no host names): the same key gives the
 same row on every machine and in every order.
 """
 
-import json
-import os
 import tempfile
-import time
 from pathlib import Path
 
-__all__ = ["evaluate_point", "cached_row", "ROW_FIELDS"]
+__all__ = ["evaluate_point", "ROW_FIELDS"]
 
 #: The fields of a result row, in the order of the CSV's columns.
 ROW_FIELDS = ("key", "design", "target", "cycles_target", "weights", "cycles_per_inference",
@@ -25,26 +20,6 @@ ROW_FIELDS = ("key", "design", "target", "cycles_target", "weights", "cycles_per
               "inferences_per_second", "inferences_per_mcycle", "mops_per_lut4", "images",
               "rtl_equals_golden", "accuracy", "energy_images", "energy_pj", "binary_ops",
               "error")
-
-
-def cached_row(cache, key):
-    """The cached row of ``key`` in folder ``cache``, or ``None``."""
-    if cache is None:
-        return None
-    path = Path(cache) / f"{key}.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _write_cache(cache, key, row):
-    folder = Path(cache)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{key}.", suffix=".tmp")
-    with os.fdopen(handle, "w") as file:
-        json.dump(row, file, sort_keys=True, indent=1)
-    os.replace(temporary, folder / f"{key}.json")
 
 
 def _row(report, design, point, settings, key):
@@ -82,19 +57,15 @@ def _row(report, design, point, settings, key):
     return {field: row.get(field) for field in ROW_FIELDS}
 
 
-def evaluate_point(design, point, settings, key, cache=None):
+def evaluate_point(design, point, settings, key):
     """Evaluate ``point`` (``{"target", "cycles", "weights"}``) of ``design`` (a design folder
-    or name) under ``settings`` (``{"images", "synth", "energy"}``) and return its row; served
-    from ``cache`` (a folder) when it holds ``key``, stored there otherwise.
+    or name) under ``settings`` (``{"images", "synth", "energy"}``) and return its row, whose
+    ``key`` is ``key``.
 
     A point the build refuses (a cycle target the design cannot meet, a folding that does not
     fit any device of the target) is a row with ``error`` set, cached like any other: it is the
     point's result."""
-    found = cached_row(cache, key)
-    if found is not None:
-        return found
     from ..build import BuildError, run_build
-    started = time.monotonic()
     name = Path(str(design)).name
     with tempfile.TemporaryDirectory(prefix="bnnhw-explore-") as work:
         try:
@@ -110,13 +81,4 @@ def evaluate_point(design, point, settings, key, cache=None):
             row.update(key=key, design=name, target=point["target"],
                        cycles_target=point["cycles"], weights=point["weights"],
                        error=str(error).splitlines()[0])
-    if cache is not None:
-        _write_cache(cache, key, row)
-        _write_timing(cache, key, time.monotonic() - started)
     return row
-
-
-def _write_timing(cache, key, seconds):
-    """Wall seconds of the evaluation beside the row (kept out of the row: not deterministic)."""
-    path = Path(cache) / f"{key}.seconds"
-    path.write_text(f"{seconds:.1f}\n")

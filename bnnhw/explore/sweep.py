@@ -18,7 +18,8 @@ import time
 from dataclasses import asdict
 
 from .. import progress
-from .evaluate import _write_cache, _write_timing, cached_row, evaluate_point
+from .cache import cached_row, store_row
+from .evaluate import evaluate_point
 
 __all__ = ["run_sweep", "SweepResult"]
 
@@ -35,14 +36,15 @@ class SweepResult:
 
 def _timed(design, point, settings, key):
     started = time.monotonic()
-    row = evaluate_point(design, point, settings, key, cache=None)
+    row = evaluate_point(design, point, settings, key)
     return row, time.monotonic() - started
 
 
 def run_sweep(design, keyed_points, settings, *, cache, scheduler=None, workers=2,
               serial=False, log=print):
-    """Rows of ``keyed_points`` (``[(Point, key)]``) of ``design`` (an absolute folder path);
-    see the module docstring. ``settings`` go to :func:`.evaluate.evaluate_point`."""
+    """Rows of ``keyed_points`` (``[(Point, key)]``, distinct points) of ``design`` (an
+    absolute folder path); see the module docstring. ``settings`` go to
+    :func:`.evaluate.evaluate_point`."""
     started = time.monotonic()
     rows, cached, todo = {}, [], []
     for point, key in keyed_points:
@@ -50,20 +52,16 @@ def run_sweep(design, keyed_points, settings, *, cache, scheduler=None, workers=
         if found is not None:
             rows[key] = found
             cached.append(key)
-        elif key not in {k for _, k in todo}:
+        else:
             todo.append((point, key))
     if cached:
         log(f"explore: {len(cached)} of {len(keyed_points)} points from the cache {cache}")
 
-    def store(key, row, seconds):
-        rows[key] = row
-        _write_cache(cache, key, row)
-        _write_timing(cache, key, seconds)
-
     done = [0]
 
     def finished(key, row, seconds):
-        store(key, row, seconds)
+        rows[key] = row
+        store_row(cache, key, row, seconds)
         done[0] += 1
 
     dashboard, worker_count = None, 0

@@ -180,12 +180,12 @@ class PooledInt8Dense(wiring.Component):
         issue = Signal()
         valid1, rotate1, last1, start1 = Signal(), Signal(), Signal(), Signal()
         valid2, rotate2, last2, start2 = Signal(), Signal(), Signal(), Signal()
-        # without the result register: an image's last fold is issued, its result not yet taken
-        waiting = Signal()
         if self._result_register:
             pending = (self.o.valid & ~self.o.ready) | (valid1 & last1) | (valid2 & last2)
             blocked = last_of_image & pending
         else:
+            # an image's last fold is issued, its result not yet taken
+            waiting = Signal()
             blocked = waiting
         m.d.comb += [
             issue.eq(full.bit_select(read_bank, 1) & ~blocked),
