@@ -184,3 +184,18 @@ def test_a_sweep_on_a_real_cluster_equals_local_and_serial_runs(design, tmp_path
     assert run["cached"] == 6 and run["computed"] == 0
     png = (tmp_path / "serial" / "pareto_area_speed.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+def test_a_rerun_leaves_no_plot_of_an_earlier_run(design, tmp_path):
+    """An earlier run's energy plot is removed when a rerun into the same folder draws none
+    (it would contradict results.json); files that are not explore's stay."""
+    out = tmp_path / "out"
+    options = dict(targets=["ecp5"], points="cycles=1024", images=0, synth=False, serial=True,
+                   cache=tmp_path / "cache", log=lambda line: None)
+    explore(str(design), out=out, **options)
+    (out / "pareto_energy_accuracy.png").write_bytes(b"from an earlier run")
+    (out / "notes.txt").write_text("mine")
+    explore(str(design), out=out, **options)
+    assert not (out / "pareto_energy_accuracy.png").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "pareto_area_speed.png").is_file()

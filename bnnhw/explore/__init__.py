@@ -24,6 +24,7 @@ __all__ = ["explore", "ExploreError", "Point", "run_sweep", "SweepResult", "eval
 #: File that marks a folder as an explore output (the only kind of non-empty folder ``--out``
 #: writes into).
 OUT_MARKER = ".bnnhw-explore"
+#: Every file an explore output may hold besides the marker.
 OUTPUT_FILES = ("results.json", "results.csv", "run.json", "pareto_area_speed.png",
                 "pareto_energy_accuracy.png")
 
@@ -44,10 +45,15 @@ def _check_out(out):
 
 def _publish(out, files):
     """Write ``files`` (name -> bytes) into ``out``, each through a temporary file and a
-    rename (no half-written file, nothing else in the folder touched)."""
+    rename (no half-written file), and remove an earlier run's :data:`OUTPUT_FILES` that this
+    run does not write (an energy plot of a sweep run with ``--energy``, say); nothing else in
+    the folder is touched."""
     out.mkdir(parents=True, exist_ok=True)
     for name, data in {OUT_MARKER: b"bnnhw explore output\n", **files}.items():
         write_atomically(out / name, data)
+    for name in OUTPUT_FILES:
+        if name not in files:
+            (out / name).unlink(missing_ok=True)
 
 
 def _csv(rows):
